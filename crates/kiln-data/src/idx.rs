@@ -1,0 +1,291 @@
+//! A validating reader for the IDX format used by MNIST and Fashion-MNIST.
+//!
+//! An IDX file starts with a 4-byte magic number (two zero bytes, a type code and the
+//! number of dimensions), followed by one big-endian `u32` per dimension and then the
+//! data. MNIST images are `0x00000803` (2051: unsigned bytes, 3 dimensions) and labels
+//! `0x00000801` (2049: unsigned bytes, 1 dimension). Files may be gzipped; the reader
+//! recognises gzip by its own magic bytes, not by the file name.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use flate2::read::GzDecoder;
+
+/// Magic number of an IDX file of unsigned-byte images (`[n, rows, cols]`).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an IDX file of unsigned-byte labels (`[n]`).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Everything that can be wrong with one IDX file.
+#[derive(Debug, thiserror::Error)]
+pub enum IdxError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file starts like gzip but does not decompress.
+    #[error("{path} is not valid gzip: {source}")]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// The decompression error.
+        source: std::io::Error,
+    },
+    /// The file is shorter than its own header.
+    #[error("{path} is truncated: its header needs {needed} bytes, the file has {found}")]
+    TruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// The magic number is not the one expected.
+    #[error("{path} has magic number {found:#010x}, expected {expected:#010x} ({what})")]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The magic number read.
+        found: u32,
+        /// The magic number expected.
+        expected: u32,
+        /// What kind of file was expected.
+        what: &'static str,
+    },
+    /// A dimension in the header is zero.
+    #[error("{path} declares an empty dimension: {dims:?}")]
+    EmptyDimension {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+    },
+    /// The data is shorter or longer than the header declares.
+    #[error("{path} holds {found} data bytes but its header {dims:?} declares {expected}")]
+    LengthMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+        /// Data bytes the header declares.
+        expected: usize,
+        /// Data bytes present.
+        found: usize,
+    },
+}
+
+/// Images read from an IDX file: `count` images of `rows × cols` bytes, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdxImages {
+    /// Number of images.
+    pub count: usize,
+    /// Rows (height) of each image.
+    pub rows: usize,
+    /// Columns (width) of each image.
+    pub cols: usize,
+    /// `count * rows * cols` pixel values, 0..=255.
+    pub pixels: Vec<u8>,
+}
+
+/// Reads an IDX image file (raw or gzipped) and validates its header and length.
+pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
+    let bytes = read_maybe_gzipped(path)?;
+    let (dims, data) = parse(path, &bytes, IMAGES_MAGIC, "images: u8, 3 dimensions")?;
+    Ok(IdxImages {
+        count: dims[0],
+        rows: dims[1],
+        cols: dims[2],
+        pixels: data.to_vec(),
+    })
+}
+
+/// Reads an IDX label file (raw or gzipped) and validates its header and length.
+pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
+    let bytes = read_maybe_gzipped(path)?;
+    let (_, data) = parse(path, &bytes, LABELS_MAGIC, "labels: u8, 1 dimension")?;
+    Ok(data.to_vec())
+}
+
+fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>, IdxError> {
+    let raw = std::fs::read(path).map_err(|source| IdxError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    GzDecoder::new(raw.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|source| IdxError::Gzip {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(out)
+}
+
+/// Splits `bytes` into validated dimensions and data.
+fn parse<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    expected: u32,
+    what: &'static str,
+) -> Result<(Vec<usize>, &'a [u8]), IdxError> {
+    let ndim = (expected & 0xff) as usize;
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(IdxError::TruncatedHeader {
+            path: path.to_path_buf(),
+            needed: header,
+            found: bytes.len(),
+        });
+    }
+    let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let magic = word(0);
+    if magic != expected {
+        return Err(IdxError::BadMagic {
+            path: path.to_path_buf(),
+            found: magic,
+            expected,
+            what,
+        });
+    }
+    let dims: Vec<usize> = (0..ndim).map(|d| word(4 + 4 * d) as usize).collect();
+    if dims.contains(&0) {
+        return Err(IdxError::EmptyDimension {
+            path: path.to_path_buf(),
+            dims,
+        });
+    }
+    let expected_len = dims.iter().product::<usize>();
+    let data = &bytes[header..];
+    if data.len() != expected_len {
+        return Err(IdxError::LengthMismatch {
+            path: path.to_path_buf(),
+            dims,
+            expected: expected_len,
+            found: data.len(),
+        });
+    }
+    Ok((dims, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut v = magic.to_be_bytes().to_vec();
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn reads_raw_and_gzipped_images_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(IMAGES_MAGIC, &[2, 2, 3], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        let raw = read_images(&write(&dir, "raw", &bytes)).unwrap();
+        let gz = read_images(&write(&dir, "gz", &gzip(&bytes))).unwrap();
+        assert_eq!(raw, gz);
+        assert_eq!((raw.count, raw.rows, raw.cols), (2, 2, 3));
+        assert_eq!(raw.pixels[11], 11);
+    }
+
+    #[test]
+    fn reads_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "l", &idx(LABELS_MAGIC, &[3], &[7, 2, 1]));
+        assert_eq!(read_labels(&p).unwrap(), vec![7, 2, 1]);
+    }
+
+    #[test]
+    fn missing_file_is_io_error() {
+        let err = read_labels(Path::new("/nonexistent/kiln/labels")).unwrap_err();
+        assert!(matches!(err, IdxError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn corrupt_gzip_is_gzip_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = gzip(&idx(LABELS_MAGIC, &[3], &[7, 2, 1]));
+        let n = bytes.len();
+        bytes.truncate(n - 6); // cut into the deflate stream and its checksum
+        let err = read_labels(&write(&dir, "l.gz", &bytes)).unwrap_err();
+        assert!(matches!(err, IdxError::Gzip { .. }), "{err}");
+    }
+
+    #[test]
+    fn short_header_is_truncated_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(IMAGES_MAGIC, &[1, 2], &[]); // 3-D magic, only two dimensions
+        let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
+        assert!(
+            matches!(err, IdxError::TruncatedHeader { needed: 16, found: 12, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn labels_file_read_as_images_is_bad_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(LABELS_MAGIC, &[1, 1, 1], &[0]);
+        let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
+        assert!(
+            matches!(err, IdxError::BadMagic { found: LABELS_MAGIC, expected: IMAGES_MAGIC, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn zero_dimension_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(IMAGES_MAGIC, &[0, 28, 28], &[]);
+        let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
+        assert!(matches!(err, IdxError::EmptyDimension { .. }), "{err}");
+    }
+
+    #[test]
+    fn truncated_data_is_length_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(IMAGES_MAGIC, &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7]);
+        let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
+        assert!(
+            matches!(err, IdxError::LengthMismatch { expected: 8, found: 7, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_length_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(LABELS_MAGIC, &[2], &[1, 2, 3]);
+        let err = read_labels(&write(&dir, "l", &bytes)).unwrap_err();
+        assert!(
+            matches!(err, IdxError::LengthMismatch { expected: 2, found: 3, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! Where MNIST and Fashion-MNIST come from.
+//!
+//! [`load`] looks, in this order, in:
+//! 1. the folder given by the caller (`--data-dir` in the examples), else the folder in the
+//!    `KILN_DATA_DIR` environment variable: the four IDX files (raw or `.gz`) either directly
+//!    in it or in its `mnist/` or `fashion-mnist/` subfolder. A folder that was asked for
+//!    and lacks the files is an error, not a reason to look elsewhere;
+//! 2. burn-dataset's cache, `$XDG_CACHE_HOME/burn-dataset/mnist/{train,test}/` (else
+//!    `~/.cache/...`) — MNIST only, since burn-dataset has no Fashion-MNIST;
+//! 3. burn-dataset's download of MNIST into that cache, when the network allows it.
+//!
+//! When none of these works, the error says what to do in one line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::{DataError, ImageDataset, Normalization};
+
+/// The environment variable naming a folder with the IDX files.
+pub const DATA_DIR_ENV: &str = "KILN_DATA_DIR";
+
+/// A dataset kiln can load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Handwritten digits 0–9 (LeCun et al.).
+    Mnist,
+    /// Zalando's clothing images in 10 classes, MNIST's drop-in replacement.
+    FashionMnist,
+}
+
+impl DatasetKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
+
+    /// The name used on command lines and as a subfolder name: `mnist`, `fashion-mnist`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    /// The normalisation a classifier trained on this dataset expects: its training set's
+    /// mean and standard deviation.
+    pub fn standardization(self) -> Normalization {
+        match self {
+            DatasetKind::Mnist => Normalization::MNIST,
+            DatasetKind::FashionMnist => Normalization::FASHION_MNIST,
+        }
+    }
+
+    /// Number of classes (10 for both).
+    pub fn num_classes(self) -> usize {
+        10
+    }
+
+    /// Human-readable class names, index = label.
+    pub fn class_names(self) -> [&'static str; 10] {
+        match self {
+            DatasetKind::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::FashionMnist => [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+        }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DatasetKind {
+    type Err = DataError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s) || (s == "fashion" && *k == Self::FashionMnist))
+            .ok_or_else(|| DataError::UnknownDataset(s.to_string()))
+    }
+}
+
+/// The training or the test split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// 60,000 images.
+    Train,
+    /// 10,000 images (the `t10k` files).
+    Test,
+}
+
+impl Split {
+    fn file_prefix(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "t10k",
+        }
+    }
+
+    fn burn_cache_dir(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+
+    /// The IDX file names of this split: (images, labels), without `.gz`.
+    pub fn file_names(self) -> (String, String) {
+        let p = self.file_prefix();
+        (
+            format!("{p}-images-idx3-ubyte"),
+            format!("{p}-labels-idx1-ubyte"),
+        )
+    }
+}
+
+/// Loads one split of a dataset, looking where the module docs say.
+///
+/// `data_dir` is the caller's explicit folder (a command line's `--data-dir`); when it is
+/// `None`, `KILN_DATA_DIR` is used if set.
+///
+/// # Errors
+/// [`DataError::NotFound`] when no source has the files (the message says what to do),
+/// or any error of the files found.
+pub fn load(
+    kind: DatasetKind,
+    split: Split,
+    data_dir: Option<&Path>,
+) -> Result<ImageDataset, DataError> {
+    let env_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
+    if let Some(dir) = data_dir.map(Path::to_path_buf).or(env_dir) {
+        return load_from_dir(kind, split, &dir);
+    }
+    let mut searched = Vec::new();
+    if kind == DatasetKind::Mnist {
+        if let Some(dir) = burn_cache_dir(split) {
+            if let Some(found) = find_pair(&dir, split) {
+                return read_pair(kind, found);
+            }
+            searched.push(dir);
+        }
+        download_mnist(split)?;
+        if let Some(found) = burn_cache_dir(split).and_then(|d| find_pair(&d, split)) {
+            return read_pair(kind, found);
+        }
+    }
+    Err(DataError::NotFound { kind, searched })
+}
+
+/// Loads one split from `dir` (or its `mnist/` / `fashion-mnist/` subfolder).
+///
+/// # Errors
+/// [`DataError::NotFound`] when neither folder holds both files.
+pub fn load_from_dir(
+    kind: DatasetKind,
+    split: Split,
+    dir: &Path,
+) -> Result<ImageDataset, DataError> {
+    let candidates = [dir.join(kind.name()), dir.to_path_buf()];
+    for candidate in &candidates {
+        if let Some(found) = find_pair(candidate, split) {
+            return read_pair(kind, found);
+        }
+    }
+    Err(DataError::NotFound {
+        kind,
+        searched: candidates.to_vec(),
+    })
+}
+
+fn read_pair(kind: DatasetKind, (images, labels): (PathBuf, PathBuf)) -> Result<ImageDataset, DataError> {
+    ImageDataset::from_idx_files(&images, &labels, kind.num_classes())
+}
+
+/// Both files of `split` in `dir`, each raw or gzipped (raw preferred).
+fn find_pair(dir: &Path, split: Split) -> Option<(PathBuf, PathBuf)> {
+    let (images, labels) = split.file_names();
+    let find = |name: &str| {
+        [dir.join(name), dir.join(format!("{name}.gz"))]
+            .into_iter()
+            .find(|p| p.is_file())
+    };
+    Some((find(&images)?, find(&labels)?))
+}
+
+/// The folder burn-dataset 0.22 reads MNIST from.
+fn burn_cache_dir(split: Split) -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let base = xdg.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("burn-dataset").join("mnist").join(split.burn_cache_dir()))
+}
+
+/// Asks burn-dataset to download MNIST into its cache. burn-dataset panics when it cannot
+/// (no network); the panic is caught, its message kept, and returned as an error.
+fn download_mnist(split: Split) -> Result<(), DataError> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| match split {
+        Split::Train => drop(burn_dataset::vision::MnistDataset::train()),
+        Split::Test => drop(burn_dataset::vision::MnistDataset::test()),
+    });
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        let reason = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown error".into());
+        DataError::DownloadFailed {
+            reason: reason.lines().next().unwrap_or_default().to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in DatasetKind::ALL {
+            assert_eq!(k.name().parse::<DatasetKind>().unwrap(), k);
+        }
+        assert!(matches!(
+            "cifar".parse::<DatasetKind>(),
+            Err(DataError::UnknownDataset(s)) if s == "cifar"
+        ));
+    }
+
+    #[test]
+    fn empty_dir_is_not_found_naming_both_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_from_dir(DatasetKind::FashionMnist, Split::Test, dir.path()).unwrap_err();
+        match &err {
+            DataError::NotFound { searched, .. } => assert_eq!(searched.len(), 2),
+            other => panic!("unexpected {other}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("--data-dir") && msg.contains("t10k-images-idx3-ubyte"), "{msg}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The multi-layer perceptron.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::Tensor;
+use burn::tensor::activation;
+
+/// The non-linearity between layers.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `max(0, x)`.
+    Relu,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+}
+
+impl Activation {
+    /// Every activation, in a fixed order.
+    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
+
+    /// The name used on command lines: `relu`, `sigmoid`, `tanh`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+        }
+    }
+
+    /// Applies the activation element-wise.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Relu => activation::relu(x),
+            Activation::Sigmoid => activation::sigmoid(x),
+            Activation::Tanh => activation::tanh(x),
+        }
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = MlpConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| MlpConfigError::UnknownActivation(s.to_string()))
+    }
+}
+
+/// An invalid [`MlpConfig`] value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MlpConfigError {
+    /// `input_size` is 0.
+    #[error("input_size must be at least 1")]
+    ZeroInputSize,
+    /// `output_size` is 0.
+    #[error("output_size must be at least 1")]
+    ZeroOutputSize,
+    /// A hidden layer has width 0.
+    #[error("hidden layer {layer} has width 0; every hidden width must be at least 1")]
+    ZeroHiddenSize {
+        /// Index of the layer in `hidden_sizes`.
+        layer: usize,
+    },
+    /// `dropout` is not in `[0, 1)`.
+    #[error("dropout must be in [0, 1), got {0}")]
+    DropoutOutOfRange(f64),
+    /// The activation name is not one of relu, sigmoid, tanh.
+    #[error("unknown activation '{0}': expected relu, sigmoid or tanh")]
+    UnknownActivation(String),
+}
+
+/// Configuration of an [`Mlp`]: `input_size → hidden_sizes… → output_size`, fully connected.
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Number of input features (784 for a flattened 28×28 image).
+    #[config(default = 784)]
+    pub input_size: usize,
+    /// Widths of the hidden layers, input side first. Empty makes a linear model.
+    #[config(default = "vec![512, 256]")]
+    pub hidden_sizes: Vec<usize>,
+    /// Number of outputs (classes for a classifier, actions for a Q-network).
+    #[config(default = 10)]
+    pub output_size: usize,
+    /// Activation after every hidden layer (none after the output layer).
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+    /// Dropout probability after every hidden activation, active only while training on an
+    /// autodiff device. 0 disables it.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+impl MlpConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value, as its own [`MlpConfigError`] variant.
+    pub fn validate(&self) -> Result<(), MlpConfigError> {
+        if self.input_size == 0 {
+            return Err(MlpConfigError::ZeroInputSize);
+        }
+        if self.output_size == 0 {
+            return Err(MlpConfigError::ZeroOutputSize);
+        }
+        if let Some(layer) = self.hidden_sizes.iter().position(|&w| w == 0) {
+            return Err(MlpConfigError::ZeroHiddenSize { layer });
+        }
+        if !self.dropout.is_finite() || !(0.0..1.0).contains(&self.dropout) {
+            return Err(MlpConfigError::DropoutOutOfRange(self.dropout));
+        }
+        Ok(())
+    }
+
+    /// Builds the model on `device`, weights initialised as burn's `Linear` does
+    /// (Kaiming-uniform, as PyTorch's `nn.Linear`).
+    ///
+    /// Unlike most burn configs, `init` validates first and returns a `Result`: an MLP config
+    /// usually comes from a command line or a JSON file, and a bad value must be an error,
+    /// not a panic.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    pub fn init(&self, device: &burn::tensor::Device) -> Result<Mlp, MlpConfigError> {
+        self.validate()?;
+        let mut widths = vec![self.input_size];
+        widths.extend(&self.hidden_sizes);
+        let hidden = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        let last = *widths.last().unwrap_or(&self.input_size);
+        Ok(Mlp {
+            hidden,
+            output: LinearConfig::new(last, self.output_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            activation: self.activation,
+        })
+    }
+}
+
+/// A fully connected network: `(Linear → activation → dropout)* → Linear`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// The hidden layers, input side first.
+    pub hidden: Vec<Linear>,
+    /// The output layer.
+    pub output: Linear,
+    /// Dropout after every hidden activation.
+    pub dropout: Dropout,
+    /// The activation after every hidden layer.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// The output (logits) for a batch of inputs.
+    ///
+    /// # Shapes
+    /// - input: `[batch, input_size]`
+    /// - output: `[batch, output_size]`
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        self.output.forward(self.features(input))
+    }
+
+    /// The activations of the last hidden layer (the input itself if there is none), without
+    /// dropout at inference time: what later layers see. Used as an embedding, for example by
+    /// the DCGAN's Fréchet distance.
+    ///
+    /// # Shapes
+    /// - input: `[batch, input_size]`
+    /// - output: `[batch, last hidden width]`
+    pub fn features(&self, input: Tensor<2>) -> Tensor<2> {
+        self.hidden.iter().fold(input, |x, layer| {
+            self.dropout.forward(self.activation.apply(layer.forward(x)))
+        })
+    }
+
+    /// Number of outputs.
+    pub fn output_size(&self) -> usize {
+        self.output.weight.dims()[1]
+    }
+
+    /// Number of inputs.
+    pub fn input_size(&self) -> usize {
+        self.hidden.first().unwrap_or(&self.output).weight.dims()[0]
+    }
+
+    /// The activation this network uses.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(MlpConfig::new().validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_input_size_is_rejected() {
+        let c = MlpConfig::new().with_input_size(0);
+        assert_eq!(c.validate(), Err(MlpConfigError::ZeroInputSize));
+    }
+
+    #[test]
+    fn zero_output_size_is_rejected() {
+        let c = MlpConfig::new().with_output_size(0);
+        assert_eq!(c.validate(), Err(MlpConfigError::ZeroOutputSize));
+    }
+
+    #[test]
+    fn zero_hidden_width_is_rejected_with_its_layer() {
+        let c = MlpConfig::new().with_hidden_sizes(vec![64, 0, 8]);
+        assert_eq!(c.validate(), Err(MlpConfigError::ZeroHiddenSize { layer: 1 }));
+    }
+
+    #[test]
+    fn dropout_out_of_range_is_rejected() {
+        for p in [-0.1, 1.0, f64::NAN] {
+            let c = MlpConfig::new().with_dropout(p);
+            assert!(matches!(c.validate(), Err(MlpConfigError::DropoutOutOfRange(_))), "{p}");
+        }
+    }
+
+    #[test]
+    fn activation_names_parse() {
+        for a in Activation::ALL {
+            assert_eq!(a.name().parse::<Activation>(), Ok(a));
+        }
+        assert_eq!(
+            "gelu".parse::<Activation>(),
+            Err(MlpConfigError::UnknownActivation("gelu".into()))
+        );
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let c = MlpConfig::new()
+            .with_hidden_sizes(vec![3])
+            .with_activation(Activation::Tanh);
+        let back: MlpConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.hidden_sizes, vec![3]);
+        assert_eq!(back.activation, Activation::Tanh);
+    }
+}

@@ -1,0 +1,200 @@
+//! Training helpers shared by kiln's models.
+//!
+//! Everything a training run writes goes through here, so that every artifact is written
+//! atomically (a temporary file in the same folder, then a rename): a run killed mid-write
+//! leaves the previous file intact, never a half-written one.
+//!
+//! - [`write_atomic`], [`save_json`] / [`load_json`]: files and configs.
+//! - [`save_module`] / [`load_module`]: a module's weights as a burnpack (`.bpk`) file.
+//! - [`AtomicFileCheckpointer`]: burn-train's checkpointer, written atomically, and
+//!   [`latest_checkpoint`] to resume from the last complete epoch.
+//! - [`LineRenderer`]: one progress line per epoch where there is no terminal for burn-train's UI.
+
+mod checkpoint;
+mod renderer;
+
+pub use checkpoint::{AtomicFileCheckpointer, CHECKPOINT_DIR, latest_checkpoint};
+pub use renderer::{LineRenderer, use_terminal_ui};
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Errors of reading or writing training artifacts.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// A file could not be read or written.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done ("write", "read", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A JSON file does not hold what was expected.
+    #[error("{path} is not a valid {what}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold.
+        what: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// A weights file is corrupt or does not fit the model.
+    #[error("{path} does not hold weights for this model: {reason}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// burn's reason.
+        reason: String,
+    },
+}
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError {
+    let path = path.to_path_buf();
+    move |source| ArtifactError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` atomically: to a temporary file beside it, synced, then renamed
+/// over `path`. Creates the parent folder if needed.
+///
+/// # Errors
+/// [`ArtifactError::Io`] if any step fails; `path` is then untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io_err("create folder", &dir))?;
+    let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_err("write", path))
+}
+
+/// Saves `value` as pretty JSON, atomically.
+///
+/// # Errors
+/// [`ArtifactError::Io`] if the file cannot be written.
+pub fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ArtifactError> {
+    let json = serde_json::to_vec_pretty(value).map_err(|source| ArtifactError::Json {
+        path: path.to_path_buf(),
+        what: "JSON value",
+        source,
+    })?;
+    write_atomic(path, &json)
+}
+
+/// Loads a JSON file written by [`save_json`]; `what` names its content in errors.
+///
+/// # Errors
+/// [`ArtifactError::Io`] if the file cannot be read, [`ArtifactError::Json`] if it does not
+/// parse as `T`.
+pub fn load_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, ArtifactError> {
+    let bytes = std::fs::read(path).map_err(io_err("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|source| ArtifactError::Json {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })
+}
+
+/// Saves a module's weights as a burnpack file, atomically.
+///
+/// # Errors
+/// [`ArtifactError::Weights`] if burn cannot serialise the record, else as [`write_atomic`].
+pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), ArtifactError> {
+    let bytes = module
+        .into_record()
+        .into_bytes()
+        .map_err(|e| ArtifactError::Weights {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads weights saved by [`save_module`] into `module` (built from the same config).
+///
+/// # Errors
+/// [`ArtifactError::Io`] if the file cannot be read; [`ArtifactError::Weights`] if it is
+/// corrupt or its tensors do not match the module's.
+pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError> {
+    if !path.is_file() {
+        return Err(ArtifactError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let weights_err = |e: burn::store::RecordError| ArtifactError::Weights {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let record = ModuleRecord::load(path).map_err(weights_err)?;
+    module.try_load_record(record).map_err(weights_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/a.json");
+        save_json(&p, &vec![1, 2, 3]).unwrap();
+        save_json(&p, &vec![4]).unwrap();
+        assert_eq!(load_json::<Vec<i32>>(&p, "list").unwrap(), vec![4]);
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a");
+        write_atomic(&p, b"old").unwrap();
+        // A folder where the temporary file should go makes the write fail.
+        std::fs::create_dir(dir.path().join(format!(".a.tmp-{}", std::process::id()))).unwrap();
+        assert!(write_atomic(&p, b"new").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn bad_json_is_a_json_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        std::fs::write(&p, "{not json").unwrap();
+        let err = load_json::<Vec<i32>>(&p, "list").unwrap_err();
+        assert!(matches!(err, ArtifactError::Json { what: "list", .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_json_is_an_io_error() {
+        let err = load_json::<Vec<i32>>(Path::new("/nonexistent/kiln.json"), "list").unwrap_err();
+        assert!(matches!(err, ArtifactError::Io { action: "read", .. }), "{err}");
+    }
+}

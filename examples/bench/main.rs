@@ -1,0 +1,75 @@
+//! kiln's benchmark runner; `cargo xtask bench` builds and runs it.
+//!
+//! Each workload runs on every backend compiled in (or those given with `--backends`) and,
+//! where `python3` has PyTorch, on PyTorch on the CPU with the same threads, so that the
+//! ratio is measured in one run. Results are printed as one table and written as JSON.
+
+mod timing;
+mod w1;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kiln::backend::{self, Backend};
+use kiln::cli::{AnyError, run};
+
+/// Measure kiln's workloads on every compiled-in backend.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Workloads to run (w1).
+    #[arg(long, value_delimiter = ',', default_value = "w1")]
+    workloads: Vec<String>,
+    /// Backends to run on (default: every one compiled in that works here).
+    #[arg(long, value_delimiter = ',')]
+    backends: Vec<String>,
+    /// Seconds each measurement runs for, after warm-up.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Skip the PyTorch reference column.
+    #[arg(long)]
+    no_pytorch: bool,
+    /// Folder the JSON results go to.
+    #[arg(long, default_value = "target/bench")]
+    out_dir: PathBuf,
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// Workload id, e.g. `W1`.
+    pub workload: String,
+    /// What is measured, e.g. `train samples/s`.
+    pub metric: String,
+    /// `flex`, `tch`, ..., or `pytorch`.
+    pub runner: String,
+    /// The figure (higher is better unless the metric says seconds).
+    pub value: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    run(|| -> Result<(), AnyError> {
+        let backends: Vec<Backend> = if args.backends.is_empty() {
+            backend::compiled()
+        } else {
+            args.backends.iter().map(|b| b.parse()).collect::<Result<_, _>>()?
+        };
+        let env = timing::Environment::capture();
+        println!("{}", env.describe());
+        let mut rows = Vec::new();
+        for workload in &args.workloads {
+            match workload.to_ascii_lowercase().as_str() {
+                "w1" => rows.extend(w1::run(&backends, args.seconds, !args.no_pytorch)?),
+                other => return Err(format!("unknown workload '{other}': expected w1").into()),
+            }
+        }
+        println!("{}", timing::table(&rows));
+        std::fs::create_dir_all(&args.out_dir)?;
+        let path = args.out_dir.join("results.json");
+        let json = serde_json::json!({ "environment": env, "results": rows });
+        kiln::train::save_json(&path, &json)?;
+        println!("written {}", path.display());
+        Ok(())
+    })
+}

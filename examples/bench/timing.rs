@@ -1,0 +1,128 @@
+//! Timing, the environment a run states, and the results table.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::Row;
+
+/// Runs `step` `warmup` times, then repeatedly until `seconds` have passed (at least
+/// `min_iters` times), calling `sync` before reading the clock. Returns iterations per second.
+pub fn per_second(warmup: usize, seconds: f64, min_iters: usize, mut step: impl FnMut(), sync: impl Fn()) -> f64 {
+    for _ in 0..warmup {
+        step();
+    }
+    sync();
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut iters = 0usize;
+    loop {
+        step();
+        iters += 1;
+        if iters >= min_iters && iters % 5 == 0 {
+            sync();
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+    sync();
+    iters as f64 / start.elapsed().as_secs_f64()
+}
+
+/// What a benchmark ran with: cores and the thread settings of each runtime.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Environment {
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// Thread-related environment variables as set for the run.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// Reads the machine and the variables.
+    pub fn capture() -> Self {
+        let vars = ["RAYON_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "KILN_BENCH_THREADS"]
+            .into_iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        Self {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            vars,
+        }
+    }
+
+    /// Threads the runners should use: `KILN_BENCH_THREADS`, else every CPU.
+    pub fn threads(&self) -> usize {
+        self.vars
+            .get("KILN_BENCH_THREADS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.cpus)
+    }
+
+    /// One line for the top of the output.
+    pub fn describe(&self) -> String {
+        let vars: Vec<String> = self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "cpus: {}, threads for PyTorch: {}, env: {}",
+            self.cpus,
+            self.threads(),
+            if vars.is_empty() { "(none set)".into() } else { vars.join(" ") }
+        )
+    }
+}
+
+/// The results as one table: a row per workload and metric, a column per runner, and the
+/// best kiln CPU backend's ratio to PyTorch where both exist.
+pub fn table(rows: &[Row]) -> String {
+    let mut runners: Vec<String> = Vec::new();
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        if !runners.contains(&r.runner) {
+            runners.push(r.runner.clone());
+        }
+        let key = (r.workload.clone(), r.metric.clone());
+        if !lines.contains(&key) {
+            lines.push(key);
+        }
+    }
+    let mut out = format!("| workload | metric | {} | best CPU / PyTorch |\n", runners.join(" | "));
+    out.push_str(&format!("|---|---|{}---|\n", "---|".repeat(runners.len())));
+    for (w, m) in &lines {
+        let get = |runner: &str| rows.iter().find(|r| &r.workload == w && &r.metric == m && r.runner == runner).map(|r| r.value);
+        let cells: Vec<String> = runners
+            .iter()
+            .map(|runner| get(runner).map_or("–".into(), |v| format!("{v:.1}")))
+            .collect();
+        let lower_is_better = m.contains("seconds");
+        let best_cpu = runners
+            .iter()
+            .filter(|r| r.parse::<kiln::backend::Backend>().is_ok_and(|b| b.is_cpu()))
+            .filter_map(|r| get(r))
+            .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
+        let ratio = match (best_cpu, get("pytorch")) {
+            (Some(k), Some(p)) if lower_is_better => format!("{:.2}×", p / k),
+            (Some(k), Some(p)) => format!("{:.2}×", k / p),
+            _ => "–".into(),
+        };
+        out.push_str(&format!("| {w} | {m} | {} | {ratio} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// Runs `bench/pytorch/<script>` with `python3`, passing the seconds and threads, and parses
+/// the JSON object it prints last. An error says why there is no PyTorch figure.
+pub fn pytorch(script: &str, seconds: f64, threads: usize) -> Result<serde_json::Value, String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pytorch").join(script);
+    let out = std::process::Command::new("python3")
+        .arg(&path)
+        .args(["--seconds", &seconds.to_string(), "--threads", &threads.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().last().unwrap_or("python3 failed").to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|e| format!("unexpected output from {script}: {e}"))
+}

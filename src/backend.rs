@@ -1,0 +1,282 @@
+//! The one place where a backend name becomes a [`Device`].
+//!
+//! Cargo features decide which backends are compiled in; [`select`] picks one of them at
+//! run time. Every example's `--backend` goes through here, and so does every test that
+//! runs on "all compiled-in backends" ([`compiled`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::{Device, Tensor};
+
+/// A backend kiln can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// CUDA through CubeCL (feature `cuda`): NVIDIA GPUs.
+    Cuda,
+    /// WGPU pinned to Vulkan (feature `vulkan`).
+    Vulkan,
+    /// WGPU on whatever graphics API the machine offers (feature `wgpu`). Without a GPU,
+    /// Mesa's lavapipe provides a software Vulkan adapter.
+    Wgpu,
+    /// Burn's pure-Rust CPU backend (feature `flex`, the default).
+    Flex,
+    /// LibTorch on the CPU (feature `tch`).
+    Tch,
+    /// The ndarray CPU backend (feature `ndarray`), deprecated upstream in favour of flex.
+    Ndarray,
+}
+
+impl Backend {
+    /// Every backend, in order of preference: GPUs first, then CPU backends.
+    pub const ALL: [Backend; 6] = [
+        Backend::Cuda,
+        Backend::Vulkan,
+        Backend::Wgpu,
+        Backend::Flex,
+        Backend::Tch,
+        Backend::Ndarray,
+    ];
+
+    /// The name used by `--backend` and in tables: `cuda`, `vulkan`, `wgpu`, `flex`, `tch`, `ndarray`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cuda => "cuda",
+            Backend::Vulkan => "vulkan",
+            Backend::Wgpu => "wgpu",
+            Backend::Flex => "flex",
+            Backend::Tch => "tch",
+            Backend::Ndarray => "ndarray",
+        }
+    }
+
+    /// Whether this build has the backend's cargo feature.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Cuda => cfg!(feature = "cuda"),
+            Backend::Vulkan => cfg!(feature = "vulkan"),
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Flex => cfg!(feature = "flex"),
+            Backend::Tch => cfg!(feature = "tch"),
+            Backend::Ndarray => cfg!(feature = "ndarray"),
+        }
+    }
+
+    /// Whether the backend runs on the CPU (so its speed is comparable to PyTorch on the CPU).
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Backend::Flex | Backend::Tch | Backend::Ndarray)
+    }
+
+    /// The backend's device, checked by running one tiny operation on it: a GPU backend with
+    /// no usable adapter is an error here, not a panic later.
+    ///
+    /// # Errors
+    /// [`BackendError::NotCompiled`] without the cargo feature, [`BackendError::Unavailable`]
+    /// when the device does not work on this machine.
+    pub fn device(self) -> Result<Device, BackendError> {
+        let device = self.unchecked_device()?;
+        probe(self, &device)?;
+        Ok(device)
+    }
+
+    #[allow(unreachable_code, unused_variables)] // each arm's code exists only with its feature
+    fn unchecked_device(self) -> Result<Device, BackendError> {
+        let not_compiled = BackendError::NotCompiled {
+            backend: self,
+            compiled: compiled(),
+        };
+        match self {
+            Backend::Cuda => {
+                #[cfg(feature = "cuda")]
+                return Ok(Device::cuda(burn::tensor::DeviceIndex::Default));
+                Err(not_compiled)
+            }
+            Backend::Vulkan => {
+                #[cfg(feature = "vulkan")]
+                return Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice));
+                Err(not_compiled)
+            }
+            Backend::Wgpu => {
+                #[cfg(feature = "wgpu")]
+                return Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice));
+                Err(not_compiled)
+            }
+            Backend::Flex => {
+                #[cfg(feature = "flex")]
+                return Ok(Device::flex());
+                Err(not_compiled)
+            }
+            Backend::Tch => {
+                // burn-tch is deprecated upstream but still the way to run on LibTorch; this
+                // is the one place kiln constructs its device.
+                #[cfg(feature = "tch")]
+                #[allow(deprecated)]
+                return Ok(Device::libtorch());
+                Err(not_compiled)
+            }
+            Backend::Ndarray => {
+                // Deprecated upstream in favour of flex; kept as a backend users can choose.
+                #[cfg(feature = "ndarray")]
+                #[allow(deprecated)]
+                return Ok(Device::ndarray());
+                Err(not_compiled)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = BackendError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.name().eq_ignore_ascii_case(s) || (s == "libtorch" && *b == Backend::Tch))
+            .ok_or_else(|| BackendError::Unknown {
+                name: s.to_string(),
+                compiled: compiled(),
+            })
+    }
+}
+
+/// Backends compiled into this build, in order of preference.
+pub fn compiled() -> Vec<Backend> {
+    Backend::ALL.into_iter().filter(|b| b.is_compiled()).collect()
+}
+
+/// The backend used when none is asked for: the first compiled in, GPUs first.
+///
+/// # Errors
+/// [`BackendError::NoneCompiled`] when the build has no backend feature.
+pub fn default_backend() -> Result<Backend, BackendError> {
+    compiled().first().copied().ok_or(BackendError::NoneCompiled)
+}
+
+/// Turns a `--backend` choice (or none, for the default) into a working device.
+///
+/// # Errors
+/// An unknown name, a backend not compiled in (the message lists those that are), or a
+/// device that does not work on this machine.
+pub fn select(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
+    let backend = match name {
+        Some(n) => n.parse()?,
+        None => default_backend()?,
+    };
+    Ok((backend, backend.device()?))
+}
+
+/// Errors of choosing a backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The name is no backend kiln knows.
+    #[error("unknown backend '{name}': compiled in are {}", names(compiled))]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// Backends this build has.
+        compiled: Vec<Backend>,
+    },
+    /// The backend exists but this build lacks its cargo feature.
+    #[error(
+        "backend '{backend}' is not compiled in (rebuild with --features {backend}); compiled in are {}",
+        names(compiled)
+    )]
+    NotCompiled {
+        /// The backend asked for.
+        backend: Backend,
+        /// Backends this build has.
+        compiled: Vec<Backend>,
+    },
+    /// The build has no backend at all.
+    #[error("no backend is compiled in: build with --features flex (or wgpu, tch, ndarray, cuda)")]
+    NoneCompiled,
+    /// The backend is compiled in but its device does not work here.
+    #[error("backend '{backend}' is compiled in but does not work on this machine: {reason}")]
+    Unavailable {
+        /// The backend.
+        backend: Backend,
+        /// The first line of what went wrong.
+        reason: String,
+    },
+}
+
+fn names(list: &[Backend]) -> String {
+    if list.is_empty() {
+        return "none".into();
+    }
+    list.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs one tiny operation on `device`; a panic there (no adapter, no driver) becomes an error.
+fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| {
+        let t = Tensor::<1>::from_floats([1.0, 2.0], device);
+        t.sum().into_scalar::<f32>()
+    });
+    std::panic::set_hook(previous);
+    match result {
+        Ok(v) if v == 3.0 => Ok(()),
+        Ok(v) => Err(BackendError::Unavailable {
+            backend,
+            reason: format!("1 + 2 gave {v}"),
+        }),
+        Err(payload) => {
+            let reason = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the device panicked".into());
+            Err(BackendError::Unavailable {
+                backend,
+                reason: reason.lines().next().unwrap_or_default().to_string(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for b in Backend::ALL {
+            assert_eq!(b.name().parse::<Backend>(), Ok(b));
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_the_compiled_backends() {
+        let err = "tpu".parse::<Backend>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown backend 'tpu'"), "{msg}");
+        for b in compiled() {
+            assert!(msg.contains(b.name()), "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_backend_not_compiled_in_is_a_clear_error() {
+        match Backend::ALL.into_iter().find(|b| !b.is_compiled()) {
+            Some(missing) => {
+                let err = select(Some(missing.name())).unwrap_err();
+                assert!(matches!(err, BackendError::NotCompiled { backend, .. } if backend == missing));
+                assert!(err.to_string().contains("--features"), "{err}");
+            }
+            None => println!("every backend is compiled in: nothing to refuse"),
+        }
+    }
+
+    #[test]
+    fn default_is_the_first_compiled() {
+        assert_eq!(default_backend().ok(), compiled().first().copied());
+    }
+}
