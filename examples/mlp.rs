@@ -12,7 +12,9 @@ use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, run};
 use kiln::data::{self, DatasetKind, Split};
-use kiln::mlp::{self, Activation, MlpConfig, MlpTrainingConfig, OptimizerKind, RunMode};
+use kiln::mlp::{
+    self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind, RunMode,
+};
 
 /// Train or evaluate kiln's MLP classifier.
 #[derive(Parser, Debug)]
@@ -54,6 +56,9 @@ struct Args {
     /// Learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Learning-rate schedule: cosine (anneal to 1% over the run) or constant.
+    #[arg(long, default_value = "cosine", value_parser = parse_schedule)]
+    schedule: LrSchedule,
     /// Images per batch.
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
@@ -77,13 +82,18 @@ fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
     }
 }
 
+fn parse_schedule(s: &str) -> Result<LrSchedule, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "cosine" => Ok(LrSchedule::Cosine),
+        "constant" => Ok(LrSchedule::Constant),
+        _ => Err(format!(
+            "unknown schedule '{s}': expected cosine or constant"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        .init();
+    kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
         let (backend, device) = backend::select(args.backend.as_deref())?;
@@ -116,6 +126,7 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
             .with_dataset(args.dataset)
             .with_optimizer(args.optimizer)
             .with_learning_rate(args.lr)
+            .with_lr_schedule(args.schedule)
             .with_epochs(args.epochs)
             .with_batch_size(args.batch_size)
             .with_seed(args.seed)
@@ -130,18 +141,32 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
         burn::data::dataset::Dataset::len(&valid),
         dir.display()
     );
-    let mode = if args.resume { RunMode::Resume } else { RunMode::New };
+    let mode = if args.resume {
+        RunMode::Resume
+    } else {
+        RunMode::New
+    };
     mlp::train(&config, device, train, valid, &dir, mode)?;
     tracing::info!("saved {}", dir.join(mlp::MODEL_FILE).display());
     // Evaluate what was saved, exactly as --eval would.
     evaluate(args, &dir, device)
 }
 
-fn evaluate(args: &Args, dir: &std::path::Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
+fn evaluate(
+    args: &Args,
+    dir: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> Result<(), AnyError> {
     let trained = mlp::load_trained(dir, device)?;
     let config = &trained.config;
     let test = data::load(config.dataset, Split::Test, args.data_dir.as_deref())?;
-    let eval = mlp::evaluate(&trained.model, &test, config.dataset.standardization(), 1000, device);
+    let eval = mlp::evaluate(
+        &trained.model,
+        &test,
+        config.dataset.standardization(),
+        1000,
+        device,
+    );
     println!(
         "test accuracy: {:.2}% on {} {} test images (mean loss {:.4})",
         eval.accuracy * 100.0,

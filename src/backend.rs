@@ -147,7 +147,10 @@ impl FromStr for Backend {
 
 /// Backends compiled into this build, in order of preference.
 pub fn compiled() -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|b| b.is_compiled()).collect()
+    Backend::ALL
+        .into_iter()
+        .filter(|b| b.is_compiled())
+        .collect()
 }
 
 /// The backend used when none is asked for: the first compiled in, GPUs first.
@@ -155,7 +158,10 @@ pub fn compiled() -> Vec<Backend> {
 /// # Errors
 /// [`BackendError::NoneCompiled`] when the build has no backend feature.
 pub fn default_backend() -> Result<Backend, BackendError> {
-    compiled().first().copied().ok_or(BackendError::NoneCompiled)
+    compiled()
+        .first()
+        .copied()
+        .ok_or(BackendError::NoneCompiled)
 }
 
 /// Turns a `--backend` choice (or none, for the default) into a working device.
@@ -268,7 +274,9 @@ mod tests {
         match Backend::ALL.into_iter().find(|b| !b.is_compiled()) {
             Some(missing) => {
                 let err = select(Some(missing.name())).unwrap_err();
-                assert!(matches!(err, BackendError::NotCompiled { backend, .. } if backend == missing));
+                assert!(
+                    matches!(err, BackendError::NotCompiled { backend, .. } if backend == missing)
+                );
                 assert!(err.to_string().contains("--features"), "{err}");
             }
             None => println!("every backend is compiled in: nothing to refuse"),

@@ -15,5 +15,21 @@ pub fn run<E: Display>(body: impl FnOnce() -> Result<(), E>) -> ExitCode {
     }
 }
 
+/// Sends `tracing` events to standard error: `info` and above from kiln and from the
+/// program `crate_name` (pass `env!("CARGO_CRATE_NAME")`), `warn` and above from
+/// everything else (Burn logs every training iteration at `info`). `RUST_LOG` overrides.
+pub fn init_tracing(crate_name: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("warn,kiln=info,{crate_name}=info"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// A boxed error with a display, for program bodies that mix error types.
 pub type AnyError = Box<dyn std::error::Error + Send + Sync>;

@@ -53,7 +53,10 @@ fn main() -> ExitCode {
         let backends: Vec<Backend> = if args.backends.is_empty() {
             backend::compiled()
         } else {
-            args.backends.iter().map(|b| b.parse()).collect::<Result<_, _>>()?
+            args.backends
+                .iter()
+                .map(|b| b.parse())
+                .collect::<Result<_, _>>()?
         };
         let env = timing::Environment::capture();
         println!("{}", env.describe());

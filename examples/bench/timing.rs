@@ -7,7 +7,13 @@ use crate::Row;
 
 /// Runs `step` `warmup` times, then repeatedly until `seconds` have passed (at least
 /// `min_iters` times), calling `sync` before reading the clock. Returns iterations per second.
-pub fn per_second(warmup: usize, seconds: f64, min_iters: usize, mut step: impl FnMut(), sync: impl Fn()) -> f64 {
+pub fn per_second(
+    warmup: usize,
+    seconds: f64,
+    min_iters: usize,
+    mut step: impl FnMut(),
+    sync: impl Fn(),
+) -> f64 {
     for _ in 0..warmup {
         step();
     }
@@ -41,10 +47,16 @@ pub struct Environment {
 impl Environment {
     /// Reads the machine and the variables.
     pub fn capture() -> Self {
-        let vars = ["RAYON_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "KILN_BENCH_THREADS"]
-            .into_iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-            .collect();
+        let vars = [
+            "RAYON_NUM_THREADS",
+            "OMP_NUM_THREADS",
+            "OMP_WAIT_POLICY",
+            "MKL_NUM_THREADS",
+            "KILN_BENCH_THREADS",
+        ]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
         Self {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             vars,
@@ -66,7 +78,11 @@ impl Environment {
             "cpus: {}, threads for PyTorch: {}, env: {}",
             self.cpus,
             self.threads(),
-            if vars.is_empty() { "(none set)".into() } else { vars.join(" ") }
+            if vars.is_empty() {
+                "(none set)".into()
+            } else {
+                vars.join(" ")
+            }
         )
     }
 }
@@ -85,10 +101,17 @@ pub fn table(rows: &[Row]) -> String {
             lines.push(key);
         }
     }
-    let mut out = format!("| workload | metric | {} | best CPU / PyTorch |\n", runners.join(" | "));
+    let mut out = format!(
+        "| workload | metric | {} | best CPU / PyTorch |\n",
+        runners.join(" | ")
+    );
     out.push_str(&format!("|---|---|{}---|\n", "---|".repeat(runners.len())));
     for (w, m) in &lines {
-        let get = |runner: &str| rows.iter().find(|r| &r.workload == w && &r.metric == m && r.runner == runner).map(|r| r.value);
+        let get = |runner: &str| {
+            rows.iter()
+                .find(|r| &r.workload == w && &r.metric == m && r.runner == runner)
+                .map(|r| r.value)
+        };
         let cells: Vec<String> = runners
             .iter()
             .map(|runner| get(runner).map_or("–".into(), |v| format!("{v:.1}")))
@@ -96,7 +119,10 @@ pub fn table(rows: &[Row]) -> String {
         let lower_is_better = m.contains("seconds");
         let best_cpu = runners
             .iter()
-            .filter(|r| r.parse::<kiln::backend::Backend>().is_ok_and(|b| b.is_cpu()))
+            .filter(|r| {
+                r.parse::<kiln::backend::Backend>()
+                    .is_ok_and(|b| b.is_cpu())
+            })
             .filter_map(|r| get(r))
             .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
         let ratio = match (best_cpu, get("pytorch")) {
@@ -104,7 +130,10 @@ pub fn table(rows: &[Row]) -> String {
             (Some(k), Some(p)) => format!("{:.2}×", k / p),
             _ => "–".into(),
         };
-        out.push_str(&format!("| {w} | {m} | {} | {ratio} |\n", cells.join(" | ")));
+        out.push_str(&format!(
+            "| {w} | {m} | {} | {ratio} |\n",
+            cells.join(" | ")
+        ));
     }
     out
 }
@@ -112,10 +141,17 @@ pub fn table(rows: &[Row]) -> String {
 /// Runs `bench/pytorch/<script>` with `python3`, passing the seconds and threads, and parses
 /// the JSON object it prints last. An error says why there is no PyTorch figure.
 pub fn pytorch(script: &str, seconds: f64, threads: usize) -> Result<serde_json::Value, String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pytorch").join(script);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/pytorch")
+        .join(script);
     let out = std::process::Command::new("python3")
         .arg(&path)
-        .args(["--seconds", &seconds.to_string(), "--threads", &threads.to_string()])
+        .args([
+            "--seconds",
+            &seconds.to_string(),
+            "--threads",
+            &threads.to_string(),
+        ])
         .output()
         .map_err(|e| format!("cannot run python3: {e}"))?;
     if !out.status.success() {

@@ -97,7 +97,8 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
         match crate::timing::pytorch("w1.py", seconds, threads) {
             Ok(v) => {
                 let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
-                if let (Some(t), Some(i)) = (get("train_samples_per_s"), get("infer_samples_per_s")) {
+                if let (Some(t), Some(i)) = (get("train_samples_per_s"), get("infer_samples_per_s"))
+                {
                     eprintln!("W1 pytorch ({threads} threads): train {t:.0}, inference {i:.0}");
                     rows.push(row("train samples/s", "pytorch", t));
                     rows.push(row("infer samples/s (batch 1024)", "pytorch", i));

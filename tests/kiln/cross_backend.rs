@@ -20,16 +20,29 @@ fn same_weights_same_logits_on_every_backend() {
         let reference = config.init(ref_device).unwrap();
         let bytes = reference.clone().into_record().into_bytes().unwrap();
         // Deterministic input in [0, 1).
-        let input: Vec<f32> = (0..16 * 784).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let input: Vec<f32> = (0..16 * 784)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
         let x = |device| Tensor::<2>::from_data(TensorData::new(input.clone(), [16, 784]), device);
         let expected = reference.forward(x(ref_device)).into_data();
 
         for (backend, device) in &all[1..] {
             let record = ModuleRecord::from_bytes(bytes.clone()).unwrap();
-            let model = config.init(device).unwrap().try_load_record(record).unwrap();
+            let model = config
+                .init(device)
+                .unwrap()
+                .try_load_record(record)
+                .unwrap();
             let got = model.forward(x(device)).into_data();
-            let (e, g) = (expected.to_vec::<f32>().unwrap(), got.to_vec::<f32>().unwrap());
-            let worst = e.iter().zip(&g).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let (e, g) = (
+                expected.try_to_vec_as::<f32>().unwrap(),
+                got.try_to_vec_as::<f32>().unwrap(),
+            );
+            let worst = e
+                .iter()
+                .zip(&g)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(
                 worst <= 1e-4,
                 "{activation:?}: {backend} differs from {ref_backend} by {worst}"

@@ -25,7 +25,10 @@ fn fashion_mnist_has_its_known_sizes_and_balanced_classes() {
     for i in 0..train.len() {
         counts[usize::from(train.label(i).unwrap())] += 1;
     }
-    assert_eq!(counts, [6000; 10], "Fashion-MNIST has 6,000 training images per class");
+    assert_eq!(
+        counts, [6000; 10],
+        "Fashion-MNIST has 6,000 training images per class"
+    );
 }
 
 #[test]
@@ -35,10 +38,14 @@ fn standardised_batches_have_zero_mean_and_unit_std() {
     let batch = ImageBatcher::new(Normalization::MNIST).batch(items, &cpu());
     assert_eq!(batch.images.dims(), [2000, 1, 28, 28]);
     assert_eq!(batch.targets.dims(), [2000]);
-    let values = batch.images.into_data().to_vec::<f32>().unwrap();
+    let values = batch.images.into_data().try_to_vec_as::<f32>().unwrap();
     let n = values.len() as f64;
     let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let var = values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n;
     assert!(mean.abs() < 0.05, "mean {mean}");
     assert!((var.sqrt() - 1.0).abs() < 0.05, "std {}", var.sqrt());
 }

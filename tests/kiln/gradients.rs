@@ -25,9 +25,15 @@ fn assert_close(analytic: &[f32], numeric: &[f32], what: &str) {
     assert_eq!(analytic.len(), numeric.len());
     for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
         let tol = 2e-3 + 2e-2 * n.abs();
-        assert!((a - n).abs() <= tol, "{what}[{i}]: autodiff {a}, finite difference {n}");
+        assert!(
+            (a - n).abs() <= tol,
+            "{what}[{i}]: autodiff {a}, finite difference {n}"
+        );
     }
-    assert!(analytic.iter().any(|g| g.abs() > 1e-3), "{what}: all gradients ~0, test is vacuous");
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "{what}: all gradients ~0, test is vacuous"
+    );
 }
 
 #[test]
@@ -44,8 +50,9 @@ fn gradients_match_finite_differences_for_every_activation() {
             .init(&device)
             .unwrap();
         let x = Tensor::<2>::random([6, 3], Distribution::Normal(0.0, 1.0), &device);
-        let xs = x.to_data().to_vec::<f32>().unwrap();
-        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 0, 1, 2], [6]), &device);
+        let xs = x.to_data().try_to_vec_as::<f32>().unwrap();
+        let y =
+            Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 0, 1, 2], [6]), &device);
 
         // Autodiff.
         let x_ad = x.require_grad();
@@ -53,9 +60,19 @@ fn gradients_match_finite_differences_for_every_activation() {
             .init(&device)
             .forward(model.forward(x_ad.clone()), y.clone());
         let grads = l.backward();
-        let gx = x_ad.grad(&grads).unwrap().to_data().to_vec::<f32>().unwrap();
+        let gx = x_ad
+            .grad(&grads)
+            .unwrap()
+            .to_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
         let w = model.hidden[0].weight.val();
-        let gw = w.grad(&grads).unwrap().to_data().to_vec::<f32>().unwrap();
+        let gw = w
+            .grad(&grads)
+            .unwrap()
+            .to_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
 
         // Central differences on the input.
         let numeric_x: Vec<f32> = (0..xs.len())
@@ -72,7 +89,7 @@ fn gradients_match_finite_differences_for_every_activation() {
         assert_close(&gx, &numeric_x, &format!("{} d/dx", activation.name()));
 
         // Central differences on the first layer's weights.
-        let ws = w.to_data().to_vec::<f32>().unwrap();
+        let ws = w.to_data().try_to_vec_as::<f32>().unwrap();
         let shape = model.hidden[0].weight.dims();
         let with_weight = |values: &[f32]| {
             let mut m = model.clone();

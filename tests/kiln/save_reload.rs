@@ -14,18 +14,30 @@ fn save_then_reload_gives_bit_identical_outputs_on_every_backend() {
             .with_activation(Activation::Sigmoid);
         let model = config.init(&device).unwrap();
         let x = Tensor::<2>::random([8, 784], Distribution::Default, &device);
-        let before = model.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let before = model
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mlp.bpk");
         kiln::train::save_module(model, &path).unwrap();
         // A freshly initialised model has other weights...
         let fresh = config.init(&device).unwrap();
-        let other = fresh.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+        let other = fresh
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
         assert_ne!(before, other, "{backend}: two inits gave the same weights");
         // ...until the saved ones are loaded.
         let reloaded = kiln::train::load_module(fresh, &path).unwrap();
-        let after = reloaded.forward(x).into_data().to_vec::<f32>().unwrap();
+        let after = reloaded
+            .forward(x)
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
         assert_eq!(before, after, "{backend}: reloaded model differs");
         println!("save/reload bit-identical on {backend}");
     }
@@ -36,9 +48,15 @@ fn loading_weights_of_another_shape_is_an_error() {
     let (_, device) = backends().remove(0);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mlp.bpk");
-    let small = MlpConfig::new().with_hidden_sizes(vec![8]).init(&device).unwrap();
+    let small = MlpConfig::new()
+        .with_hidden_sizes(vec![8])
+        .init(&device)
+        .unwrap();
     kiln::train::save_module(small, &path).unwrap();
-    let big = MlpConfig::new().with_hidden_sizes(vec![16]).init(&device).unwrap();
+    let big = MlpConfig::new()
+        .with_hidden_sizes(vec![16])
+        .init(&device)
+        .unwrap();
     let err = kiln::train::load_module(big, &path).unwrap_err();
     assert!(matches!(err, ArtifactError::Weights { .. }), "{err}");
 }

@@ -32,7 +32,8 @@ enum Cmd {
 
 fn default_features() -> String {
     let mut f = vec!["flex", "ndarray", "wgpu"];
-    if std::env::var_os("LIBTORCH").is_some() || std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+    if std::env::var_os("LIBTORCH").is_some() || std::env::var_os("LIBTORCH_USE_PYTORCH").is_some()
+    {
         f.push("tch");
     }
     f.join(",")
@@ -48,7 +49,16 @@ fn main() -> ExitCode {
             eprintln!("building the benchmark with --features {features}");
             let status = Command::new(cargo)
                 .current_dir(&root)
-                .args(["run", "--release", "--quiet", "--example", "bench", "--features", &features, "--"])
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "--example",
+                    "bench",
+                    "--features",
+                    &features,
+                    "--",
+                ])
                 .args(&args)
                 .status();
             match status {

@@ -83,7 +83,10 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
     fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
         let size = items.first().map_or(0, |i| i.pixels.len());
         let side = (size as f64).sqrt() as usize;
-        assert!(side * side == size && side > 0, "ImageBatcher takes square images");
+        assert!(
+            side * side == size && side > 0,
+            "ImageBatcher takes square images"
+        );
         let mut pixels = Vec::with_capacity(items.len() * size);
         let mut labels = Vec::with_capacity(items.len());
         for item in &items {

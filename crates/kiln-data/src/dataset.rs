@@ -159,7 +159,13 @@ mod tests {
         assert_eq!(ds.len(), 4);
         let s = ds.slice(1..3);
         assert_eq!(s.len(), 2);
-        assert_eq!(s.get(0).unwrap(), ImageItem { pixels: vec![1, 1], label: 1 });
+        assert_eq!(
+            s.get(0).unwrap(),
+            ImageItem {
+                pixels: vec![1, 1],
+                label: 1
+            }
+        );
         assert_eq!(s.slice(1..10).item(0).unwrap().label, 2);
         assert_eq!(s.item(2), None);
         assert_eq!(ds.slice(7..9).len(), 0);
@@ -168,14 +174,30 @@ mod tests {
     #[test]
     fn count_mismatch_is_an_error() {
         let err = ImageDataset::new(vec![0; 6], vec![0, 1], 1, 2, 10).unwrap_err();
-        assert!(matches!(err, DataError::CountMismatch { images: 3, labels: 2 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                DataError::CountMismatch {
+                    images: 3,
+                    labels: 2
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn label_out_of_range_is_an_error() {
         let err = ImageDataset::new(vec![0; 4], vec![0, 10], 1, 2, 10).unwrap_err();
         assert!(
-            matches!(err, DataError::LabelOutOfRange { index: 1, label: 10, num_classes: 10 }),
+            matches!(
+                err,
+                DataError::LabelOutOfRange {
+                    index: 1,
+                    label: 10,
+                    num_classes: 10
+                }
+            ),
             "{err}"
         );
     }

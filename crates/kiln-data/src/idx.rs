@@ -206,7 +206,11 @@ mod tests {
     #[test]
     fn reads_raw_and_gzipped_images_alike() {
         let dir = tempfile::tempdir().unwrap();
-        let bytes = idx(IMAGES_MAGIC, &[2, 2, 3], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        let bytes = idx(
+            IMAGES_MAGIC,
+            &[2, 2, 3],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        );
         let raw = read_images(&write(&dir, "raw", &bytes)).unwrap();
         let gz = read_images(&write(&dir, "gz", &gzip(&bytes))).unwrap();
         assert_eq!(raw, gz);
@@ -243,7 +247,14 @@ mod tests {
         let bytes = idx(IMAGES_MAGIC, &[1, 2], &[]); // 3-D magic, only two dimensions
         let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
         assert!(
-            matches!(err, IdxError::TruncatedHeader { needed: 16, found: 12, .. }),
+            matches!(
+                err,
+                IdxError::TruncatedHeader {
+                    needed: 16,
+                    found: 12,
+                    ..
+                }
+            ),
             "{err}"
         );
     }
@@ -254,7 +265,14 @@ mod tests {
         let bytes = idx(LABELS_MAGIC, &[1, 1, 1], &[0]);
         let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
         assert!(
-            matches!(err, IdxError::BadMagic { found: LABELS_MAGIC, expected: IMAGES_MAGIC, .. }),
+            matches!(
+                err,
+                IdxError::BadMagic {
+                    found: LABELS_MAGIC,
+                    expected: IMAGES_MAGIC,
+                    ..
+                }
+            ),
             "{err}"
         );
     }
@@ -273,7 +291,14 @@ mod tests {
         let bytes = idx(IMAGES_MAGIC, &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7]);
         let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
         assert!(
-            matches!(err, IdxError::LengthMismatch { expected: 8, found: 7, .. }),
+            matches!(
+                err,
+                IdxError::LengthMismatch {
+                    expected: 8,
+                    found: 7,
+                    ..
+                }
+            ),
             "{err}"
         );
     }
@@ -284,7 +309,14 @@ mod tests {
         let bytes = idx(LABELS_MAGIC, &[2], &[1, 2, 3]);
         let err = read_labels(&write(&dir, "l", &bytes)).unwrap_err();
         assert!(
-            matches!(err, IdxError::LengthMismatch { expected: 2, found: 3, .. }),
+            matches!(
+                err,
+                IdxError::LengthMismatch {
+                    expected: 2,
+                    found: 3,
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -87,7 +87,9 @@ impl std::str::FromStr for DatasetKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s) || (s == "fashion" && *k == Self::FashionMnist))
+            .find(|k| {
+                k.name().eq_ignore_ascii_case(s) || (s == "fashion" && *k == Self::FashionMnist)
+            })
             .ok_or_else(|| DataError::UnknownDataset(s.to_string()))
     }
 }
@@ -180,7 +182,10 @@ pub fn load_from_dir(
     })
 }
 
-fn read_pair(kind: DatasetKind, (images, labels): (PathBuf, PathBuf)) -> Result<ImageDataset, DataError> {
+fn read_pair(
+    kind: DatasetKind,
+    (images, labels): (PathBuf, PathBuf),
+) -> Result<ImageDataset, DataError> {
     ImageDataset::from_idx_files(&images, &labels, kind.num_classes())
 }
 
@@ -201,7 +206,11 @@ fn burn_cache_dir(split: Split) -> Option<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute());
     let base = xdg.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("burn-dataset").join("mnist").join(split.burn_cache_dir()))
+    Some(
+        base.join("burn-dataset")
+            .join("mnist")
+            .join(split.burn_cache_dir()),
+    )
 }
 
 /// Asks burn-dataset to download MNIST into its cache. burn-dataset panics when it cannot
@@ -250,6 +259,9 @@ mod tests {
             other => panic!("unexpected {other}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains("--data-dir") && msg.contains("t10k-images-idx3-ubyte"), "{msg}");
+        assert!(
+            msg.contains("--data-dir") && msg.contains("t10k-images-idx3-ubyte"),
+            "{msg}"
+        );
     }
 }

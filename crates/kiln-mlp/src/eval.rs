@@ -74,7 +74,9 @@ pub fn evaluate(
     let n = data.len();
     for start in (0..n).step_by(batch_size) {
         let end = (start + batch_size).min(n);
-        let items = (start..end).filter_map(|i| data.item(i)).collect::<Vec<_>>();
+        let items = (start..end)
+            .filter_map(|i| data.item(i))
+            .collect::<Vec<_>>();
         let labels: Vec<usize> = items.iter().map(|i| usize::from(i.label)).collect();
         let batch = batcher.batch(items, device);
         let out = model.forward_classification(batch);
@@ -110,6 +112,9 @@ mod tests {
         assert_eq!(e.count(), 2);
         let t = e.confusion_table(&["a", "b"]);
         assert_eq!(t.lines().count(), 3, "{t}");
-        assert!(t.lines().nth(1).unwrap().trim_start().starts_with("a |"), "{t}");
+        assert!(
+            t.lines().nth(1).unwrap().trim_start().starts_with("a |"),
+            "{t}"
+        );
     }
 }

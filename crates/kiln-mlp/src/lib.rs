@@ -17,7 +17,7 @@ pub use classifier::MlpClassifier;
 pub use eval::{Evaluation, evaluate};
 pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
 pub use training::{
-    CONFIG_FILE, MODEL_FILE, MlpTrainingConfig, OptimizerKind, RunMode, TrainedMlp,
+    CONFIG_FILE, LrSchedule, MODEL_FILE, MlpTrainingConfig, OptimizerKind, RunMode, TrainedMlp,
     TrainingConfigError, load_trained, train,
 };
 

@@ -176,7 +176,8 @@ impl Mlp {
     /// - output: `[batch, last hidden width]`
     pub fn features(&self, input: Tensor<2>) -> Tensor<2> {
         self.hidden.iter().fold(input, |x, layer| {
-            self.dropout.forward(self.activation.apply(layer.forward(x)))
+            self.dropout
+                .forward(self.activation.apply(layer.forward(x)))
         })
     }
 
@@ -220,14 +221,20 @@ mod tests {
     #[test]
     fn zero_hidden_width_is_rejected_with_its_layer() {
         let c = MlpConfig::new().with_hidden_sizes(vec![64, 0, 8]);
-        assert_eq!(c.validate(), Err(MlpConfigError::ZeroHiddenSize { layer: 1 }));
+        assert_eq!(
+            c.validate(),
+            Err(MlpConfigError::ZeroHiddenSize { layer: 1 })
+        );
     }
 
     #[test]
     fn dropout_out_of_range_is_rejected() {
         for p in [-0.1, 1.0, f64::NAN] {
             let c = MlpConfig::new().with_dropout(p);
-            assert!(matches!(c.validate(), Err(MlpConfigError::DropoutOutOfRange(_))), "{p}");
+            assert!(
+                matches!(c.validate(), Err(MlpConfigError::DropoutOutOfRange(_))),
+                "{p}"
+            );
         }
     }
 

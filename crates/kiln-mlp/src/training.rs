@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 
 use burn::config::Config;
 use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::Dataset;
+use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use burn::data::dataset::Dataset;
 use kiln_data::{DatasetKind, ImageBatcher, ImageDataset};
 use kiln_train::{AtomicFileCheckpointer, LineRenderer, latest_checkpoint, use_terminal_ui};
 
@@ -30,6 +32,15 @@ pub enum OptimizerKind {
     Sgd,
 }
 
+/// How the learning rate changes over a run.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum LrSchedule {
+    /// `learning_rate` throughout.
+    Constant,
+    /// Cosine annealing from `learning_rate` to 1% of it over all the run's iterations.
+    Cosine,
+}
+
 /// Everything a training run needs besides the data; saved as `config.json` beside the
 /// weights, so a run can be reproduced and its model reloaded from the folder alone.
 #[derive(Config, Debug)]
@@ -43,9 +54,12 @@ pub struct MlpTrainingConfig {
     /// The optimiser.
     #[config(default = "OptimizerKind::Adam")]
     pub optimizer: OptimizerKind,
-    /// Learning rate, constant over the run.
+    /// Initial learning rate.
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// How the learning rate evolves.
+    #[config(default = "LrSchedule::Cosine")]
+    pub lr_schedule: LrSchedule,
     /// Momentum for SGD (ignored by Adam).
     #[config(default = 0.9)]
     pub momentum: f64,
@@ -79,8 +93,8 @@ pub enum TrainingConfigError {
     /// `batch_size` is 0.
     #[error("batch_size must be at least 1")]
     ZeroBatchSize,
-    /// `learning_rate` is not a finite positive number.
-    #[error("learning_rate must be finite and positive, got {0}")]
+    /// `learning_rate` is not in `(0, 1]`.
+    #[error("learning_rate must be in (0, 1], got {0}")]
     LearningRate(f64),
     /// `validation_size` leaves no training images.
     #[error("validation_size {validation} leaves none of the {total} training images to train on")]
@@ -126,7 +140,7 @@ impl MlpTrainingConfig {
         if self.batch_size == 0 {
             return Err(TrainingConfigError::ZeroBatchSize);
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
             return Err(TrainingConfigError::LearningRate(self.learning_rate));
         }
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
@@ -155,6 +169,19 @@ impl MlpTrainingConfig {
                 .init(),
         }
     }
+
+    /// The learning-rate scheduler for a run of `iterations` optimiser steps.
+    fn scheduler(&self, iterations: usize) -> ModuleLrScheduler {
+        match self.lr_schedule {
+            LrSchedule::Constant => self.learning_rate.into(),
+            LrSchedule::Cosine => {
+                CosineAnnealingLrSchedulerConfig::new(self.learning_rate, iterations.max(1))
+                    .with_min_lr(self.learning_rate * 0.01)
+                    .init()
+                    .expect("validate() keeps the learning rate in (0, 1]")
+            }
+        }
+    }
 }
 
 impl MlpTrainingConfig {
@@ -163,7 +190,10 @@ impl MlpTrainingConfig {
     ///
     /// # Errors
     /// [`TrainingConfigError::ValidationSize`] when no training image would be left.
-    pub fn split(&self, data: &ImageDataset) -> Result<(ImageDataset, ImageDataset), TrainingConfigError> {
+    pub fn split(
+        &self,
+        data: &ImageDataset,
+    ) -> Result<(ImageDataset, ImageDataset), TrainingConfigError> {
         let total = data.len();
         if self.validation_size >= total {
             return Err(TrainingConfigError::ValidationSize {
@@ -187,7 +217,8 @@ pub enum RunMode {
 
 /// Trains a classifier on `train`, validating on `valid` after every epoch, and writes into
 /// `artifact_dir`: `config.json`, a checkpoint per epoch (`checkpoint/`, the last two kept,
-/// each written atomically), burn-train's metric logs and the final weights `model.bpk`.
+/// each written atomically), burn-train's metric logs (`train/`, `valid/`) and the final
+/// weights `model.bpk`.
 ///
 /// `device` is the plain device; autodiff is turned on here, after seeding it.
 /// Progress shows in burn-train's terminal UI when standard output is a terminal, else as a
@@ -238,6 +269,7 @@ pub fn train(
             None => b,
         }
     };
+    let iterations = config.epochs * train.len().div_ceil(config.batch_size);
     let loader_train = loader(Some(config.seed)).build(train);
     let loader_valid = loader(None).build(valid);
 
@@ -246,6 +278,9 @@ pub fn train(
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .with_custom_checkpointers(model_ck, optim_ck, sched_ck)
         .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+        // burn-train would install a global logger writing experiment.log; kiln's programs
+        // own the global `tracing` subscriber, so Burn's events go there instead.
+        .with_application_logger(None)
         .num_epochs(config.epochs);
     if let Some(epoch) = resume_from {
         training = training.checkpoint(epoch);
@@ -258,7 +293,7 @@ pub fn train(
     let result = training.launch(Learner::new(
         model,
         config.optimizer(),
-        config.learning_rate,
+        config.scheduler(iterations),
     ));
     kiln_train::save_module(result.model.clone(), &artifact_dir.join(MODEL_FILE))?;
     Ok(result.model)
@@ -280,7 +315,8 @@ pub struct TrainedMlp {
 /// # Errors
 /// A missing or malformed file, or weights that do not fit the config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedMlp, MlpError> {
-    let config: MlpTrainingConfig = kiln_train::load_json(&dir.join(CONFIG_FILE), "MLP training config")?;
+    let config: MlpTrainingConfig =
+        kiln_train::load_json(&dir.join(CONFIG_FILE), "MLP training config")?;
     config.validate()?;
     let model = MlpClassifier::new(&config.model, device)?;
     let model = kiln_train::load_module(model, &dir.join(MODEL_FILE))?;
@@ -314,9 +350,12 @@ mod tests {
 
     #[test]
     fn bad_learning_rates_are_rejected() {
-        for lr in [0.0, -1e-3, f64::INFINITY, f64::NAN] {
+        for lr in [0.0, -1e-3, 1.5, f64::INFINITY, f64::NAN] {
             let c = MlpTrainingConfig::new().with_learning_rate(lr);
-            assert!(matches!(c.validate(), Err(TrainingConfigError::LearningRate(_))), "{lr}");
+            assert!(
+                matches!(c.validate(), Err(TrainingConfigError::LearningRate(_))),
+                "{lr}"
+            );
         }
     }
 
@@ -324,14 +363,24 @@ mod tests {
     fn bad_momentum_is_rejected() {
         for m in [-0.5, 1.0, f64::NAN] {
             let c = MlpTrainingConfig::new().with_momentum(m);
-            assert!(matches!(c.validate(), Err(TrainingConfigError::Momentum(_))), "{m}");
+            assert!(
+                matches!(c.validate(), Err(TrainingConfigError::Momentum(_))),
+                "{m}"
+            );
         }
     }
 
     #[test]
     fn output_size_must_match_the_classes() {
         let c = MlpTrainingConfig::new().with_model(MlpConfig::new().with_output_size(7));
-        assert!(matches!(c.validate(), Err(TrainingConfigError::OutputSize { model: 7, classes: 10, .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(TrainingConfigError::OutputSize {
+                model: 7,
+                classes: 10,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -339,7 +388,9 @@ mod tests {
         let c = MlpTrainingConfig::new().with_model(MlpConfig::new().with_dropout(2.0));
         assert_eq!(
             c.validate(),
-            Err(TrainingConfigError::Model(MlpConfigError::DropoutOutOfRange(2.0)))
+            Err(TrainingConfigError::Model(
+                MlpConfigError::DropoutOutOfRange(2.0)
+            ))
         );
     }
 
@@ -348,7 +399,8 @@ mod tests {
         let c = MlpTrainingConfig::new()
             .with_dataset(DatasetKind::FashionMnist)
             .with_optimizer(OptimizerKind::Sgd);
-        let back: MlpTrainingConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        let back: MlpTrainingConfig =
+            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.dataset, DatasetKind::FashionMnist);
         assert_eq!(back.optimizer, OptimizerKind::Sgd);
         assert_eq!(back.model.hidden_sizes, vec![512, 256]);

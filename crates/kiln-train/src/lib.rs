@@ -77,7 +77,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(io_err("create folder", &dir))?;
-    let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -189,12 +191,18 @@ mod tests {
         let p = dir.path().join("c.json");
         std::fs::write(&p, "{not json").unwrap();
         let err = load_json::<Vec<i32>>(&p, "list").unwrap_err();
-        assert!(matches!(err, ArtifactError::Json { what: "list", .. }), "{err}");
+        assert!(
+            matches!(err, ArtifactError::Json { what: "list", .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_json_is_an_io_error() {
         let err = load_json::<Vec<i32>>(Path::new("/nonexistent/kiln.json"), "list").unwrap_err();
-        assert!(matches!(err, ArtifactError::Io { action: "read", .. }), "{err}");
+        assert!(
+            matches!(err, ArtifactError::Io { action: "read", .. }),
+            "{err}"
+        );
     }
 }

@@ -35,7 +35,15 @@ impl LineRenderer {
             MetricState::Generic(e) | MetricState::Numeric(e, _) => e,
         };
         let id = format!("{:?}", entry.metric_id);
-        self.latest.insert(id, entry.serialized_entry.formatted);
+        // burn formats "epoch 92.88 % - batch 90.62 %": keep the running epoch figure.
+        let text = entry.serialized_entry.formatted;
+        let epoch = text.split(" - batch").next().unwrap_or(&text);
+        let epoch = epoch
+            .strip_prefix("epoch ")
+            .unwrap_or(epoch)
+            .trim()
+            .to_string();
+        self.latest.insert(id, epoch);
     }
 }
 
@@ -61,7 +69,13 @@ impl MetricsRendererEvaluation for LineRenderer {
 }
 
 impl TrainingProgressLogger for LineRenderer {
-    fn start(&mut self, total_epochs: usize, starting_epoch: usize, _: Option<usize>, _: Option<&str>) {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        starting_epoch: usize,
+        _: Option<usize>,
+        _: Option<&str>,
+    ) {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.max(1);
     }
@@ -97,9 +111,8 @@ impl TrainingProgressLogger for LineRenderer {
 
     fn end(&mut self) {}
 
-    fn log_event_training(&mut self, event: String) {
-        println!("{event}");
-    }
+    // burn-train sends an "Iteration" event per batch; a line per epoch is the point here.
+    fn log_event_training(&mut self, _event: String) {}
 }
 
 impl EvaluationProgressLogger for LineRenderer {
@@ -113,16 +126,16 @@ impl EvaluationProgressLogger for LineRenderer {
         self.end_split();
     }
     fn end_global_progress(&mut self) {}
-    fn log_event_evaluation(&mut self, event: String) {
-        println!("{event}");
-    }
+    fn log_event_evaluation(&mut self, _event: String) {}
 }
 
 impl MetricsRenderer for LineRenderer {
     fn manual_close(&mut self) {}
 
     fn register_metric(&mut self, definition: MetricDefinition) {
-        self.names
-            .insert(format!("{:?}", definition.metric_id), definition.name.to_string());
+        self.names.insert(
+            format!("{:?}", definition.metric_id),
+            definition.name.to_string(),
+        );
     }
 }
