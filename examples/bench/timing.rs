@@ -87,8 +87,9 @@ impl Environment {
     }
 }
 
-/// The results as one table: a row per workload and metric, a column per runner, and the
-/// best kiln CPU backend's ratio to PyTorch where both exist.
+/// The results as one table: a row per workload and metric, a column per runner, and two
+/// ratios to PyTorch where both exist: the best pure-Rust CPU backend (flex, ndarray) and the
+/// best CPU backend of all (tch included, which runs LibTorch itself).
 pub fn table(rows: &[Row]) -> String {
     let mut runners: Vec<String> = Vec::new();
     let mut lines: Vec<(String, String)> = Vec::new();

@@ -47,7 +47,26 @@ fn main() -> ExitCode {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             eprintln!("building the benchmark with --features {features}");
-            let status = Command::new(cargo)
+            let mut command = Command::new(cargo);
+            // `cargo run` gave this process CARGO_MANIFEST_DIR, CARGO_PKG_* and friends. Some
+            // build scripts (ring's) track CARGO_MANIFEST_DIR, so passing them on would make
+            // the inner build differ from a plain `cargo test` and rebuild half of Burn.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if key.starts_with("CARGO_PKG_")
+                    || matches!(
+                        key.as_ref(),
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_BIN_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                    )
+                {
+                    command.env_remove(key.as_ref());
+                }
+            }
+            let status = command
                 .current_dir(&root)
                 .args([
                     "run",
