@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use kiln::backend::Backend;
+
 use crate::Row;
 
 /// Runs `step` `warmup` times, then repeatedly until `seconds` have passed (at least
@@ -103,10 +105,13 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     let mut out = format!(
-        "| workload | metric | {} | best CPU / PyTorch |\n",
+        "| workload | metric | {} | best Rust CPU / PyTorch | best CPU / PyTorch |\n",
         runners.join(" | ")
     );
-    out.push_str(&format!("|---|---|{}---|\n", "---|".repeat(runners.len())));
+    out.push_str(&format!(
+        "|---|---|{}---|---|\n",
+        "---|".repeat(runners.len())
+    ));
     for (w, m) in &lines {
         let get = |runner: &str| {
             rows.iter()
@@ -118,21 +123,22 @@ pub fn table(rows: &[Row]) -> String {
             .map(|runner| get(runner).map_or("–".into(), |v| format!("{v:.1}")))
             .collect();
         let lower_is_better = m.contains("seconds");
-        let best_cpu = runners
-            .iter()
-            .filter(|r| {
-                r.parse::<kiln::backend::Backend>()
-                    .is_ok_and(|b| b.is_cpu())
-            })
-            .filter_map(|r| get(r))
-            .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
-        let ratio = match (best_cpu, get("pytorch")) {
-            (Some(k), Some(p)) if lower_is_better => format!("{:.2}×", p / k),
-            (Some(k), Some(p)) => format!("{:.2}×", k / p),
-            _ => "–".into(),
+        let ratio = |keep: &dyn Fn(Backend) -> bool| {
+            let best = runners
+                .iter()
+                .filter(|r| r.parse::<Backend>().is_ok_and(|b| keep(b)))
+                .filter_map(|r| get(r))
+                .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
+            match (best, get("pytorch")) {
+                (Some(k), Some(p)) if lower_is_better => format!("{:.2}×", p / k),
+                (Some(k), Some(p)) => format!("{:.2}×", k / p),
+                _ => "–".into(),
+            }
         };
+        let rust = ratio(&|b| b.is_cpu() && b != Backend::Tch);
+        let all = ratio(&|b| b.is_cpu());
         out.push_str(&format!(
-            "| {w} | {m} | {} | {ratio} |\n",
+            "| {w} | {m} | {} | {rust} | {all} |\n",
             cells.join(" | ")
         ));
     }
