@@ -6,6 +6,7 @@
 //! saying so when neither has them: they never touch the network.
 
 mod kiln {
+    mod cluster;
     pub mod common;
     mod cross_backend;
     mod data_real;

@@ -21,6 +21,19 @@ fn tensor(values: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
+/// `(f(v + h·e_i) − f(v − h·e_i)) / 2h` for every coordinate `i`.
+fn central_differences(values: &[f32], f: impl Fn(&[f32]) -> f32) -> Vec<f32> {
+    (0..values.len())
+        .map(|i| {
+            let mut plus = values.to_vec();
+            let mut minus = values.to_vec();
+            plus[i] += H;
+            minus[i] -= H;
+            (f(&plus) - f(&minus)) / (2.0 * H)
+        })
+        .collect()
+}
+
 fn assert_close(analytic: &[f32], numeric: &[f32], what: &str) {
     assert_eq!(analytic.len(), numeric.len());
     for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
@@ -75,39 +88,19 @@ fn gradients_match_finite_differences_for_every_activation() {
             .unwrap();
 
         // Central differences on the input.
-        let numeric_x: Vec<f32> = (0..xs.len())
-            .map(|i| {
-                let mut plus = xs.clone();
-                let mut minus = xs.clone();
-                plus[i] += H;
-                minus[i] -= H;
-                (loss(&model, tensor(&plus, [6, 3], &device), y.clone())
-                    - loss(&model, tensor(&minus, [6, 3], &device), y.clone()))
-                    / (2.0 * H)
-            })
-            .collect();
+        let numeric_x =
+            central_differences(&xs, |v| loss(&model, tensor(v, [6, 3], &device), y.clone()));
         assert_close(&gx, &numeric_x, &format!("{} d/dx", activation.name()));
 
         // Central differences on the first layer's weights.
         let ws = w.to_data().try_to_vec_as::<f32>().unwrap();
         let shape = model.hidden[0].weight.dims();
-        let with_weight = |values: &[f32]| {
-            let mut m = model.clone();
-            m.hidden[0].weight = Param::from_tensor(tensor(values, shape, &device));
-            m
-        };
         let x_plain = tensor(&xs, [6, 3], &device);
-        let numeric_w: Vec<f32> = (0..ws.len())
-            .map(|i| {
-                let mut plus = ws.clone();
-                let mut minus = ws.clone();
-                plus[i] += H;
-                minus[i] -= H;
-                (loss(&with_weight(&plus), x_plain.clone(), y.clone())
-                    - loss(&with_weight(&minus), x_plain.clone(), y.clone()))
-                    / (2.0 * H)
-            })
-            .collect();
+        let numeric_w = central_differences(&ws, |v| {
+            let mut m = model.clone();
+            m.hidden[0].weight = Param::from_tensor(tensor(v, shape, &device));
+            loss(&m, x_plain.clone(), y.clone())
+        });
         assert_close(&gw, &numeric_w, &format!("{} d/dW1", activation.name()));
     }
 }

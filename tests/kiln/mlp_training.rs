@@ -52,38 +52,25 @@ fn training_checkpoints_every_epoch_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let device = cpu();
 
-    let err = mlp::train(
-        &config,
-        &device,
-        small.clone(),
-        valid.clone(),
-        dir.path(),
-        RunMode::Resume,
-    )
-    .unwrap_err();
+    let run = |config: &MlpTrainingConfig, mode| {
+        mlp::train(
+            config,
+            &device,
+            small.clone(),
+            valid.clone(),
+            dir.path(),
+            mode,
+        )
+    };
+
+    let err = run(&config, RunMode::Resume).unwrap_err();
     assert!(matches!(err, MlpError::NoCheckpoint(_)), "{err}");
 
-    mlp::train(
-        &config,
-        &device,
-        small.clone(),
-        valid.clone(),
-        dir.path(),
-        RunMode::New,
-    )
-    .unwrap();
+    run(&config, RunMode::New).unwrap();
     assert_eq!(kiln::train::latest_checkpoint(dir.path()), Some(1));
 
     // A new run may not overwrite it...
-    let err = mlp::train(
-        &config,
-        &device,
-        small.clone(),
-        valid.clone(),
-        dir.path(),
-        RunMode::New,
-    )
-    .unwrap_err();
+    let err = run(&config, RunMode::New).unwrap_err();
     assert!(
         matches!(err, MlpError::ArtifactDirInUse { epoch: 1, .. }),
         "{err}"

@@ -1,0 +1,26 @@
+use crate::InputError;
+
+/// An invalid DBSCAN parameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbscanParamsError {
+    /// `eps` is not a finite positive number.
+    #[error("eps must be finite and positive, got {0}")]
+    Eps(f64),
+    /// `min_samples` is 0.
+    #[error("min_samples must be at least 1")]
+    ZeroMinSamples,
+    /// `block_rows` is 0.
+    #[error("block_rows must be at least 1")]
+    ZeroBlockRows,
+}
+
+/// Errors of fitting DBSCAN.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbscanError {
+    /// A parameter is invalid.
+    #[error(transparent)]
+    Params(#[from] DbscanParamsError),
+    /// The input is invalid.
+    #[error(transparent)]
+    Input(#[from] InputError),
+}

@@ -1,0 +1,109 @@
+use burn::tensor::Tensor;
+
+use super::{DbscanError, DbscanParamsError, FittedDbscan};
+use crate::Metric;
+
+/// Entry point: `Dbscan::params(eps, min_samples)`.
+pub struct Dbscan;
+
+impl Dbscan {
+    /// Points within `eps` of each other are neighbours; a point with at least
+    /// `min_samples` neighbours (itself included, as scikit-learn counts) is a core point.
+    pub fn params(eps: f64, min_samples: usize) -> DbscanParams {
+        DbscanParams {
+            eps,
+            min_samples,
+            metric: Metric::Euclidean,
+            block_rows: None,
+        }
+    }
+}
+
+/// DBSCAN parameters; [`fit`](Self::fit) validates them before running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbscanParams {
+    pub(crate) eps: f64,
+    pub(crate) min_samples: usize,
+    pub(crate) metric: Metric,
+    pub(crate) block_rows: Option<usize>,
+}
+
+/// Floats one block of the neighbour computation may hold by default (64 MiB of f32).
+pub(crate) const BLOCK_FLOATS: usize = 1 << 24;
+
+impl DbscanParams {
+    /// Euclidean distance (default) or cosine distance `1 − cos`.
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Rows per block of the neighbour computation; each block holds `block_rows × n`
+    /// distances on the device. Default: as many rows as fit in 2²⁴ floats.
+    pub fn block_rows(mut self, block_rows: usize) -> Self {
+        self.block_rows = Some(block_rows);
+        self
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value, as its own [`DbscanParamsError`] variant.
+    pub fn validate(&self) -> Result<(), DbscanParamsError> {
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(DbscanParamsError::Eps(self.eps));
+        }
+        if self.min_samples == 0 {
+            return Err(DbscanParamsError::ZeroMinSamples);
+        }
+        if self.block_rows == Some(0) {
+            return Err(DbscanParamsError::ZeroBlockRows);
+        }
+        Ok(())
+    }
+
+    /// Clusters the rows of `x` (`[n, d]`, on any device).
+    ///
+    /// # Errors
+    /// Invalid parameters, empty or non-finite input, or zero vectors under cosine.
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, DbscanError> {
+        self.validate()?;
+        super::algorithm::fit(self, x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Dbscan::params(0.5, 5).validate(), Ok(()));
+    }
+
+    #[test]
+    fn bad_eps_is_rejected() {
+        for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                Dbscan::params(eps, 5).validate(),
+                Err(DbscanParamsError::Eps(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn zero_min_samples_is_rejected() {
+        assert_eq!(
+            Dbscan::params(0.5, 0).validate(),
+            Err(DbscanParamsError::ZeroMinSamples)
+        );
+    }
+
+    #[test]
+    fn zero_block_rows_is_rejected() {
+        assert_eq!(
+            Dbscan::params(0.5, 5).block_rows(0).validate(),
+            Err(DbscanParamsError::ZeroBlockRows)
+        );
+    }
+}

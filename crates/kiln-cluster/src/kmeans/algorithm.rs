@@ -1,0 +1,263 @@
+//! k-means++ and Lloyd's iterations.
+
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::{KMeansError, KMeansParams};
+use crate::metric::{normalize_rows, row_sq_norms, sq_distances};
+use crate::{InputError, Metric, SplitMix64, check_input, to_f64, to_indices};
+
+/// A fitted K-means model.
+#[derive(Debug, Clone)]
+pub struct FittedKMeans {
+    centroids: Tensor<2>,
+    labels: Vec<usize>,
+    inertia: f64,
+    n_iter: usize,
+    metric: Metric,
+    block_rows: usize,
+}
+
+impl FittedKMeans {
+    /// The centroids, `[k, d]`, on the input's device (unit vectors under cosine).
+    pub fn centroids(&self) -> &Tensor<2> {
+        &self.centroids
+    }
+
+    /// The cluster of each training point.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+
+    /// Sum over points of the squared Euclidean distance to their centroid (Euclidean), or
+    /// of the cosine distance `1 − cos` (cosine).
+    pub fn inertia(&self) -> f64 {
+        self.inertia
+    }
+
+    /// Lloyd iterations the kept run made.
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+
+    /// The nearest centroid of each row of `x`.
+    ///
+    /// # Errors
+    /// Invalid input, or points of another dimension than the centroids.
+    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
+        let expected = self.centroids.dims()[1];
+        let found = x.dims()[1];
+        if found != expected {
+            return Err(KMeansError::DimensionMismatch { expected, found });
+        }
+        check_input(x, self.metric)?;
+        let x = prepare(x, self.metric);
+        let x_sq = row_sq_norms(&x);
+        let (labels, _) = assign(&x, &x_sq, &self.centroids, self.block_rows);
+        Ok(to_indices(labels))
+    }
+}
+
+fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
+    match metric {
+        Metric::Euclidean => x.clone(),
+        Metric::Cosine => normalize_rows(x.clone()),
+    }
+}
+
+/// Nearest centroid and squared distance to it for every row, `block_rows` rows at a time.
+///
+/// # Shapes
+/// - x: `[n, d]`, x_sq: `[n, 1]`, c: `[k, d]`
+/// - output: labels `[n]`, squared distances `[n]`
+fn assign(
+    x: &Tensor<2>,
+    x_sq: &Tensor<2>,
+    c: &Tensor<2>,
+    block_rows: usize,
+) -> (Tensor<1, Int>, Tensor<1>) {
+    let n = x.dims()[0];
+    let c_sq = row_sq_norms(c);
+    let mut labels = Vec::new();
+    let mut dists = Vec::new();
+    for start in (0..n).step_by(block_rows) {
+        let len = block_rows.min(n - start);
+        let d = sq_distances(
+            x.clone().narrow(0, start, len),
+            x_sq.clone().narrow(0, start, len),
+            c.clone(),
+            c_sq.clone(),
+        ); // [len, k]
+        let (min, idx) = d.min_dim_with_indices(1); // [len, 1] each
+        dists.push(min.reshape([len]));
+        labels.push(idx.reshape([len]));
+    }
+    (Tensor::cat(labels, 0), Tensor::cat(dists, 0))
+}
+
+pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMeansError> {
+    check_input(x, p.metric)?;
+    let [n, _] = x.dims();
+    if p.k > n {
+        return Err(KMeansError::TooFewPoints { k: p.k, n });
+    }
+    let x = prepare(x, p.metric);
+    let x_sq = row_sq_norms(&x);
+    // scikit-learn's tolerance is relative to the mean per-feature variance.
+    let centred = x.clone() - x.clone().mean_dim(0);
+    let mean_var = f64::from(centred.powi_scalar(2).mean().into_scalar::<f32>());
+    let tol = p.tolerance * mean_var;
+
+    let mut best: Option<FittedKMeans> = None;
+    for run in 0..p.n_init {
+        let mut rng = SplitMix64::new(p.seed.wrapping_add(run as u64));
+        let init = kmeans_plus_plus(&x, &x_sq, p.k, &mut rng);
+        let fitted = lloyd(p, &x, &x_sq, init, tol);
+        if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
+            best = Some(fitted);
+        }
+    }
+    best.ok_or(KMeansError::Input(InputError::Empty))
+}
+
+/// Greedy k-means++ (as scikit-learn): each new centre is the best, by total potential, of
+/// `2 + ln k` candidates sampled proportionally to the squared distance to the nearest centre.
+fn kmeans_plus_plus(x: &Tensor<2>, x_sq: &Tensor<2>, k: usize, rng: &mut SplitMix64) -> Tensor<2> {
+    let n = x.dims()[0];
+    let device = x.device();
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let rows = |idx: &[usize]| {
+        let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+        x.clone().select(
+            0,
+            Tensor::<1, Int>::from_data(TensorData::new(ids, [idx.len()]), &device),
+        )
+    };
+    let distances_to = |idx: &[usize]| -> Vec<f64> {
+        // [n, t] squared distances to the candidate rows, row-major on the host.
+        let c = rows(idx);
+        let c_sq = row_sq_norms(&c);
+        sq_distances(x.clone(), x_sq.clone(), c, c_sq)
+            .into_data()
+            .iter::<f64>()
+            .collect()
+    };
+
+    let mut centres = vec![rng.below(n)];
+    let mut closest = distances_to(&centres);
+    while centres.len() < k {
+        let potential: f64 = closest.iter().sum();
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                if potential <= 0.0 {
+                    return rng.below(n);
+                }
+                let mut target = rng.unit() * potential;
+                for (i, &d) in closest.iter().enumerate() {
+                    if target < d {
+                        return i;
+                    }
+                    target -= d;
+                }
+                n - 1
+            })
+            .collect();
+        let dist = distances_to(&candidates);
+        let t = candidates.len();
+        let (best, best_closest) = (0..t)
+            .map(|j| {
+                let updated: Vec<f64> = (0..n).map(|i| closest[i].min(dist[i * t + j])).collect();
+                (j, updated)
+            })
+            .min_by(|a, b| a.1.iter().sum::<f64>().total_cmp(&b.1.iter().sum::<f64>()))
+            .expect("at least two candidates");
+        centres.push(candidates[best]);
+        closest = best_closest;
+    }
+    rows(&centres)
+}
+
+fn lloyd(
+    p: &KMeansParams,
+    x: &Tensor<2>,
+    x_sq: &Tensor<2>,
+    init: Tensor<2>,
+    tol: f64,
+) -> FittedKMeans {
+    let [n, d] = x.dims();
+    let device = x.device();
+    let k = p.k;
+    let mut centroids = init;
+    let mut n_iter = 0;
+    for iter in 1..=p.max_iter {
+        n_iter = iter;
+        let (labels, dists) = assign(x, x_sq, &centroids, p.block_rows);
+        // One-hot by comparison (burn's one_hot needs k >= 2).
+        let classes = Tensor::<1, Int>::arange(0..k as i64, &device)
+            .reshape([1, k])
+            .expand([n, k]);
+        let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
+        let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]));
+        let sums: Vec<f32> = onehot
+            .transpose()
+            .matmul(x.clone()) // [k, d]
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let mut new = sums;
+        let mut far: Option<Vec<usize>> = None;
+        for (c, &count) in counts.iter().enumerate() {
+            let row = &mut new[c * d..(c + 1) * d];
+            if count > 0.0 {
+                row.iter_mut().for_each(|v| *v /= count as f32);
+                continue;
+            }
+            // An empty cluster takes the point farthest from its centroid not yet used.
+            let order = far.get_or_insert_with(|| {
+                let dist = to_f64(dists.clone());
+                let mut idx: Vec<usize> = (0..dist.len()).collect();
+                idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
+                idx
+            });
+            let pick = order.remove(0);
+            let point: Vec<f32> = x
+                .clone()
+                .narrow(0, pick, 1)
+                .into_data()
+                .iter::<f32>()
+                .collect();
+            row.copy_from_slice(&point);
+        }
+        if p.metric == Metric::Cosine {
+            for row in new.chunks_mut(d) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    row.iter_mut().for_each(|v| *v /= norm);
+                }
+            }
+        }
+        let new = Tensor::<2>::from_data(TensorData::new(new, [k, d]), &device);
+        let shift = f64::from(
+            (new.clone() - centroids)
+                .powi_scalar(2)
+                .sum()
+                .into_scalar::<f32>(),
+        );
+        centroids = new;
+        if shift <= tol {
+            break;
+        }
+    }
+    let (labels, dists) = assign(x, x_sq, &centroids, p.block_rows);
+    let mut inertia = f64::from(dists.sum().into_scalar::<f32>());
+    if p.metric == Metric::Cosine {
+        inertia /= 2.0; // ‖x − c‖² = 2 (1 − cos) for unit vectors
+    }
+    FittedKMeans {
+        centroids,
+        labels: to_indices(labels),
+        inertia,
+        n_iter,
+        metric: p.metric,
+        block_rows: p.block_rows,
+    }
+}

@@ -1,0 +1,160 @@
+use burn::tensor::Tensor;
+
+use super::{FittedKMeans, KMeansError, KMeansParamsError};
+use crate::Metric;
+
+/// Entry point: `KMeans::params(k)`.
+pub struct KMeans;
+
+impl KMeans {
+    /// Parameters for `k` clusters, with scikit-learn's defaults otherwise.
+    pub fn params(k: usize) -> KMeansParams {
+        KMeansParams {
+            k,
+            max_iter: 300,
+            tolerance: 1e-4,
+            n_init: 1,
+            seed: 42,
+            metric: Metric::Euclidean,
+            block_rows: 65_536,
+        }
+    }
+}
+
+/// K-means parameters; [`fit`](Self::fit) validates them before running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansParams {
+    pub(crate) k: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) tolerance: f64,
+    pub(crate) n_init: usize,
+    pub(crate) seed: u64,
+    pub(crate) metric: Metric,
+    pub(crate) block_rows: usize,
+}
+
+impl KMeansParams {
+    /// Most Lloyd iterations per run (default 300).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Convergence: stop when the squared centroid shift is at most `tolerance` times the
+    /// data's mean per-feature variance, as scikit-learn (default 1e-4). 0 runs to `max_iter`
+    /// or an exactly stable assignment.
+    pub fn tolerance(mut self, tolerance: f64) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Runs with different seeds; the one of lowest inertia is kept (default 1).
+    pub fn n_init(mut self, n_init: usize) -> Self {
+        self.n_init = n_init;
+        self
+    }
+
+    /// Seed of the k-means++ sampling (default 42).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Euclidean (default) or cosine (spherical K-means).
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Rows per block of the distance computation: a block holds `block_rows × k` floats
+    /// (default 65,536).
+    pub fn block_rows(mut self, block_rows: usize) -> Self {
+        self.block_rows = block_rows;
+        self
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value, as its own [`KMeansParamsError`] variant.
+    pub fn validate(&self) -> Result<(), KMeansParamsError> {
+        if self.k == 0 {
+            return Err(KMeansParamsError::ZeroClusters);
+        }
+        if self.max_iter == 0 {
+            return Err(KMeansParamsError::ZeroMaxIter);
+        }
+        if self.n_init == 0 {
+            return Err(KMeansParamsError::ZeroNInit);
+        }
+        if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
+            return Err(KMeansParamsError::Tolerance(self.tolerance));
+        }
+        if self.block_rows == 0 {
+            return Err(KMeansParamsError::ZeroBlockRows);
+        }
+        Ok(())
+    }
+
+    /// Clusters the rows of `x` (`[n, d]`, on any device).
+    ///
+    /// # Errors
+    /// Invalid parameters, empty or non-finite input, zero vectors under cosine, or fewer
+    /// points than clusters.
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, KMeansError> {
+        self.validate()?;
+        super::algorithm::fit(self, x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(KMeans::params(3).validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_clusters_is_rejected() {
+        assert_eq!(
+            KMeans::params(0).validate(),
+            Err(KMeansParamsError::ZeroClusters)
+        );
+    }
+
+    #[test]
+    fn zero_max_iter_is_rejected() {
+        assert_eq!(
+            KMeans::params(2).max_iter(0).validate(),
+            Err(KMeansParamsError::ZeroMaxIter)
+        );
+    }
+
+    #[test]
+    fn zero_n_init_is_rejected() {
+        assert_eq!(
+            KMeans::params(2).n_init(0).validate(),
+            Err(KMeansParamsError::ZeroNInit)
+        );
+    }
+
+    #[test]
+    fn bad_tolerance_is_rejected() {
+        for t in [-1e-3, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                KMeans::params(2).tolerance(t).validate(),
+                Err(KMeansParamsError::Tolerance(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn zero_block_rows_is_rejected() {
+        assert_eq!(
+            KMeans::params(2).block_rows(0).validate(),
+            Err(KMeansParamsError::ZeroBlockRows)
+        );
+    }
+}
