@@ -1,9 +1,10 @@
 //! kiln's benchmark runner; `cargo xtask bench` builds and runs it.
 //!
 //! Each workload runs on every backend compiled in (or those given with `--backends`) and,
-//! where `python3` has PyTorch, on PyTorch on the CPU with the same threads, so that the
+//! where `python3` has PyTorch or scikit-learn, on them on the CPU with the same threads, so that the
 //! ratio is measured in one run. Results are printed as one table and written as JSON.
 
+mod cluster;
 mod timing;
 mod w1;
 
@@ -17,8 +18,8 @@ use kiln::cli::{AnyError, run};
 /// Measure kiln's workloads on every compiled-in backend.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Workloads to run (w1).
-    #[arg(long, value_delimiter = ',', default_value = "w1")]
+    /// Workloads to run: w1 (MLP), w4 (k-means, with w5: DBSCAN).
+    #[arg(long, value_delimiter = ',', default_value = "w1,w4")]
     workloads: Vec<String>,
     /// Backends to run on (default: every one compiled in that works here).
     #[arg(long, value_delimiter = ',')]
@@ -26,7 +27,7 @@ struct Args {
     /// Seconds each measurement runs for, after warm-up.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
-    /// Skip the PyTorch reference column.
+    /// Skip the Python reference columns (PyTorch, scikit-learn).
     #[arg(long)]
     no_pytorch: bool,
     /// Folder the JSON results go to.
@@ -64,7 +65,10 @@ fn main() -> ExitCode {
         for workload in &args.workloads {
             match workload.to_ascii_lowercase().as_str() {
                 "w1" => rows.extend(w1::run(&backends, args.seconds, !args.no_pytorch)?),
-                other => return Err(format!("unknown workload '{other}': expected w1").into()),
+                "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
+                other => {
+                    return Err(format!("unknown workload '{other}': expected w1, w4 or w5").into());
+                }
             }
         }
         println!("{}", timing::table(&rows));

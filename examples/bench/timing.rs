@@ -90,8 +90,9 @@ impl Environment {
 }
 
 /// The results as one table: a row per workload and metric, a column per runner, and two
-/// ratios to PyTorch where both exist: the best pure-Rust CPU backend (flex, ndarray) and the
-/// best CPU backend of all (tch included, which runs LibTorch itself).
+/// speed-ups against the Python reference (PyTorch or scikit-learn) where both exist: of the
+/// best pure-Rust CPU backend (flex, ndarray), and of the best CPU backend of all (tch
+/// included, which runs LibTorch itself). Above 1× means kiln is faster.
 pub fn table(rows: &[Row]) -> String {
     let mut runners: Vec<String> = Vec::new();
     let mut lines: Vec<(String, String)> = Vec::new();
@@ -105,7 +106,7 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     let mut out = format!(
-        "| workload | metric | {} | best Rust CPU / PyTorch | best CPU / PyTorch |\n",
+        "| workload | metric | {} | best Rust CPU vs reference | best CPU vs reference |\n",
         runners.join(" | ")
     );
     out.push_str(&format!(
@@ -120,7 +121,15 @@ pub fn table(rows: &[Row]) -> String {
         };
         let cells: Vec<String> = runners
             .iter()
-            .map(|runner| get(runner).map_or("–".into(), |v| format!("{v:.1}")))
+            .map(|runner| {
+                get(runner).map_or("–".into(), |v| {
+                    if m.contains("seconds") {
+                        format!("{v:.3}")
+                    } else {
+                        format!("{v:.1}")
+                    }
+                })
+            })
             .collect();
         let lower_is_better = m.contains("seconds");
         let ratio = |keep: &dyn Fn(Backend) -> bool| {
@@ -129,7 +138,7 @@ pub fn table(rows: &[Row]) -> String {
                 .filter(|r| r.parse::<Backend>().is_ok_and(|b| keep(b)))
                 .filter_map(|r| get(r))
                 .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
-            match (best, get("pytorch")) {
+            match (best, get("pytorch").or_else(|| get("scikit-learn"))) {
                 (Some(k), Some(p)) if lower_is_better => format!("{:.2}×", p / k),
                 (Some(k), Some(p)) => format!("{:.2}×", k / p),
                 _ => "–".into(),
@@ -145,11 +154,15 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Runs `bench/pytorch/<script>` with `python3`, passing the seconds and threads, and parses
+/// Runs `bench/python/<script>` with `python3`, passing the seconds and threads, and parses
 /// the JSON object it prints last. An error says why there is no PyTorch figure.
-pub fn pytorch(script: &str, seconds: f64, threads: usize) -> Result<serde_json::Value, String> {
+pub fn python_reference(
+    script: &str,
+    seconds: f64,
+    threads: usize,
+) -> Result<serde_json::Value, String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("bench/pytorch")
+        .join("bench/python")
         .join(script);
     let out = std::process::Command::new("python3")
         .arg(&path)
