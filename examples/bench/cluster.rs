@@ -10,35 +10,10 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln::backend::Backend;
 use kiln::cli::AnyError;
-use kiln::cluster::{Dbscan, KMeans};
+use kiln::cluster::{Dbscan, KMeans, make_blobs, random_centres};
 
 use crate::Row;
 use crate::timing::Environment;
-
-/// Blob data: `n` points in `d` dimensions around `centres` random centres in a box of half-width
-/// `spread`, with the given std (deterministic).
-pub fn blobs(n: usize, d: usize, centres: usize, std: f32, spread: f32, seed: u64) -> Vec<f32> {
-    let mut state = seed;
-    let mut uniform = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64).max(1e-12)
-    };
-    let c: Vec<f32> = (0..centres * d)
-        .map(|_| (uniform() as f32 * 2.0 - 1.0) * spread)
-        .collect();
-    let mut out = Vec::with_capacity(n * d);
-    for i in 0..n {
-        let k = i % centres;
-        for j in 0..d {
-            let (u, v) = (uniform(), uniform());
-            let g = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
-            out.push(c[k * d + j] + std * g as f32);
-        }
-    }
-    out
-}
 
 fn seconds(device: &Device, f: impl Fn()) -> f64 {
     f(); // warm-up: kernel compilation, allocations
@@ -54,23 +29,11 @@ fn seconds(device: &Device, f: impl Fn()) -> f64 {
 
 /// W4 and W5 on every backend given, plus scikit-learn where installed.
 pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> {
-    let w4 = blobs(100_000, 16, 32, 6.0, 50.0, 4);
-    let w5 = blobs(20_000, 2, 3, 0.5, 5.0, 5);
+    let w4 = make_blobs(100_000, &random_centres(32, 16, 50.0, 4), 6.0, 4).0;
+    let w5 = make_blobs(20_000, &random_centres(3, 2, 5.0, 5), 0.5, 5).0;
     let mut rows = Vec::new();
-    let row = |w: &str, metric: &str, runner: &str, value: f64| Row {
-        workload: w.into(),
-        metric: metric.into(),
-        runner: runner.into(),
-        value,
-    };
-    for &backend in backends {
-        let device = match backend.device() {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("W4/W5: skipping {backend}: {e}");
-                continue;
-            }
-        };
+    let row = Row::new;
+    for (backend, device) in crate::working(backends, "W4/W5") {
         let x4 = Tensor::<2>::from_data(TensorData::new(w4.clone(), [100_000, 16]), &device);
         let t4 = seconds(&device, || {
             KMeans::params(32)

@@ -35,6 +35,32 @@ struct Args {
     out_dir: PathBuf,
 }
 
+impl Row {
+    /// A figure of `workload`'s `metric` for `runner`.
+    pub fn new(workload: &str, metric: &str, runner: &str, value: f64) -> Self {
+        Self {
+            workload: workload.into(),
+            metric: metric.into(),
+            runner: runner.into(),
+            value,
+        }
+    }
+}
+
+/// The backends given whose device works here; the others are reported and skipped.
+pub fn working(backends: &[Backend], workload: &str) -> Vec<(Backend, burn::tensor::Device)> {
+    backends
+        .iter()
+        .filter_map(|&b| match b.device() {
+            Ok(d) => Some((b, d)),
+            Err(e) => {
+                eprintln!("{workload}: skipping {b}: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
 /// One measured figure.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {

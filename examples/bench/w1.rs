@@ -72,20 +72,8 @@ pub fn infer_rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
 /// W1 on every backend given, plus PyTorch where it is installed and wanted.
 pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
     let mut rows = Vec::new();
-    let row = |metric: &str, runner: &str, value: f64| Row {
-        workload: "W1".into(),
-        metric: metric.into(),
-        runner: runner.into(),
-        value,
-    };
-    for &backend in backends {
-        let device = match backend.device() {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("W1: skipping {backend}: {e}");
-                continue;
-            }
-        };
+    let row = |metric: &str, runner: &str, value: f64| Row::new("W1", metric, runner, value);
+    for (backend, device) in crate::working(backends, "W1") {
         let train = train_rate(&device, seconds)?;
         let infer = infer_rate(&device, seconds)?;
         eprintln!("W1 {backend}: train {train:.0} samples/s, inference {infer:.0} samples/s");

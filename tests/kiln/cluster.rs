@@ -2,33 +2,16 @@
 
 use burn::tensor::Device;
 use kiln::cluster::{
-    Dbscan, InputError, KMeans, KMeansError, Metric, adjusted_rand_index, tensor_from_slice,
+    Dbscan, InputError, KMeans, KMeansError, Metric, adjusted_rand_index, make_blobs,
+    tensor_from_slice,
 };
 
 use super::common::{backends, cpu};
 
-/// `per` points around each centre with the given std, deterministic; returns values and labels.
+/// `per` points around each centre (grouped by centre), with their centre index.
 fn blobs(centres: &[[f32; 2]], per: usize, std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
-    let mut state = seed;
-    let mut uniform = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 / (1u64 << 53) as f64).max(1e-12)
-    };
-    let (mut values, mut labels) = (Vec::new(), Vec::new());
-    for (label, c) in centres.iter().enumerate() {
-        for _ in 0..per {
-            // Box-Muller.
-            let (u, v) = (uniform(), uniform());
-            let r = (-2.0 * u.ln()).sqrt();
-            let t = 2.0 * std::f64::consts::PI * v;
-            values.push(c[0] + std * (r * t.cos()) as f32);
-            values.push(c[1] + std * (r * t.sin()) as f32);
-            labels.push(label);
-        }
-    }
-    (values, labels)
+    let centres: Vec<Vec<f32>> = centres.iter().map(|c| c.to_vec()).collect();
+    make_blobs(per * centres.len(), &centres, std, seed)
 }
 
 const CENTRES: [[f32; 2]; 3] = [[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]];

@@ -113,6 +113,35 @@ fn to_f64(t: Tensor<1>) -> Vec<f64> {
     t.into_data().iter::<f64>().collect()
 }
 
+/// `n` points drawn round-robin around `centres` (each of the same dimension) with normal
+/// noise of the given std, deterministic for a seed, like scikit-learn's `make_blobs`.
+/// Returns row-major values and each point's centre index.
+pub fn make_blobs(n: usize, centres: &[Vec<f32>], std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    let mut rng = SplitMix64::new(seed);
+    let mut values = Vec::with_capacity(n * centres.first().map_or(0, Vec::len));
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let k = i % centres.len().max(1);
+        for &c in &centres[k] {
+            values.push(c + std * rng.normal() as f32);
+        }
+        labels.push(k);
+    }
+    (values, labels)
+}
+
+/// `k` centres in `d` dimensions, uniform in `±spread`, deterministic for a seed.
+pub fn random_centres(k: usize, d: usize, spread: f32, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = SplitMix64::new(seed ^ 0x5eed);
+    (0..k)
+        .map(|_| {
+            (0..d)
+                .map(|_| (rng.unit() as f32 * 2.0 - 1.0) * spread)
+                .collect()
+        })
+        .collect()
+}
+
 /// A small seeded generator (SplitMix64): the same seed gives the same clustering on every
 /// platform, and no dependency pulls new features into Burn's own `rand`.
 #[derive(Debug, Clone)]
@@ -134,6 +163,13 @@ impl SplitMix64 {
     /// Uniform in `[0, 1)`.
     pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub(crate) fn normal(&mut self) -> f64 {
+        let u = self.unit().max(1e-12);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 
     /// Uniform in `0..n` (`n > 0`).
