@@ -55,15 +55,22 @@ pub(crate) fn fit(p: &DbscanParams, x: &Tensor<2>) -> Result<FittedDbscan, Dbsca
         )
         .lower_equal_elem(threshold)
         .into_data(); // [len, n]
-        let mut row = Vec::new();
-        for (flat, is_near) in within.iter::<bool>().enumerate() {
-            let j = flat % n;
-            if is_near {
-                row.push(j as u32);
+        // Native bools can be read in place; other storages (e.g. u32 on WGPU) are converted.
+        let converted: Vec<bool>;
+        let flags: &[bool] = match within.as_slice::<bool>() {
+            Ok(slice) => slice,
+            Err(_) => {
+                converted = within.iter::<bool>().collect();
+                &converted
             }
-            if j == n - 1 {
-                neighbours.push(std::mem::take(&mut row));
-            }
+        };
+        for row in flags.chunks_exact(n) {
+            neighbours.push(
+                row.iter()
+                    .enumerate()
+                    .filter_map(|(j, &near)| near.then_some(j as u32))
+                    .collect(),
+            );
         }
     }
 
