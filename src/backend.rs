@@ -229,7 +229,7 @@ fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
     });
     std::panic::set_hook(previous);
     match result {
-        Ok(v) if v == 3.0 => Ok(()),
+        Ok(3.0) => Ok(()),
         Ok(v) => Err(BackendError::Unavailable {
             backend,
             reason: format!("1 + 2 gave {v}"),

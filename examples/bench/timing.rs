@@ -26,7 +26,7 @@ pub fn per_second(
     loop {
         step();
         iters += 1;
-        if iters >= min_iters && iters % 5 == 0 {
+        if iters >= min_iters && iters.is_multiple_of(5) {
             sync();
             if start.elapsed() >= budget {
                 break;
@@ -135,7 +135,7 @@ pub fn table(rows: &[Row]) -> String {
         let ratio = |keep: &dyn Fn(Backend) -> bool| {
             let best = runners
                 .iter()
-                .filter(|r| r.parse::<Backend>().is_ok_and(|b| keep(b)))
+                .filter(|r| r.parse::<Backend>().is_ok_and(keep))
                 .filter_map(|r| get(r))
                 .reduce(|a, b| if lower_is_better { a.min(b) } else { a.max(b) });
             match (best, get("pytorch").or_else(|| get("scikit-learn"))) {

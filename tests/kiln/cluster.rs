@@ -89,7 +89,8 @@ fn more_iterations_never_raise_the_inertia() {
 #[test]
 fn spherical_kmeans_groups_directions_whatever_their_length() {
     // Three directions, each point scaled by a length between 1 and 20.
-    let dirs = [[1.0f32, 0.0], [0.0, 1.0], [-0.7071, -0.7071]];
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    let dirs = [[1.0f32, 0.0], [0.0, 1.0], [-h, -h]];
     let mut values = Vec::new();
     let mut truth = Vec::new();
     for i in 0..150 {

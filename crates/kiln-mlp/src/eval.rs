@@ -83,10 +83,10 @@ pub fn evaluate(
         loss_sum += f64::from(out.loss.into_scalar::<f32>()) * (end - start) as f64;
         let predicted = out.output.argmax(1).into_data();
         for (truth, pred) in labels.into_iter().zip(predicted.iter::<i64>()) {
-            if let (Some(row), Ok(p)) = (confusion.get_mut(truth), usize::try_from(pred)) {
-                if let Some(cell) = row.get_mut(p) {
-                    *cell += 1;
-                }
+            if let (Some(row), Ok(p)) = (confusion.get_mut(truth), usize::try_from(pred))
+                && let Some(cell) = row.get_mut(p)
+            {
+                *cell += 1;
             }
         }
     }
