@@ -178,6 +178,13 @@ fn input_errors_are_typed() {
             .fit(&zero)
             .is_err()
     );
+    let no_dims = burn::tensor::Tensor::<2>::zeros([2, 0], &device);
+    assert!(matches!(
+        Dbscan::params(0.1, 2).fit(&no_dims),
+        Err(kiln::cluster::DbscanError::Input(
+            InputError::ZeroDimensions
+        ))
+    ));
     let empty = burn::tensor::Tensor::<2>::zeros([0, 2], &device);
     assert!(matches!(
         KMeans::params(1).fit(&empty),
