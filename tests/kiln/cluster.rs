@@ -1,9 +1,10 @@
-//! K-means and DBSCAN on generated blobs, on every compiled-in backend.
+//! K-means, mini-batch K-means and DBSCAN on generated blobs and scikit-learn fixtures, on
+//! every compiled-in backend.
 
 use burn::tensor::Device;
 use kiln::cluster::{
-    Dbscan, InputError, KMeans, KMeansError, Metric, adjusted_rand_index, make_blobs,
-    tensor_from_slice,
+    Dbscan, InputError, KMeans, KMeansError, KMeansParamsError, Metric, MiniBatchKMeans,
+    adjusted_rand_index, make_blobs, tensor_from_slice,
 };
 
 use super::common::{backends, cpu};
@@ -206,5 +207,157 @@ fn input_errors_are_typed() {
             rows: 2,
             cols: 2
         })
+    ));
+}
+
+/// A scikit-learn DBSCAN result, written by `python3 scripts/fixtures/dbscan_sklearn.py`.
+#[derive(serde::Deserialize)]
+struct DbscanFixture {
+    generator: String,
+    eps: f64,
+    min_samples: usize,
+    dims: usize,
+    points: Vec<f32>,
+    labels: Vec<Option<usize>>,
+    core_sample_indices: Vec<usize>,
+}
+
+/// Labels renumbered by first appearance, so two labellings that differ only in cluster
+/// numbers compare equal.
+fn canonical(labels: &[Option<usize>]) -> Vec<Option<usize>> {
+    let mut seen = std::collections::HashMap::new();
+    labels
+        .iter()
+        .map(|l| {
+            l.map(|c| {
+                let next = seen.len();
+                *seen.entry(c).or_insert(next)
+            })
+        })
+        .collect()
+}
+
+/// DBSCAN labels and core points equal scikit-learn's (up to cluster numbering) on the
+/// committed fixtures, for both metrics, on every backend. Regenerate the fixtures with
+/// `python3 scripts/fixtures/dbscan_sklearn.py`.
+#[test]
+fn dbscan_labels_equal_scikit_learns_for_both_metrics() {
+    for (name, metric) in [("euclidean", Metric::Euclidean), ("cosine", Metric::Cosine)] {
+        let path = format!(
+            "{}/tests/fixtures/dbscan_{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fixture: DbscanFixture = serde_json::from_str(&text).unwrap();
+        let n = fixture.labels.len();
+        let clusters = fixture.labels.iter().flatten().max().map_or(0, |c| c + 1);
+        assert!(clusters >= 3, "{name}: fixture too easy");
+        assert!(
+            fixture.labels.contains(&None),
+            "{name}: fixture has no noise"
+        );
+        for (backend, device) in backends() {
+            let x = tensor_from_slice(&fixture.points, n, fixture.dims, &device).unwrap();
+            // Small blocks so that several blocks and bands are exercised.
+            let fitted = Dbscan::params(fixture.eps, fixture.min_samples)
+                .metric(metric)
+                .block_rows(37)
+                .fit(&x)
+                .unwrap();
+            assert_eq!(
+                canonical(fitted.labels()),
+                canonical(&fixture.labels),
+                "{name} on {backend} ({})",
+                fixture.generator
+            );
+            assert_eq!(
+                fitted.core_sample_indices(),
+                fixture.core_sample_indices.as_slice(),
+                "{name} on {backend}"
+            );
+            assert_eq!(fitted.n_clusters(), clusters, "{name} on {backend}");
+            // The default block size gives the same result.
+            let default = Dbscan::params(fixture.eps, fixture.min_samples)
+                .metric(metric)
+                .fit(&x)
+                .unwrap();
+            assert_eq!(default, fitted, "{name} on {backend}");
+        }
+    }
+}
+
+/// Mini-batch K-means reaches within 5% of full K-means' inertia on blobs, by `fit` and by
+/// streaming batches through `partial_fit`, on every backend.
+#[test]
+fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
+    let centres = kiln::cluster::random_centres(8, 4, 20.0, 11);
+    let (values, truth) = make_blobs(8000, &centres, 1.0, 12);
+    for (backend, device) in backends() {
+        let x = tensor_from_slice(&values, 8000, 4, &device).unwrap();
+        let full = KMeans::params(8).n_init(3).fit(&x).unwrap();
+        let fitted = MiniBatchKMeans::params(8).batch_size(256).fit(&x).unwrap();
+        let inertia = fitted.inertia(&x).unwrap();
+        assert!(
+            inertia <= 1.05 * full.inertia(),
+            "{backend}: mini-batch {inertia:.1} vs full {:.1}",
+            full.inertia()
+        );
+        let ari = adjusted_rand_index(&fitted.predict(&x).unwrap(), &truth);
+        assert!(ari > 0.99, "{backend}: ARI {ari}");
+
+        // Streaming: one pass of 500-point batches, never the whole set at once.
+        let batches = (0..16).map(|b| {
+            tensor_from_slice(&values[b * 500 * 4..(b + 1) * 500 * 4], 500, 4, &device).unwrap()
+        });
+        let streamed = MiniBatchKMeans::params(8).fit_stream(batches).unwrap();
+        assert_eq!(streamed.n_batches(), 16);
+        assert_eq!(streamed.counts().iter().sum::<f64>(), 8000.0);
+        let inertia = streamed.inertia(&x).unwrap();
+        assert!(
+            inertia <= 1.05 * full.inertia(),
+            "{backend}: streamed {inertia:.1} vs full {:.1}",
+            full.inertia()
+        );
+        println!(
+            "{backend}: full {:.1}, mini-batch {:.1}, streamed {inertia:.1}",
+            full.inertia(),
+            fitted.inertia(&x).unwrap()
+        );
+    }
+}
+
+#[test]
+fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
+    let device = cpu();
+    let mut model = MiniBatchKMeans::params(3).start().unwrap();
+    let two = tensor_from_slice(&[0.0, 0.0, 1.0, 1.0], 2, 2, &device).unwrap();
+    assert!(matches!(model.predict(&two), Err(KMeansError::NotFitted)));
+    assert!(matches!(
+        model.partial_fit(&two),
+        Err(KMeansError::TooFewPoints { k: 3, n: 2 })
+    ));
+    assert_eq!(model.n_batches(), 0);
+    let (values, _) = blobs(&CENTRES, 10, 0.5, 3);
+    let x = tensor_from_slice(&values, 30, 2, &device).unwrap();
+    model.partial_fit(&x).unwrap();
+    let before = model.centroids(&device).unwrap().into_data();
+    let three_d = tensor_from_slice(&[1.0, 2.0, 3.0], 1, 3, &device).unwrap();
+    assert!(matches!(
+        model.partial_fit(&three_d),
+        Err(KMeansError::DimensionMismatch {
+            expected: 2,
+            found: 3
+        })
+    ));
+    let nan = tensor_from_slice(&[1.0, f32::NAN], 1, 2, &device).unwrap();
+    assert!(matches!(
+        model.partial_fit(&nan),
+        Err(KMeansError::Input(InputError::NonFinite))
+    ));
+    assert_eq!(model.centroids(&device).unwrap().into_data(), before);
+    assert_eq!(model.n_batches(), 1);
+    assert!(matches!(
+        MiniBatchKMeans::params(3).batch_size(0).fit(&x),
+        Err(KMeansError::Params(KMeansParamsError::ZeroBatchSize))
     ));
 }

@@ -3,6 +3,8 @@
 //! - [`KMeans`]: k-means++ initialisation (greedy, as scikit-learn), Lloyd iterations with
 //!   distances as one matrix product per block, empty clusters re-seeded from the farthest
 //!   points, `n_init` restarts; spherical K-means under [`Metric::Cosine`].
+//! - [`MiniBatchKMeans`]: the same objective learnt batch by batch (`partial_fit`, or
+//!   `fit_stream` over an iterator of tensors) for data that does not fit at once.
 //! - [`Dbscan`]: neighbourhoods computed in row blocks on the device (memory bounded by
 //!   `block_rows × n` floats, never `n × n`), cluster expansion on the host; noise is `None`.
 //!
@@ -20,7 +22,10 @@ pub mod kmeans;
 mod metric;
 
 pub use dbscan::{Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan};
-pub use kmeans::{FittedKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError};
+pub use kmeans::{
+    FittedKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError, MiniBatchKMeans,
+    MiniBatchKMeansModel, MiniBatchKMeansParams,
+};
 pub use metric::Metric;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -170,6 +175,13 @@ impl SplitMix64 {
         let u = self.unit().max(1e-12);
         let v = self.unit();
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    /// Fisher-Yates shuffle in place.
+    pub(crate) fn shuffle<T>(&mut self, values: &mut [T]) {
+        for i in (1..values.len()).rev() {
+            values.swap(i, self.below(i + 1));
+        }
     }
 
     /// Uniform in `0..n` (`n > 0`).

@@ -38,8 +38,10 @@ impl DbscanParams {
         self
     }
 
-    /// Rows per block of the neighbour computation; each block holds `block_rows × n`
-    /// distances on the device. Default: as many rows as fit in 2²⁴ floats.
+    /// Rows per block of the neighbour computation. A block compares its rows with the band
+    /// of points that can be within `eps` along the widest coordinate, so it holds at most
+    /// `block_rows × n` distances on the device. Default 256, and never more rows than fit
+    /// in 2²⁴ distances.
     pub fn block_rows(mut self, block_rows: usize) -> Self {
         self.block_rows = Some(block_rows);
         self

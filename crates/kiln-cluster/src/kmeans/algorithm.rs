@@ -57,7 +57,7 @@ impl FittedKMeans {
     }
 }
 
-fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
+pub(super) fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
     match metric {
         Metric::Euclidean => x.clone(),
         Metric::Cosine => normalize_rows(x.clone()),
@@ -69,7 +69,7 @@ fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
 /// # Shapes
 /// - x: `[n, d]`, x_sq: `[n, 1]`, c: `[k, d]`
 /// - output: labels `[n]`, squared distances `[n]`
-fn assign(
+pub(super) fn assign(
     x: &Tensor<2>,
     x_sq: &Tensor<2>,
     c: &Tensor<2>,
@@ -121,7 +121,12 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
 
 /// Greedy k-means++ (as scikit-learn): each new centre is the best, by total potential, of
 /// `2 + ln k` candidates sampled proportionally to the squared distance to the nearest centre.
-fn kmeans_plus_plus(x: &Tensor<2>, x_sq: &Tensor<2>, k: usize, rng: &mut SplitMix64) -> Tensor<2> {
+pub(super) fn kmeans_plus_plus(
+    x: &Tensor<2>,
+    x_sq: &Tensor<2>,
+    k: usize,
+    rng: &mut SplitMix64,
+) -> Tensor<2> {
     let n = x.dims()[0];
     let device = x.device();
     let trials = 2 + (k as f64).ln().floor() as usize;
@@ -176,6 +181,42 @@ fn kmeans_plus_plus(x: &Tensor<2>, x_sq: &Tensor<2>, k: usize, rng: &mut SplitMi
     rows(&centres)
 }
 
+/// Scales each `d`-long row of `values` to unit length (zero rows stay zero).
+pub(super) fn normalize_host_rows(values: &mut [f32], d: usize) {
+    for row in values.chunks_mut(d) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+}
+
+/// Points per cluster and the sum of each cluster's points, pulled to the host.
+///
+/// # Shapes
+/// - x: `[n, d]`, labels: `[n]`
+/// - output: counts `k`, sums `k × d` row-major
+pub(super) fn cluster_sums(
+    x: &Tensor<2>,
+    labels: Tensor<1, Int>,
+    k: usize,
+) -> (Vec<f64>, Vec<f32>) {
+    let n = x.dims()[0];
+    // One-hot by comparison (burn's one_hot needs k >= 2).
+    let classes = Tensor::<1, Int>::arange(0..k as i64, &x.device())
+        .reshape([1, k])
+        .expand([n, k]);
+    let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
+    let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]));
+    let sums = onehot
+        .transpose()
+        .matmul(x.clone()) // [k, d]
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    (counts, sums)
+}
+
 fn lloyd(
     p: &KMeansParams,
     x: &Tensor<2>,
@@ -183,7 +224,7 @@ fn lloyd(
     init: Tensor<2>,
     tol: f64,
 ) -> FittedKMeans {
-    let [n, d] = x.dims();
+    let [_, d] = x.dims();
     let device = x.device();
     let k = p.k;
     let mut centroids = init;
@@ -191,18 +232,7 @@ fn lloyd(
     for iter in 1..=p.max_iter {
         n_iter = iter;
         let (labels, dists) = assign(x, x_sq, &centroids, p.block_rows);
-        // One-hot by comparison (burn's one_hot needs k >= 2).
-        let classes = Tensor::<1, Int>::arange(0..k as i64, &device)
-            .reshape([1, k])
-            .expand([n, k]);
-        let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
-        let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]));
-        let sums: Vec<f32> = onehot
-            .transpose()
-            .matmul(x.clone()) // [k, d]
-            .into_data()
-            .iter::<f32>()
-            .collect();
+        let (counts, sums) = cluster_sums(x, labels, k);
         let mut new = sums;
         let mut far: Option<Vec<usize>> = None;
         for (c, &count) in counts.iter().enumerate() {
@@ -228,12 +258,7 @@ fn lloyd(
             row.copy_from_slice(&point);
         }
         if p.metric == Metric::Cosine {
-            for row in new.chunks_mut(d) {
-                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    row.iter_mut().for_each(|v| *v /= norm);
-                }
-            }
+            normalize_host_rows(&mut new, d);
         }
         let new = Tensor::<2>::from_data(TensorData::new(new, [k, d]), &device);
         let shift = f64::from(

@@ -18,6 +18,9 @@ pub enum KMeansParamsError {
     /// `block_rows` is 0.
     #[error("block_rows must be at least 1")]
     ZeroBlockRows,
+    /// Mini-batch `batch_size` is 0.
+    #[error("batch_size must be at least 1")]
+    ZeroBatchSize,
 }
 
 /// Errors of fitting or predicting with K-means.
@@ -37,6 +40,9 @@ pub enum KMeansError {
         /// Points given.
         n: usize,
     },
+    /// A mini-batch model was asked to predict before it saw any batch.
+    #[error("the mini-batch K-means model has not seen a batch yet")]
+    NotFitted,
     /// `predict` got points of another dimension than the centroids'.
     #[error("the model has {expected}-dimensional centroids, the points have {found} dimensions")]
     DimensionMismatch {

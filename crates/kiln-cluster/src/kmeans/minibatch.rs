@@ -1,0 +1,384 @@
+//! Mini-batch K-means (Sculley 2010, as scikit-learn's `MiniBatchKMeans`): each batch moves
+//! every centroid towards the mean of its batch points with a per-centroid learning rate
+//! `1 / (points it has seen)`, so data that never fits in memory at once can be clustered
+//! batch by batch.
+
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::algorithm::{assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare};
+use super::{KMeansError, KMeansParamsError};
+use crate::metric::row_sq_norms;
+use crate::{Metric, SplitMix64, check_input, to_f64, to_indices};
+
+/// Entry point: `MiniBatchKMeans::params(k)`.
+pub struct MiniBatchKMeans;
+
+impl MiniBatchKMeans {
+    /// Parameters for `k` clusters: batches of 1,024 points, at most 100 passes, tolerance
+    /// 1e-4, seed 42, Euclidean.
+    pub fn params(k: usize) -> MiniBatchKMeansParams {
+        MiniBatchKMeansParams {
+            k,
+            batch_size: 1024,
+            max_iter: 100,
+            tolerance: 1e-4,
+            seed: 42,
+            metric: Metric::Euclidean,
+        }
+    }
+}
+
+/// Mini-batch K-means parameters; [`fit`](Self::fit), [`fit_stream`](Self::fit_stream) and
+/// [`start`](Self::start) validate them first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniBatchKMeansParams {
+    k: usize,
+    batch_size: usize,
+    max_iter: usize,
+    tolerance: f64,
+    seed: u64,
+    metric: Metric,
+}
+
+impl MiniBatchKMeansParams {
+    /// Points per batch in [`fit`](Self::fit) (default 1,024). Streams bring their own.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Most passes over the data in [`fit`](Self::fit) (default 100).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// [`fit`](Self::fit) stops after a pass whose squared centroid shift is at most
+    /// `tolerance` times the data's mean per-feature variance (default 1e-4; 0 runs all
+    /// `max_iter` passes).
+    pub fn tolerance(mut self, tolerance: f64) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Seed of the k-means++ sampling and of the batch order (default 42).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Euclidean (default) or cosine (spherical mini-batch K-means).
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value, as its own [`KMeansParamsError`] variant.
+    pub fn validate(&self) -> Result<(), KMeansParamsError> {
+        if self.k == 0 {
+            return Err(KMeansParamsError::ZeroClusters);
+        }
+        if self.batch_size == 0 {
+            return Err(KMeansParamsError::ZeroBatchSize);
+        }
+        if self.max_iter == 0 {
+            return Err(KMeansParamsError::ZeroMaxIter);
+        }
+        if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
+            return Err(KMeansParamsError::Tolerance(self.tolerance));
+        }
+        Ok(())
+    }
+
+    /// An empty model for [`MiniBatchKMeansModel::partial_fit`]: its first batch seeds the
+    /// centroids with k-means++.
+    ///
+    /// # Errors
+    /// Invalid parameters.
+    pub fn start(&self) -> Result<MiniBatchKMeansModel, KMeansError> {
+        self.validate()?;
+        Ok(MiniBatchKMeansModel {
+            params: self.clone(),
+            centroids: None,
+            counts: vec![0.0; self.k],
+            n_batches: 0,
+            rng: SplitMix64::new(self.seed),
+        })
+    }
+
+    /// Clusters the rows of `x` (`[n, d]`) in shuffled batches of `batch_size`, pass after
+    /// pass until the centroids move less than the tolerance or `max_iter` passes are done.
+    /// k-means++ seeds the centroids from a random sample of `3 × batch_size` points (as
+    /// scikit-learn's `init_size`).
+    ///
+    /// # Errors
+    /// Invalid parameters or input, or fewer points than clusters.
+    pub fn fit(&self, x: &Tensor<2>) -> Result<MiniBatchKMeansModel, KMeansError> {
+        let mut model = self.start()?;
+        check_input(x, self.metric)?;
+        let [n, _] = x.dims();
+        if self.k > n {
+            return Err(KMeansError::TooFewPoints { k: self.k, n });
+        }
+        let x = prepare(x, self.metric);
+        let centred = x.clone() - x.clone().mean_dim(0);
+        let tol = self.tolerance * f64::from(centred.powi_scalar(2).mean().into_scalar::<f32>());
+        let device = x.device();
+        let rows = |idx: &[usize]| {
+            let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+            x.clone().select(
+                0,
+                Tensor::<1, Int>::from_data(TensorData::new(ids, [idx.len()]), &device),
+            )
+        };
+
+        let mut order: Vec<usize> = (0..n).collect();
+        let init_size = (3 * self.batch_size).max(self.k).min(n);
+        model.rng.shuffle(&mut order);
+        model.initialise(&rows(&order[..init_size]));
+        for _ in 0..self.max_iter {
+            let before = model.centroids.clone().unwrap_or_default();
+            model.rng.shuffle(&mut order);
+            for batch in order.chunks(self.batch_size) {
+                model.update(&rows(batch));
+            }
+            let after = model.centroids.as_deref().unwrap_or_default();
+            let shift: f64 = before
+                .iter()
+                .zip(after)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum();
+            if shift <= tol {
+                break;
+            }
+        }
+        Ok(model)
+    }
+
+    /// Clusters a stream of batches (each `[m, d]`, any sizes, any device), one pass: the
+    /// data never needs to be in memory at once. The first batch must hold at least `k`
+    /// points.
+    ///
+    /// # Errors
+    /// Invalid parameters, an invalid batch, or a batch of another dimension.
+    pub fn fit_stream<I>(&self, batches: I) -> Result<MiniBatchKMeansModel, KMeansError>
+    where
+        I: IntoIterator<Item = Tensor<2>>,
+    {
+        let mut model = self.start()?;
+        for batch in batches {
+            model.partial_fit(&batch)?;
+        }
+        Ok(model)
+    }
+}
+
+/// A mini-batch K-means model that learns batch by batch.
+#[derive(Debug, Clone)]
+pub struct MiniBatchKMeansModel {
+    params: MiniBatchKMeansParams,
+    /// `k × d` row-major on the host; `None` before the first batch.
+    centroids: Option<Vec<f32>>,
+    counts: Vec<f64>,
+    n_batches: usize,
+    rng: SplitMix64,
+}
+
+impl MiniBatchKMeansModel {
+    /// Updates the centroids with one batch (`[m, d]`). The first batch seeds them with
+    /// k-means++ and must hold at least `k` points.
+    ///
+    /// # Errors
+    /// Invalid input, a first batch smaller than `k`, or another dimension than earlier
+    /// batches'. The model is unchanged on error.
+    pub fn partial_fit(&mut self, batch: &Tensor<2>) -> Result<(), KMeansError> {
+        check_input(batch, self.params.metric)?;
+        let [m, d] = batch.dims();
+        let batch = prepare(batch, self.params.metric);
+        match self.dims() {
+            Some(expected) if expected != d => {
+                return Err(KMeansError::DimensionMismatch { expected, found: d });
+            }
+            Some(_) => {}
+            None if m < self.params.k => {
+                return Err(KMeansError::TooFewPoints {
+                    k: self.params.k,
+                    n: m,
+                });
+            }
+            None => self.initialise(&batch),
+        }
+        self.update(&batch);
+        Ok(())
+    }
+
+    /// The centroids `[k, d]` on `device`, or `None` before the first batch.
+    pub fn centroids(&self, device: &burn::tensor::Device) -> Option<Tensor<2>> {
+        let d = self.dims()?;
+        let values = self.centroids.clone()?;
+        Some(Tensor::from_data(
+            TensorData::new(values, [self.params.k, d]),
+            device,
+        ))
+    }
+
+    /// Points each centroid has absorbed so far.
+    pub fn counts(&self) -> &[f64] {
+        &self.counts
+    }
+
+    /// Batches seen so far.
+    pub fn n_batches(&self) -> usize {
+        self.n_batches
+    }
+
+    /// The nearest centroid of each row of `x`.
+    ///
+    /// # Errors
+    /// [`KMeansError::NotFitted`] before the first batch, invalid input, or another
+    /// dimension than the centroids'.
+    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
+        let (labels, _) = self.nearest(x)?;
+        Ok(to_indices(labels))
+    }
+
+    /// The K-means objective on `x`: the sum of squared distances to the nearest centroid
+    /// (cosine: of `1 − cos`), comparable to [`FittedKMeans::inertia`](super::FittedKMeans::inertia).
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn inertia(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
+        let (_, dists) = self.nearest(x)?;
+        let total = f64::from(dists.sum().into_scalar::<f32>());
+        Ok(match self.params.metric {
+            Metric::Euclidean => total,
+            Metric::Cosine => total / 2.0,
+        })
+    }
+
+    fn dims(&self) -> Option<usize> {
+        self.centroids.as_ref().map(|c| c.len() / self.params.k)
+    }
+
+    fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
+        let centroids = self.centroids(&x.device()).ok_or(KMeansError::NotFitted)?;
+        let [_, expected] = centroids.dims();
+        let found = x.dims()[1];
+        if found != expected {
+            return Err(KMeansError::DimensionMismatch { expected, found });
+        }
+        check_input(x, self.params.metric)?;
+        let x = prepare(x, self.params.metric);
+        let x_sq = row_sq_norms(&x);
+        Ok(assign(&x, &x_sq, &centroids, BLOCK_ROWS))
+    }
+
+    /// k-means++ on a prepared sample of at least `k` rows.
+    fn initialise(&mut self, sample: &Tensor<2>) {
+        let x_sq = row_sq_norms(sample);
+        let init = kmeans_plus_plus(sample, &x_sq, self.params.k, &mut self.rng);
+        self.centroids = Some(init.into_data().iter::<f32>().collect());
+    }
+
+    /// One mini-batch step on a prepared batch, after initialisation.
+    ///
+    /// # Shapes
+    /// - batch: `[m, d]`
+    fn update(&mut self, batch: &Tensor<2>) {
+        let k = self.params.k;
+        let device = batch.device();
+        let Some(centroids) = self.centroids(&device) else {
+            return;
+        };
+        let [m, d] = batch.dims();
+        let x_sq = row_sq_norms(batch);
+        let (labels, dists) = assign(batch, &x_sq, &centroids, BLOCK_ROWS);
+        let (batch_counts, sums) = cluster_sums(batch, labels, k);
+        let mut far: Option<Vec<usize>> = None;
+        let values = self.centroids.as_mut().expect("initialised above");
+        for c in 0..k {
+            let row = &mut values[c * d..(c + 1) * d];
+            let seen = batch_counts[c];
+            if seen > 0.0 {
+                // c ← c + (Σ batch points − seen·c) / (all points seen by c)
+                self.counts[c] += seen;
+                let rate = (1.0 / self.counts[c]) as f32;
+                for (v, s) in row.iter_mut().zip(&sums[c * d..(c + 1) * d]) {
+                    *v += (s - seen as f32 * *v) * rate;
+                }
+            } else if self.counts[c] == 0.0 {
+                // A centroid that has never won a point moves to the batch point farthest
+                // from its own centroid, as empty clusters do in full K-means.
+                let order = far.get_or_insert_with(|| {
+                    let dist = to_f64(dists.clone());
+                    let mut idx: Vec<usize> = (0..m).collect();
+                    idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
+                    idx
+                });
+                if order.is_empty() {
+                    continue;
+                }
+                let pick = order.remove(0);
+                let point: Vec<f32> = batch
+                    .clone()
+                    .narrow(0, pick, 1)
+                    .into_data()
+                    .iter::<f32>()
+                    .collect();
+                row.copy_from_slice(&point);
+            }
+        }
+        if self.params.metric == Metric::Cosine {
+            normalize_host_rows(values, d);
+        }
+        self.n_batches += 1;
+    }
+}
+
+/// Rows per block when assigning points: batches are small, prediction inputs may not be.
+const BLOCK_ROWS: usize = 65_536;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(MiniBatchKMeans::params(3).validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_clusters_is_rejected() {
+        assert_eq!(
+            MiniBatchKMeans::params(0).validate(),
+            Err(KMeansParamsError::ZeroClusters)
+        );
+    }
+
+    #[test]
+    fn zero_batch_size_is_rejected() {
+        assert_eq!(
+            MiniBatchKMeans::params(2).batch_size(0).validate(),
+            Err(KMeansParamsError::ZeroBatchSize)
+        );
+    }
+
+    #[test]
+    fn zero_max_iter_is_rejected() {
+        assert_eq!(
+            MiniBatchKMeans::params(2).max_iter(0).validate(),
+            Err(KMeansParamsError::ZeroMaxIter)
+        );
+    }
+
+    #[test]
+    fn bad_tolerance_is_rejected() {
+        assert!(matches!(
+            MiniBatchKMeans::params(2).tolerance(-1.0).validate(),
+            Err(KMeansParamsError::Tolerance(_))
+        ));
+    }
+}
