@@ -26,4 +26,5 @@ pub mod cli;
 pub use kiln_cluster as cluster;
 pub use kiln_data as data;
 pub use kiln_mlp as mlp;
+pub use kiln_plot as plot;
 pub use kiln_train as train;

@@ -27,32 +27,42 @@ fn seconds(device: &Device, f: impl Fn()) -> f64 {
     start.elapsed().as_secs_f64() / runs as f64
 }
 
+/// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), k = 32, exactly 20 iterations.
+fn w4(device: &Device, n: usize) -> f64 {
+    let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4).0;
+    let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
+    seconds(device, || {
+        KMeans::params(32)
+            .max_iter(20)
+            .tolerance(0.0)
+            .fit(&x)
+            .expect("k-means");
+    })
+}
+
+/// W5's recipe at `n` points: 3 blobs in 2 dims (std 0.5), eps 0.3, min_samples 10.
+fn w5(device: &Device, n: usize) -> f64 {
+    let values = make_blobs(n, &random_centres(3, 2, 5.0, 5), 0.5, 5).0;
+    let x = Tensor::<2>::from_data(TensorData::new(values, [n, 2]), device);
+    seconds(device, || {
+        Dbscan::params(0.3, 10).fit(&x).expect("dbscan");
+    })
+}
+
 /// W4 and W5 on every backend given, plus scikit-learn where installed.
 pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> {
-    let w4 = make_blobs(100_000, &random_centres(32, 16, 50.0, 4), 6.0, 4).0;
-    let w5 = make_blobs(20_000, &random_centres(3, 2, 5.0, 5), 0.5, 5).0;
     let mut rows = Vec::new();
     let row = Row::new;
     for (backend, device) in crate::working(backends, "W4/W5") {
-        let x4 = Tensor::<2>::from_data(TensorData::new(w4.clone(), [100_000, 16]), &device);
-        let t4 = seconds(&device, || {
-            KMeans::params(32)
-                .max_iter(20)
-                .tolerance(0.0)
-                .fit(&x4)
-                .expect("k-means");
-        });
-        let x5 = Tensor::<2>::from_data(TensorData::new(w5.clone(), [20_000, 2]), &device);
-        let t5 = seconds(&device, || {
-            Dbscan::params(0.3, 10).fit(&x5).expect("dbscan");
-        });
+        let t4 = w4(&device, 100_000);
+        let t5 = w5(&device, 20_000);
         eprintln!("W4 {backend}: {t4:.3} s; W5 {backend}: {t5:.3} s");
         rows.push(row("W4", "k-means seconds", backend.name(), t4));
         rows.push(row("W5", "dbscan seconds", backend.name(), t5));
     }
     if reference {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("cluster.py", 0.0, threads) {
+        match crate::timing::python_reference("cluster.py", 0.0, threads, &[]) {
             Ok(v) => {
                 let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
                 if let (Some(t4), Some(t5)) = (get("w4_seconds"), get("w5_seconds")) {
@@ -62,6 +72,61 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
                 }
             }
             Err(reason) => eprintln!("W4/W5: no scikit-learn column: {reason}"),
+        }
+    }
+    Ok(rows)
+}
+
+/// Sizes of the scaling rows for W4: an eighth, a quarter, half and all of its size.
+pub const W4_SIZES: [usize; 4] = [12_500, 25_000, 50_000, 100_000];
+/// Sizes of the scaling rows for W5: a quarter, half, all and twice its size.
+pub const W5_SIZES: [usize; 4] = [5_000, 10_000, 20_000, 40_000];
+
+/// W4 and W5 at four sizes each, on every backend given, plus scikit-learn where installed.
+pub fn scaling(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> {
+    let mut rows = Vec::new();
+    for (backend, device) in crate::working(backends, "scaling") {
+        for n in W4_SIZES {
+            let t = w4(&device, n);
+            eprintln!("W4 n={n} {backend}: {t:.3} s");
+            rows.push(Row::new(
+                &format!("W4 n={n}"),
+                "k-means seconds",
+                backend.name(),
+                t,
+            ));
+        }
+        for n in W5_SIZES {
+            let t = w5(&device, n);
+            eprintln!("W5 n={n} {backend}: {t:.3} s");
+            rows.push(Row::new(
+                &format!("W5 n={n}"),
+                "dbscan seconds",
+                backend.name(),
+                t,
+            ));
+        }
+    }
+    if reference {
+        let threads = Environment::capture().threads();
+        match crate::timing::python_reference("cluster.py", 0.0, threads, &["--scaling"]) {
+            Ok(v) => {
+                for (w, sizes) in [("w4", W4_SIZES), ("w5", W5_SIZES)] {
+                    for n in sizes {
+                        let key = format!("{w}_{n}_seconds");
+                        if let Some(t) = v.get(&key).and_then(serde_json::Value::as_f64) {
+                            let name = format!("{} n={n}", w.to_uppercase());
+                            let metric = if w == "w4" {
+                                "k-means seconds"
+                            } else {
+                                "dbscan seconds"
+                            };
+                            rows.push(Row::new(&name, metric, "scikit-learn", t));
+                        }
+                    }
+                }
+            }
+            Err(reason) => eprintln!("scaling: no scikit-learn column: {reason}"),
         }
     }
     Ok(rows)

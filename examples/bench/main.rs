@@ -18,7 +18,8 @@ use kiln::cli::{AnyError, run};
 /// Measure kiln's workloads on every compiled-in backend.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Workloads to run: w1 (MLP), w4 (k-means, with w5: DBSCAN).
+    /// Workloads to run: w1 (MLP), w4 (k-means, with w5: DBSCAN), scaling (W4 and W5 at
+    /// four sizes each).
     #[arg(long, value_delimiter = ',', default_value = "w1,w4")]
     workloads: Vec<String>,
     /// Backends to run on (default: every one compiled in that works here).
@@ -92,8 +93,12 @@ fn main() -> ExitCode {
             match workload.to_ascii_lowercase().as_str() {
                 "w1" => rows.extend(w1::run(&backends, args.seconds, !args.no_pytorch)?),
                 "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
+                "scaling" => rows.extend(cluster::scaling(&backends, !args.no_pytorch)?),
                 other => {
-                    return Err(format!("unknown workload '{other}': expected w1, w4 or w5").into());
+                    return Err(format!(
+                        "unknown workload '{other}': expected w1, w4, w5 or scaling"
+                    )
+                    .into());
                 }
             }
         }

@@ -160,6 +160,7 @@ pub fn python_reference(
     script: &str,
     seconds: f64,
     threads: usize,
+    extra_args: &[&str],
 ) -> Result<serde_json::Value, String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("bench/python")
@@ -172,6 +173,7 @@ pub fn python_reference(
             "--threads",
             &threads.to_string(),
         ])
+        .args(extra_args)
         .output()
         .map_err(|e| format!("cannot run python3: {e}"))?;
     if !out.status.success() {

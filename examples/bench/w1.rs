@@ -82,7 +82,7 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
     }
     if pytorch {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("w1.py", seconds, threads) {
+        match crate::timing::python_reference("w1.py", seconds, threads, &[]) {
             Ok(v) => {
                 let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
                 if let (Some(t), Some(i)) = (get("train_samples_per_s"), get("infer_samples_per_s"))

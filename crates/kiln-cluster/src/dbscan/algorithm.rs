@@ -56,8 +56,7 @@ pub(crate) fn fit(p: &DbscanParams, x: &Tensor<2>) -> Result<FittedDbscan, Dbsca
     let mut labels: Vec<Option<usize>> = vec![None; n];
     let mut cluster = 0;
     let mut stack = Vec::new();
-    for i in 0..n {
-        let seed = rank[i];
+    for &seed in &rank {
         if labels[seed].is_some() || !core[seed] {
             continue;
         }

@@ -22,6 +22,7 @@ impl MiniBatchKMeans {
             batch_size: 1024,
             max_iter: 100,
             tolerance: 1e-4,
+            max_no_improvement: 10,
             seed: 42,
             metric: Metric::Euclidean,
         }
@@ -36,6 +37,7 @@ pub struct MiniBatchKMeansParams {
     batch_size: usize,
     max_iter: usize,
     tolerance: f64,
+    max_no_improvement: usize,
     seed: u64,
     metric: Metric,
 }
@@ -58,6 +60,14 @@ impl MiniBatchKMeansParams {
     /// `max_iter` passes).
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = tolerance;
+        self
+    }
+
+    /// [`fit`](Self::fit) also stops after this many consecutive batches without a new
+    /// lowest smoothed batch inertia, as scikit-learn's `max_no_improvement` (default 10;
+    /// 0 turns this off).
+    pub fn max_no_improvement(mut self, batches: usize) -> Self {
+        self.max_no_improvement = batches;
         self
     }
 
@@ -110,7 +120,9 @@ impl MiniBatchKMeansParams {
     }
 
     /// Clusters the rows of `x` (`[n, d]`) in shuffled batches of `batch_size`, pass after
-    /// pass until the centroids move less than the tolerance or `max_iter` passes are done.
+    /// pass until the centroids move less than the tolerance over a pass, the smoothed
+    /// batch inertia stops improving (see
+    /// [`max_no_improvement`](Self::max_no_improvement)), or `max_iter` passes are done.
     /// k-means++ seeds the centroids from a random sample of `3 × batch_size` points (as
     /// scikit-learn's `init_size`).
     ///
@@ -139,11 +151,25 @@ impl MiniBatchKMeansParams {
         let init_size = (3 * self.batch_size).max(self.k).min(n);
         model.rng.shuffle(&mut order);
         model.initialise(&rows(&order[..init_size]));
-        for _ in 0..self.max_iter {
+        // scikit-learn's smoothing: an exponentially weighted average of the mean batch
+        // inertia with weight 2 · batch / (n + 1).
+        let alpha = (2.0 * self.batch_size as f64 / (n as f64 + 1.0)).min(1.0);
+        let (mut smoothed, mut best, mut stale) = (None::<f64>, f64::INFINITY, 0);
+        'passes: for _ in 0..self.max_iter {
             let before = model.centroids.clone().unwrap_or_default();
             model.rng.shuffle(&mut order);
             for batch in order.chunks(self.batch_size) {
-                model.update(&rows(batch));
+                let mean = model.update(&rows(batch)) / batch.len() as f64;
+                let s = smoothed.map_or(mean, |s| s * (1.0 - alpha) + mean * alpha);
+                smoothed = Some(s);
+                if s < best {
+                    (best, stale) = (s, 0);
+                } else {
+                    stale += 1;
+                    if self.max_no_improvement > 0 && stale >= self.max_no_improvement {
+                        break 'passes;
+                    }
+                }
             }
             let after = model.centroids.as_deref().unwrap_or_default();
             let shift: f64 = before
@@ -283,15 +309,16 @@ impl MiniBatchKMeansModel {
         self.centroids = Some(init.into_data().iter::<f32>().collect());
     }
 
-    /// One mini-batch step on a prepared batch, after initialisation.
+    /// One mini-batch step on a prepared batch, after initialisation; returns the batch's
+    /// squared distances to the centroids it was assigned to, summed.
     ///
     /// # Shapes
     /// - batch: `[m, d]`
-    fn update(&mut self, batch: &Tensor<2>) {
+    fn update(&mut self, batch: &Tensor<2>) -> f64 {
         let k = self.params.k;
         let device = batch.device();
         let Some(centroids) = self.centroids(&device) else {
-            return;
+            return 0.0;
         };
         let [m, d] = batch.dims();
         let x_sq = row_sq_norms(batch);
@@ -335,6 +362,7 @@ impl MiniBatchKMeansModel {
             normalize_host_rows(values, d);
         }
         self.n_batches += 1;
+        f64::from(dists.sum().into_scalar::<f32>())
     }
 }
 

@@ -1,0 +1,353 @@
+//! Cluster MNIST pixels or Gaussian blobs with K-means or DBSCAN, on any backend, and draw
+//! the result.
+//!
+//! ```text
+//! cargo run --release --example cluster -- kmeans --k 10 --dataset mnist
+//! cargo run --release --example cluster -- kmeans --k 5 --dataset blobs --n 100000
+//! cargo run --release --example cluster -- dbscan --eps .3 --min-samples 10 --dataset blobs
+//! ```
+//!
+//! K-means on MNIST writes the centroids as a grid of images; on 2-D data both algorithms
+//! write a scatter plot coloured by cluster (DBSCAN's noise in grey). Against the true
+//! labels it prints purity and the adjusted Rand index.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use kiln::backend;
+use kiln::cli::{AnyError, run};
+use kiln::cluster::{
+    Dbscan, KMeans, Metric, MiniBatchKMeans, adjusted_rand_index, make_blobs, random_centres,
+    tensor_from_slice,
+};
+use kiln::data::{self, DatasetKind, Split};
+use kiln::plot::{image_grid, scatter_chart};
+
+/// Cluster MNIST or Gaussian blobs with K-means or DBSCAN.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    #[command(subcommand)]
+    algorithm: Algorithm,
+}
+
+#[derive(Subcommand, Debug)]
+enum Algorithm {
+    /// K-means with k-means++ initialisation (full batch, or mini-batch with --batch-size).
+    Kmeans {
+        /// Clusters.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Restarts; the run of lowest inertia is kept.
+        #[arg(long, default_value_t = 1)]
+        n_init: usize,
+        /// Most Lloyd iterations (mini-batch: passes over the data).
+        #[arg(long, default_value_t = 300)]
+        max_iter: usize,
+        /// Mini-batch K-means with batches of this many points.
+        #[arg(long)]
+        batch_size: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// DBSCAN: clusters of dense regions, the rest is noise.
+    Dbscan {
+        /// Neighbourhood radius (cosine: distance 1 − cos).
+        #[arg(long, default_value_t = 0.3)]
+        eps: f64,
+        /// Points within eps (itself included) that make a core point.
+        #[arg(long, default_value_t = 10)]
+        min_samples: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(ClapArgs, Debug)]
+struct Common {
+    /// Data: mnist, fashion-mnist (training images, pixels in [0, 1]) or blobs.
+    #[arg(long, default_value = "blobs")]
+    dataset: String,
+    /// Points: blobs to draw, or the first N images (default: all 60,000).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Blobs: number of centres (default: k for K-means, 3 for DBSCAN).
+    #[arg(long)]
+    centres: Option<usize>,
+    /// Blobs: dimensions.
+    #[arg(long, default_value_t = 2)]
+    dims: usize,
+    /// Blobs: standard deviation around each centre.
+    #[arg(long, default_value_t = 0.5)]
+    std: f32,
+    /// Blobs: centres are drawn uniformly in [-spread, spread] per coordinate.
+    #[arg(long, default_value_t = 10.0)]
+    spread: f32,
+    /// Distance: euclidean or cosine.
+    #[arg(long, default_value = "euclidean", value_parser = parse_metric)]
+    metric: Metric,
+    /// Seed of the blobs and of k-means++. (Blob centres are uniform at random, so some
+    /// seeds put two centres on top of each other: 3 and 7 do, for 3 centres.)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Folder with the IDX files (default: $KILN_DATA_DIR, else burn-dataset's cache).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where the PNG goes.
+    #[arg(long, default_value = "artifacts/cluster")]
+    out_dir: PathBuf,
+}
+
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "euclidean" => Ok(Metric::Euclidean),
+        "cosine" => Ok(Metric::Cosine),
+        _ => Err(format!(
+            "unknown metric '{s}': expected euclidean or cosine"
+        )),
+    }
+}
+
+/// Points to cluster, on the host and on the device.
+struct Points {
+    name: String,
+    values: Vec<f32>,
+    dims: usize,
+    truth: Vec<usize>,
+    /// `(height, width)` when the points are images.
+    image: Option<(usize, usize)>,
+    x: Tensor<2>,
+}
+
+fn main() -> ExitCode {
+    kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
+    let args = Args::parse();
+    run(|| match args.algorithm {
+        Algorithm::Kmeans {
+            k,
+            n_init,
+            max_iter,
+            batch_size,
+            ref common,
+        } => kmeans(k, n_init, max_iter, batch_size, common),
+        Algorithm::Dbscan {
+            eps,
+            min_samples,
+            ref common,
+        } => dbscan(eps, min_samples, common),
+    })
+}
+
+fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Points, AnyError> {
+    if common.dataset == "blobs" {
+        let n = common.n.unwrap_or(20_000);
+        let centres = random_centres(
+            common.centres.unwrap_or(default_centres),
+            common.dims,
+            common.spread,
+            common.seed,
+        );
+        let (values, truth) = make_blobs(n, &centres, common.std, common.seed);
+        let x = tensor_from_slice(&values, n, common.dims, device)?;
+        return Ok(Points {
+            name: "blobs".into(),
+            values,
+            dims: common.dims,
+            truth,
+            image: None,
+            x,
+        });
+    }
+    let kind: DatasetKind = common
+        .dataset
+        .parse()
+        .map_err(|e| format!("{e} (or blobs)"))?;
+    let images = data::load(kind, Split::Train, common.data_dir.as_deref())?;
+    let total = burn::data::dataset::Dataset::len(&images);
+    let n = common.n.unwrap_or(total).min(total);
+    let (h, w) = (images.height(), images.width());
+    let mut values = Vec::with_capacity(n * h * w);
+    let mut truth = Vec::with_capacity(n);
+    for i in 0..n {
+        let item = images.item(i).ok_or("image index out of range")?;
+        values.extend(item.pixels.iter().map(|&p| f32::from(p) / 255.0));
+        truth.push(usize::from(item.label));
+    }
+    let x = tensor_from_slice(&values, n, h * w, device)?;
+    Ok(Points {
+        name: kind.to_string(),
+        values,
+        dims: h * w,
+        truth,
+        image: Some((h, w)),
+        x,
+    })
+}
+
+/// Share of points whose cluster's most common true label is their own.
+fn purity(labels: &[Option<usize>], truth: &[usize]) -> f64 {
+    let mut counts = std::collections::HashMap::<(usize, usize), usize>::new();
+    for (l, t) in labels.iter().zip(truth) {
+        if let Some(c) = l {
+            *counts.entry((*c, *t)).or_default() += 1;
+        }
+    }
+    let mut best = std::collections::HashMap::<usize, usize>::new();
+    for ((c, _), n) in counts {
+        let b = best.entry(c).or_default();
+        *b = (*b).max(n);
+    }
+    best.values().sum::<usize>() as f64 / truth.len() as f64
+}
+
+fn kmeans(
+    k: usize,
+    n_init: usize,
+    max_iter: usize,
+    batch_size: Option<usize>,
+    common: &Common,
+) -> Result<(), AnyError> {
+    let (backend, device) = backend::select(common.backend.as_deref())?;
+    let points = load(common, k, &device)?;
+    let n = points.truth.len();
+    println!(
+        "k-means, k = {k}, {n} {} points × {} dims, {:?}, on {backend}",
+        points.name, points.dims, common.metric
+    );
+    let start = Instant::now();
+    let (labels, centroids) = match batch_size {
+        None => {
+            let fitted = KMeans::params(k)
+                .n_init(n_init)
+                .max_iter(max_iter)
+                .seed(common.seed)
+                .metric(common.metric)
+                .fit(&points.x)?;
+            println!(
+                "inertia {:.4} after {} iterations ({:.2} s)",
+                fitted.inertia(),
+                fitted.n_iter(),
+                start.elapsed().as_secs_f64()
+            );
+            (fitted.labels().to_vec(), fitted.centroids().clone())
+        }
+        Some(batch) => {
+            let model = MiniBatchKMeans::params(k)
+                .batch_size(batch)
+                .max_iter(max_iter)
+                .seed(common.seed)
+                .metric(common.metric)
+                .fit(&points.x)?;
+            println!(
+                "mini-batch inertia {:.4} after {} batches ({:.2} s)",
+                model.inertia(&points.x)?,
+                model.n_batches(),
+                start.elapsed().as_secs_f64()
+            );
+            let centroids = model.centroids(&device).ok_or("no centroids")?;
+            (model.predict(&points.x)?, centroids)
+        }
+    };
+    let labels: Vec<Option<usize>> = labels.into_iter().map(Some).collect();
+    report(&labels, &points.truth);
+    std::fs::create_dir_all(&common.out_dir)?;
+    let path = common.out_dir.join(format!("kmeans-{}.png", points.name));
+    match points.image {
+        Some((h, w)) => {
+            let values: Vec<f32> = centroids.into_data().iter::<f32>().collect();
+            // Cosine centroids are unit vectors: rescale each to its own maximum.
+            let values = match common.metric {
+                Metric::Euclidean => values,
+                Metric::Cosine => rescale_rows(values, h * w),
+            };
+            image_grid(&values, [k, 1, h, w], k.min(10), 4)?.save_png(&path)?;
+            println!("centroids: {}", path.display());
+        }
+        None => scatter(&points, &labels, &format!("K-MEANS, K = {k}"), &path)?,
+    }
+    Ok(())
+}
+
+fn dbscan(eps: f64, min_samples: usize, common: &Common) -> Result<(), AnyError> {
+    let (backend, device) = backend::select(common.backend.as_deref())?;
+    let points = load(common, 3, &device)?;
+    let n = points.truth.len();
+    println!(
+        "DBSCAN, eps = {eps}, min_samples = {min_samples}, {n} {} points × {} dims, {:?}, on {backend}",
+        points.name, points.dims, common.metric
+    );
+    let start = Instant::now();
+    let fitted = Dbscan::params(eps, min_samples)
+        .metric(common.metric)
+        .fit(&points.x)?;
+    let noise = fitted.labels().iter().filter(|l| l.is_none()).count();
+    println!(
+        "{} clusters, {noise} noise points, {} core points ({:.2} s)",
+        fitted.n_clusters(),
+        fitted.core_sample_indices().len(),
+        start.elapsed().as_secs_f64()
+    );
+    report(fitted.labels(), &points.truth);
+    std::fs::create_dir_all(&common.out_dir)?;
+    let path = common.out_dir.join(format!("dbscan-{}.png", points.name));
+    if points.image.is_none() {
+        let title = format!("DBSCAN, EPS = {eps}, MIN_SAMPLES = {min_samples}");
+        scatter(&points, fitted.labels(), &title, &path)?;
+    } else {
+        println!("(no plot for image data)");
+    }
+    Ok(())
+}
+
+fn report(labels: &[Option<usize>], truth: &[usize]) {
+    // Noise counts as one more cluster for the adjusted Rand index.
+    let flat: Vec<usize> = labels.iter().map(|l| l.map_or(usize::MAX, |c| c)).collect();
+    println!(
+        "purity {:.4}, adjusted Rand index {:.4} against the true labels",
+        purity(labels, truth),
+        adjusted_rand_index(&flat, truth)
+    );
+}
+
+/// Scatter plot of the first two coordinates.
+fn scatter(
+    points: &Points,
+    labels: &[Option<usize>],
+    title: &str,
+    path: &Path,
+) -> Result<(), AnyError> {
+    let xy: Vec<[f32; 2]> = points
+        .values
+        .chunks(points.dims)
+        .map(|p| [p[0], p.get(1).copied().unwrap_or(0.0)])
+        .collect();
+    let axes = if points.dims > 2 {
+        ("X0 (FIRST OF ", "X1")
+    } else {
+        ("X0", "X1")
+    };
+    let x_label = if points.dims > 2 {
+        format!("{}{} DIMS)", axes.0, points.dims)
+    } else {
+        axes.0.to_string()
+    };
+    scatter_chart(title, &x_label, axes.1, &xy, labels).save_png(path)?;
+    println!("scatter plot: {}", path.display());
+    Ok(())
+}
+
+fn rescale_rows(mut values: Vec<f32>, len: usize) -> Vec<f32> {
+    for row in values.chunks_mut(len) {
+        let max = row.iter().copied().fold(f32::MIN, f32::max);
+        if max > 0.0 {
+            row.iter_mut().for_each(|v| *v = v.max(0.0) / max);
+        }
+    }
+    values
+}
