@@ -27,18 +27,23 @@ pub(crate) fn normalize_rows(x: Tensor<2>) -> Tensor<2> {
     x / norms
 }
 
-/// Squared Euclidean distances between every row of `x` and every row of `c`, as
-/// `‖x‖² − 2x·cᵀ + ‖c‖²`, clamped at 0 against rounding.
+/// Rows `[−2x, ‖x‖², 1]`: their product with [`augment_cols`] of `c` is the matrix of squared
+/// distances `‖x‖² − 2x·c + ‖c‖²` in one matrix product, with no elementwise pass.
 ///
 /// # Shapes
-/// - x: `[n, d]`, x_sq: `[n, 1]`, c: `[k, d]`, c_sq: `[k, 1]`
-/// - output: `[n, k]`
-pub(crate) fn sq_distances(
-    x: Tensor<2>,
-    x_sq: Tensor<2>,
-    c: Tensor<2>,
-    c_sq: Tensor<2>,
-) -> Tensor<2> {
-    let cross = x.matmul(c.transpose()); // [n, k]
-    (x_sq - cross * 2.0 + c_sq.transpose()).clamp_min(0.0)
+/// - x: `[n, d]`
+/// - output: `[n, d + 2]`
+pub(crate) fn augment_rows(x: &Tensor<2>) -> Tensor<2> {
+    let ones = Tensor::<2>::ones([x.dims()[0], 1], &x.device());
+    Tensor::cat(vec![x.clone() * -2.0, row_sq_norms(x), ones], 1)
+}
+
+/// Columns `[c, 1, ‖c‖²]ᵀ`, the partner of [`augment_rows`].
+///
+/// # Shapes
+/// - c: `[k, d]`, c_sq: `[k, 1]`
+/// - output: `[d + 2, k]`
+pub(crate) fn augment_cols(c: Tensor<2>, c_sq: Tensor<2>) -> Tensor<2> {
+    let ones = Tensor::<2>::ones([c.dims()[0], 1], &c.device());
+    Tensor::cat(vec![c, ones, c_sq], 1).transpose()
 }

@@ -5,7 +5,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::params::BLOCK_FLOATS;
 use super::{DbscanError, DbscanParams};
 use crate::metric::{normalize_rows, row_sq_norms};
-use crate::{Metric, check_input};
+use crate::{Metric, check_input, to_f32};
 
 /// A fitted DBSCAN clustering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,12 +108,7 @@ fn neighbourhoods(x: &Tensor<2>, threshold: f64, block_rows: Option<usize>) -> N
         let var = x.clone().var(0).reshape([d]); // [d]
         usize::try_from(var.argmax(0).into_scalar::<i64>()).unwrap_or(0)
     };
-    let keys: Vec<f32> = x
-        .clone()
-        .narrow(1, axis, 1)
-        .into_data()
-        .iter::<f32>()
-        .collect();
+    let keys = to_f32(x.clone().narrow(1, axis, 1));
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
     let sorted_keys: Vec<f32> = order.iter().map(|&i| keys[i]).collect();

@@ -3,8 +3,8 @@
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{KMeansError, KMeansParams};
-use crate::metric::{normalize_rows, row_sq_norms, sq_distances};
-use crate::{InputError, Metric, SplitMix64, check_input, to_f64, to_indices};
+use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
+use crate::{InputError, Metric, SplitMix64, check_input, to_f32, to_f64, to_indices};
 
 /// A fitted K-means model.
 #[derive(Debug, Clone)]
@@ -51,8 +51,8 @@ impl FittedKMeans {
         }
         check_input(x, self.metric)?;
         let x = prepare(x, self.metric);
-        let x_sq = row_sq_norms(&x);
-        let (labels, _) = assign(&x, &x_sq, &self.centroids, self.block_rows);
+        let x_aug = augment_rows(&x);
+        let (labels, _) = assign(&x_aug, &self.centroids, self.block_rows);
         Ok(to_indices(labels))
     }
 }
@@ -67,28 +67,23 @@ pub(super) fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
 /// Nearest centroid and squared distance to it for every row, `block_rows` rows at a time.
 ///
 /// # Shapes
-/// - x: `[n, d]`, x_sq: `[n, 1]`, c: `[k, d]`
+/// - x_aug: `[n, d + 2]` ([`augment_rows`] of the points), c: `[k, d]`
 /// - output: labels `[n]`, squared distances `[n]`
 pub(super) fn assign(
-    x: &Tensor<2>,
-    x_sq: &Tensor<2>,
+    x_aug: &Tensor<2>,
     c: &Tensor<2>,
     block_rows: usize,
 ) -> (Tensor<1, Int>, Tensor<1>) {
-    let n = x.dims()[0];
-    let c_sq = row_sq_norms(c);
+    let n = x_aug.dims()[0];
+    let c_aug = augment_cols(c.clone(), row_sq_norms(c)); // [d + 2, k]
     let mut labels = Vec::new();
     let mut dists = Vec::new();
     for start in (0..n).step_by(block_rows) {
         let len = block_rows.min(n - start);
-        let d = sq_distances(
-            x.clone().narrow(0, start, len),
-            x_sq.clone().narrow(0, start, len),
-            c.clone(),
-            c_sq.clone(),
-        ); // [len, k]
+        let d = x_aug.clone().narrow(0, start, len).matmul(c_aug.clone()); // [len, k]
         let (min, idx) = d.min_dim_with_indices(1); // [len, 1] each
-        dists.push(min.reshape([len]));
+        // Clamped after the minimum: rounding can leave a tiny negative square.
+        dists.push(min.reshape([len]).clamp_min(0.0));
         labels.push(idx.reshape([len]));
     }
     (Tensor::cat(labels, 0), Tensor::cat(dists, 0))
@@ -101,7 +96,7 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
         return Err(KMeansError::TooFewPoints { k: p.k, n });
     }
     let x = prepare(x, p.metric);
-    let x_sq = row_sq_norms(&x);
+    let x_aug = augment_rows(&x);
     // scikit-learn's tolerance is relative to the mean per-feature variance.
     let centred = x.clone() - x.clone().mean_dim(0);
     let mean_var = f64::from(centred.powi_scalar(2).mean().into_scalar::<f32>());
@@ -110,8 +105,8 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {
         let mut rng = SplitMix64::new(p.seed.wrapping_add(run as u64));
-        let init = kmeans_plus_plus(&x, &x_sq, p.k, &mut rng);
-        let fitted = lloyd(p, &x, &x_sq, init, tol);
+        let init = kmeans_plus_plus(&x, &x_aug, p.k, &mut rng);
+        let fitted = lloyd(p, &x, &x_aug, init, tol);
         if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
             best = Some(fitted);
         }
@@ -123,7 +118,7 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
 /// `2 + ln k` candidates sampled proportionally to the squared distance to the nearest centre.
 pub(super) fn kmeans_plus_plus(
     x: &Tensor<2>,
-    x_sq: &Tensor<2>,
+    x_aug: &Tensor<2>,
     k: usize,
     rng: &mut SplitMix64,
 ) -> Tensor<2> {
@@ -137,46 +132,51 @@ pub(super) fn kmeans_plus_plus(
             Tensor::<1, Int>::from_data(TensorData::new(ids, [idx.len()]), &device),
         )
     };
-    let distances_to = |idx: &[usize]| -> Vec<f64> {
-        // [n, t] squared distances to the candidate rows, row-major on the host.
+    let distances_to = |idx: &[usize]| -> Vec<f32> {
+        // [n, t] squared distances to the candidate rows, row-major on the host, clamped at
+        // 0 against rounding.
         let c = rows(idx);
         let c_sq = row_sq_norms(&c);
-        sq_distances(x.clone(), x_sq.clone(), c, c_sq)
-            .into_data()
-            .iter::<f64>()
-            .collect()
+        let mut d = to_f32(x_aug.clone().matmul(augment_cols(c, c_sq)));
+        d.iter_mut().for_each(|v| *v = v.max(0.0));
+        d
     };
 
     let mut centres = vec![rng.below(n)];
     let mut closest = distances_to(&centres);
+    let mut cumulative = vec![0.0f64; n];
     while centres.len() < k {
-        let potential: f64 = closest.iter().sum();
+        // Sampling ∝ closest: binary search in the running sum.
+        let mut total = 0.0;
+        for (c, &d) in cumulative.iter_mut().zip(&closest) {
+            total += f64::from(d);
+            *c = total;
+        }
         let candidates: Vec<usize> = (0..trials)
             .map(|_| {
-                if potential <= 0.0 {
+                if total <= 0.0 {
                     return rng.below(n);
                 }
-                let mut target = rng.unit() * potential;
-                for (i, &d) in closest.iter().enumerate() {
-                    if target < d {
-                        return i;
-                    }
-                    target -= d;
-                }
-                n - 1
+                let target = rng.unit() * total;
+                cumulative.partition_point(|&c| c <= target).min(n - 1)
             })
             .collect();
         let dist = distances_to(&candidates);
         let t = candidates.len();
-        let (best, best_closest) = (0..t)
-            .map(|j| {
-                let updated: Vec<f64> = (0..n).map(|i| closest[i].min(dist[i * t + j])).collect();
-                (j, updated)
-            })
-            .min_by(|a, b| a.1.iter().sum::<f64>().total_cmp(&b.1.iter().sum::<f64>()))
+        // The potential each candidate would leave, in one pass over the rows.
+        let mut potential = vec![0.0f64; t];
+        for (row, &c) in dist.chunks_exact(t).zip(&closest) {
+            for (p, &d) in potential.iter_mut().zip(row) {
+                *p += f64::from(c.min(d));
+            }
+        }
+        let best = (0..t)
+            .min_by(|&a, &b| potential[a].total_cmp(&potential[b]))
             .expect("at least two candidates");
+        for (c, row) in closest.iter_mut().zip(dist.chunks_exact(t)) {
+            *c = c.min(row[best]);
+        }
         centres.push(candidates[best]);
-        closest = best_closest;
     }
     rows(&centres)
 }
@@ -220,7 +220,7 @@ pub(super) fn cluster_sums(
 fn lloyd(
     p: &KMeansParams,
     x: &Tensor<2>,
-    x_sq: &Tensor<2>,
+    x_aug: &Tensor<2>,
     init: Tensor<2>,
     tol: f64,
 ) -> FittedKMeans {
@@ -231,7 +231,7 @@ fn lloyd(
     let mut n_iter = 0;
     for iter in 1..=p.max_iter {
         n_iter = iter;
-        let (labels, dists) = assign(x, x_sq, &centroids, p.block_rows);
+        let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
         let (counts, sums) = cluster_sums(x, labels, k);
         let mut new = sums;
         let mut far: Option<Vec<usize>> = None;
@@ -272,7 +272,7 @@ fn lloyd(
             break;
         }
     }
-    let (labels, dists) = assign(x, x_sq, &centroids, p.block_rows);
+    let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
     let mut inertia = f64::from(dists.sum().into_scalar::<f32>());
     if p.metric == Metric::Cosine {
         inertia /= 2.0; // ‖x − c‖² = 2 (1 − cos) for unit vectors

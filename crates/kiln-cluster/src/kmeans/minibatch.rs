@@ -7,7 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::algorithm::{assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare};
 use super::{KMeansError, KMeansParamsError};
-use crate::metric::row_sq_norms;
+use crate::metric::augment_rows;
 use crate::{Metric, SplitMix64, check_input, to_f64, to_indices};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
@@ -298,14 +298,12 @@ impl MiniBatchKMeansModel {
         }
         check_input(x, self.params.metric)?;
         let x = prepare(x, self.params.metric);
-        let x_sq = row_sq_norms(&x);
-        Ok(assign(&x, &x_sq, &centroids, BLOCK_ROWS))
+        Ok(assign(&augment_rows(&x), &centroids, BLOCK_ROWS))
     }
 
     /// k-means++ on a prepared sample of at least `k` rows.
     fn initialise(&mut self, sample: &Tensor<2>) {
-        let x_sq = row_sq_norms(sample);
-        let init = kmeans_plus_plus(sample, &x_sq, self.params.k, &mut self.rng);
+        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.params.k, &mut self.rng);
         self.centroids = Some(init.into_data().iter::<f32>().collect());
     }
 
@@ -321,8 +319,7 @@ impl MiniBatchKMeansModel {
             return 0.0;
         };
         let [m, d] = batch.dims();
-        let x_sq = row_sq_norms(batch);
-        let (labels, dists) = assign(batch, &x_sq, &centroids, BLOCK_ROWS);
+        let (labels, dists) = assign(&augment_rows(batch), &centroids, BLOCK_ROWS);
         let (batch_counts, sums) = cluster_sums(batch, labels, k);
         let mut far: Option<Vec<usize>> = None;
         let values = self.centroids.as_mut().expect("initialised above");
