@@ -27,4 +27,5 @@ pub use kiln_cluster as cluster;
 pub use kiln_data as data;
 pub use kiln_mlp as mlp;
 pub use kiln_plot as plot;
+pub use kiln_rl as rl;
 pub use kiln_train as train;

@@ -10,6 +10,7 @@ mod kiln {
     pub mod common;
     mod cross_backend;
     mod data_real;
+    mod dqn;
     mod gradients;
     mod mlp_training;
     mod save_reload;

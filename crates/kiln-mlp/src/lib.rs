@@ -15,9 +15,10 @@ mod training;
 
 pub use classifier::MlpClassifier;
 pub use eval::{Evaluation, evaluate};
+pub use kiln_train::RunMode;
 pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
 pub use training::{
-    CONFIG_FILE, LrSchedule, MODEL_FILE, MlpTrainingConfig, OptimizerKind, RunMode, TrainedMlp,
+    CONFIG_FILE, LrSchedule, MODEL_FILE, MlpTrainingConfig, OptimizerKind, TrainedMlp,
     TrainingConfigError, load_trained, train,
 };
 

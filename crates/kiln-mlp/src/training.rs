@@ -14,7 +14,9 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use kiln_data::{DatasetKind, ImageBatcher, ImageDataset};
-use kiln_train::{AtomicFileCheckpointer, LineRenderer, latest_checkpoint, use_terminal_ui};
+use kiln_train::{
+    AtomicFileCheckpointer, LineRenderer, RunMode, latest_checkpoint, use_terminal_ui,
+};
 
 use crate::{MlpClassifier, MlpConfig, MlpConfigError, MlpError};
 
@@ -204,15 +206,6 @@ impl MlpTrainingConfig {
         let cut = total - self.validation_size;
         Ok((data.slice(0..cut), data.slice(cut..total)))
     }
-}
-
-/// Whether a run starts afresh or continues the one in its artifact folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    /// Start a new run; the folder must hold no checkpoints of an earlier one.
-    New,
-    /// Continue from the last complete checkpoint in the folder.
-    Resume,
 }
 
 /// Trains a classifier on `train`, validating on `valid` after every epoch, and writes into

@@ -16,6 +16,16 @@ mod renderer;
 pub use checkpoint::{AtomicFileCheckpointer, CHECKPOINT_DIR, latest_checkpoint};
 pub use renderer::{LineRenderer, use_terminal_ui};
 
+/// Whether a training run starts afresh or continues the one in its artifact folder (every
+/// model's `train` takes one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Start a new run; the folder must hold no checkpoints of an earlier one.
+    New,
+    /// Continue from the last complete checkpoint in the folder.
+    Resume,
+}
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,306 @@
+//! The DQN training config.
+
+use burn::config::Config;
+use kiln_mlp::{MlpConfig, MlpConfigError};
+
+/// The TD loss.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum TdLoss {
+    /// Mean squared TD error (CleanRL's DQN).
+    Mse,
+    /// Huber (smooth L1, δ = 1), as the Nature DQN's error clipping.
+    Huber,
+}
+
+/// How the bootstrap value of the next state is chosen.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum TdTarget {
+    /// `max_a Q_target(s′, a)`.
+    Dqn,
+    /// Double DQN (van Hasselt et al. 2016): `Q_target(s′, argmax_a Q(s′, a))`.
+    DoubleDqn,
+}
+
+/// Everything a DQN run needs besides the environment; saved as `config.json` beside the
+/// weights. Defaults are CleanRL's `dqn.py` settings for CartPole-v1.
+#[derive(Config, Debug)]
+pub struct DqnConfig {
+    /// The Q-network: observation in, one value per action out (CleanRL: 4-120-84-2, ReLU).
+    #[config(
+        default = "MlpConfig::new().with_input_size(4).with_hidden_sizes(vec![120, 84]).with_output_size(2).with_dropout(0.0)"
+    )]
+    pub network: MlpConfig,
+    /// Environment steps in the run.
+    #[config(default = 500_000)]
+    pub total_steps: usize,
+    /// Adam's learning rate (β 0.9/0.999, ε 1e-8 as PyTorch).
+    #[config(default = 2.5e-4)]
+    pub learning_rate: f64,
+    /// Transitions the replay buffer keeps (the oldest are overwritten).
+    #[config(default = 10_000)]
+    pub buffer_size: usize,
+    /// Discount γ.
+    #[config(default = 0.99)]
+    pub gamma: f64,
+    /// Steps between target-network updates.
+    #[config(default = 500)]
+    pub target_update_every: usize,
+    /// Target update rate: 1 copies the online network (hard update), below 1 blends
+    /// `τ·online + (1 − τ)·target` (soft update).
+    #[config(default = 1.0)]
+    pub tau: f64,
+    /// Transitions per gradient step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// ε at the start of the run.
+    #[config(default = 1.0)]
+    pub start_epsilon: f64,
+    /// ε after the exploration phase.
+    #[config(default = 0.05)]
+    pub end_epsilon: f64,
+    /// Share of `total_steps` over which ε falls linearly from start to end.
+    #[config(default = 0.5)]
+    pub exploration_fraction: f64,
+    /// Steps of acting before the first gradient step.
+    #[config(default = 10_000)]
+    pub learning_starts: usize,
+    /// Steps between gradient steps.
+    #[config(default = 10)]
+    pub train_every: usize,
+    /// The TD loss.
+    #[config(default = "TdLoss::Mse")]
+    pub loss: TdLoss,
+    /// Clip each parameter's gradient to this L2 norm (burn's per-tensor norm clipping);
+    /// `None` (CleanRL's setting) does not clip.
+    #[config(default = "None")]
+    pub max_grad_norm: Option<f32>,
+    /// Plain or Double DQN targets.
+    #[config(default = "TdTarget::Dqn")]
+    pub target: TdTarget,
+    /// Steps between checkpoints.
+    #[config(default = 50_000)]
+    pub checkpoint_every: usize,
+    /// Seed of the weights, the environment's initial states, exploration and sampling.
+    #[config(default = 1)]
+    pub seed: u64,
+}
+
+/// An invalid DQN config value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DqnConfigError {
+    /// The Q-network config is invalid.
+    #[error("Q-network: {0}")]
+    Network(#[from] MlpConfigError),
+    /// `total_steps` is 0.
+    #[error("total_steps must be at least 1")]
+    ZeroTotalSteps,
+    /// The learning rate is not in (0, 1].
+    #[error("learning_rate must be in (0, 1], got {0}")]
+    LearningRate(f64),
+    /// `buffer_size` is 0.
+    #[error("buffer_size must be at least 1")]
+    ZeroBufferSize,
+    /// γ is not in [0, 1].
+    #[error("gamma must be in [0, 1], got {0}")]
+    Gamma(f64),
+    /// `target_update_every` is 0.
+    #[error("target_update_every must be at least 1")]
+    ZeroTargetUpdate,
+    /// τ is not in (0, 1].
+    #[error("tau must be in (0, 1], got {0}")]
+    Tau(f64),
+    /// `batch_size` is 0.
+    #[error("batch_size must be at least 1")]
+    ZeroBatchSize,
+    /// The batch cannot be drawn from the transitions stored before learning starts.
+    #[error("batch_size {batch} is larger than learning_starts {starts} or buffer_size {buffer}")]
+    BatchTooLarge {
+        /// Batch size.
+        batch: usize,
+        /// Steps before learning.
+        starts: usize,
+        /// Buffer capacity.
+        buffer: usize,
+    },
+    /// An ε is not in [0, 1].
+    #[error("epsilon values must be in [0, 1], got {0}")]
+    Epsilon(f64),
+    /// The exploration fraction is not in (0, 1].
+    #[error("exploration_fraction must be in (0, 1], got {0}")]
+    ExplorationFraction(f64),
+    /// `train_every` is 0.
+    #[error("train_every must be at least 1")]
+    ZeroTrainEvery,
+    /// The clipping norm is not positive and finite.
+    #[error("max_grad_norm must be positive and finite, got {0}")]
+    MaxGradNorm(f32),
+    /// `checkpoint_every` is 0.
+    #[error("checkpoint_every must be at least 1")]
+    ZeroCheckpointEvery,
+}
+
+impl DqnConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value, as its own [`DqnConfigError`] variant.
+    pub fn validate(&self) -> Result<(), DqnConfigError> {
+        self.network.validate()?;
+        let unit = |v: f64| (0.0..=1.0).contains(&v);
+        if self.total_steps == 0 {
+            return Err(DqnConfigError::ZeroTotalSteps);
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return Err(DqnConfigError::LearningRate(self.learning_rate));
+        }
+        if self.buffer_size == 0 {
+            return Err(DqnConfigError::ZeroBufferSize);
+        }
+        if !unit(self.gamma) {
+            return Err(DqnConfigError::Gamma(self.gamma));
+        }
+        if self.target_update_every == 0 {
+            return Err(DqnConfigError::ZeroTargetUpdate);
+        }
+        if !(self.tau > 0.0 && self.tau <= 1.0) {
+            return Err(DqnConfigError::Tau(self.tau));
+        }
+        if self.batch_size == 0 {
+            return Err(DqnConfigError::ZeroBatchSize);
+        }
+        if self.batch_size > self.learning_starts.max(1) || self.batch_size > self.buffer_size {
+            return Err(DqnConfigError::BatchTooLarge {
+                batch: self.batch_size,
+                starts: self.learning_starts,
+                buffer: self.buffer_size,
+            });
+        }
+        for e in [self.start_epsilon, self.end_epsilon] {
+            if !unit(e) {
+                return Err(DqnConfigError::Epsilon(e));
+            }
+        }
+        if !(self.exploration_fraction > 0.0 && self.exploration_fraction <= 1.0) {
+            return Err(DqnConfigError::ExplorationFraction(
+                self.exploration_fraction,
+            ));
+        }
+        if self.train_every == 0 {
+            return Err(DqnConfigError::ZeroTrainEvery);
+        }
+        if let Some(norm) = self.max_grad_norm {
+            if !(norm.is_finite() && norm > 0.0) {
+                return Err(DqnConfigError::MaxGradNorm(norm));
+            }
+        }
+        if self.checkpoint_every == 0 {
+            return Err(DqnConfigError::ZeroCheckpointEvery);
+        }
+        Ok(())
+    }
+
+    /// ε at `step`: linear from `start_epsilon` to `end_epsilon` over
+    /// `exploration_fraction × total_steps` steps, then constant (CleanRL's schedule).
+    pub fn epsilon(&self, step: usize) -> f64 {
+        let duration = self.exploration_fraction * self.total_steps as f64;
+        let slope = (self.end_epsilon - self.start_epsilon) / duration;
+        let e = self.start_epsilon + slope * step as f64;
+        if self.end_epsilon <= self.start_epsilon {
+            e.max(self.end_epsilon)
+        } else {
+            e.min(self.end_epsilon)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_cleanrls_and_valid() {
+        let c = DqnConfig::new();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.network.hidden_sizes, vec![120, 84]);
+        assert_eq!((c.network.input_size, c.network.output_size), (4, 2));
+        assert_eq!(c.total_steps, 500_000);
+        assert_eq!(c.learning_rate, 2.5e-4);
+        assert_eq!((c.buffer_size, c.batch_size), (10_000, 128));
+        assert_eq!((c.target_update_every, c.tau), (500, 1.0));
+        assert_eq!((c.learning_starts, c.train_every), (10_000, 10));
+    }
+
+    #[test]
+    fn epsilon_falls_linearly_then_stays() {
+        let c = DqnConfig::new();
+        assert_eq!(c.epsilon(0), 1.0);
+        assert!((c.epsilon(125_000) - 0.525).abs() < 1e-12);
+        assert!((c.epsilon(250_000) - 0.05).abs() < 1e-12);
+        assert_eq!(c.epsilon(400_000), 0.05);
+    }
+
+    #[test]
+    fn each_invalid_value_has_its_error() {
+        let cases: Vec<(DqnConfig, fn(&DqnConfigError) -> bool)> = vec![
+            (DqnConfig::new().with_total_steps(0), |e| {
+                matches!(e, DqnConfigError::ZeroTotalSteps)
+            }),
+            (DqnConfig::new().with_learning_rate(0.0), |e| {
+                matches!(e, DqnConfigError::LearningRate(_))
+            }),
+            (DqnConfig::new().with_buffer_size(0), |e| {
+                matches!(e, DqnConfigError::ZeroBufferSize)
+            }),
+            (DqnConfig::new().with_gamma(1.5), |e| {
+                matches!(e, DqnConfigError::Gamma(_))
+            }),
+            (DqnConfig::new().with_target_update_every(0), |e| {
+                matches!(e, DqnConfigError::ZeroTargetUpdate)
+            }),
+            (DqnConfig::new().with_tau(0.0), |e| {
+                matches!(e, DqnConfigError::Tau(_))
+            }),
+            (DqnConfig::new().with_batch_size(0), |e| {
+                matches!(e, DqnConfigError::ZeroBatchSize)
+            }),
+            (DqnConfig::new().with_batch_size(20_000), |e| {
+                matches!(e, DqnConfigError::BatchTooLarge { .. })
+            }),
+            (DqnConfig::new().with_end_epsilon(-0.1), |e| {
+                matches!(e, DqnConfigError::Epsilon(_))
+            }),
+            (DqnConfig::new().with_exploration_fraction(0.0), |e| {
+                matches!(e, DqnConfigError::ExplorationFraction(_))
+            }),
+            (DqnConfig::new().with_train_every(0), |e| {
+                matches!(e, DqnConfigError::ZeroTrainEvery)
+            }),
+            (DqnConfig::new().with_max_grad_norm(Some(0.0)), |e| {
+                matches!(e, DqnConfigError::MaxGradNorm(_))
+            }),
+            (DqnConfig::new().with_checkpoint_every(0), |e| {
+                matches!(e, DqnConfigError::ZeroCheckpointEvery)
+            }),
+            (
+                DqnConfig::new().with_network(MlpConfig::new().with_output_size(0)),
+                |e| matches!(e, DqnConfigError::Network(_)),
+            ),
+        ];
+        for (config, expected) in cases {
+            let err = config.validate().unwrap_err();
+            assert!(expected(&err), "{err}");
+        }
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let c = DqnConfig::new()
+            .with_target(TdTarget::DoubleDqn)
+            .with_loss(TdLoss::Huber)
+            .with_max_grad_norm(Some(10.0));
+        let back: DqnConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.target, TdTarget::DoubleDqn);
+        assert_eq!(back.loss, TdLoss::Huber);
+        assert_eq!(back.max_grad_norm, Some(10.0));
+    }
+}

@@ -1,0 +1,137 @@
+//! The ε-greedy Q-policy, on burn-rl's `Policy` trait.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Device, Tensor, TensorData};
+use burn_rl::{Policy, PolicyState};
+use kiln_mlp::Mlp;
+
+use crate::Rng;
+
+/// Acts ε-greedily on a Q-network: with probability ε a uniformly random action, otherwise
+/// `argmax_a Q(s, a)`. `deterministic` (burn-rl's flag) means greedy.
+#[derive(Debug, Clone)]
+pub struct QPolicy {
+    network: Mlp,
+    epsilon: f64,
+    rng: Rng,
+}
+
+/// The Q-network a [`QPolicy`] acts with, as burn-rl's policy state.
+#[derive(Debug, Clone)]
+pub struct QPolicyState(pub Mlp);
+
+impl PolicyState for QPolicyState {
+    type Record = ModuleRecord;
+
+    fn into_record(self) -> ModuleRecord {
+        self.0.into_record()
+    }
+
+    fn load_record(&self, record: ModuleRecord) -> Self {
+        Self(self.0.clone().load_record(record))
+    }
+}
+
+impl QPolicy {
+    /// A policy acting on `network` with exploration rate `epsilon`, seeded.
+    pub fn new(network: Mlp, epsilon: f64, seed: u64) -> Self {
+        Self {
+            network,
+            epsilon,
+            rng: Rng::new(seed),
+        }
+    }
+
+    /// The Q-network.
+    pub fn network(&self) -> &Mlp {
+        &self.network
+    }
+
+    /// Sets ε.
+    pub fn set_epsilon(&mut self, epsilon: f64) {
+        self.epsilon = epsilon;
+    }
+
+    /// The action for one observation: random with probability ε (decided before the
+    /// network runs, so exploration costs no forward pass), else greedy.
+    pub fn act(&mut self, observation: &[f32], device: &Device) -> usize {
+        if self.epsilon > 0.0 && self.rng.unit() < self.epsilon {
+            return self.rng.below(self.network.output_size());
+        }
+        self.greedy(observation, device)
+    }
+
+    /// `argmax_a Q(s, a)` for one observation.
+    pub fn greedy(&self, observation: &[f32], device: &Device) -> usize {
+        let x = Tensor::<2>::from_data(
+            TensorData::new(observation.to_vec(), [1, observation.len()]),
+            device,
+        );
+        let best = self.network.forward(x).argmax(1).into_scalar::<i64>();
+        usize::try_from(best).unwrap_or(0)
+    }
+}
+
+impl Policy for QPolicy {
+    /// `[batch, observation_size]`.
+    type Observation = Tensor<2>;
+    /// Q-values, `[batch, actions]`.
+    type ActionDistribution = Tensor<2>;
+    /// One action per observation.
+    type Action = Vec<usize>;
+    /// The Q-value of the chosen action.
+    type ActionContext = f32;
+    type PolicyState = QPolicyState;
+
+    fn forward(&mut self, obs: Tensor<2>) -> Tensor<2> {
+        self.network.forward(obs)
+    }
+
+    fn action(&mut self, obs: Tensor<2>, deterministic: bool) -> (Vec<usize>, Vec<f32>) {
+        let [batch, actions] = [obs.dims()[0], self.network.output_size()];
+        let q: Vec<f32> = self
+            .network
+            .forward(obs)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let mut chosen = Vec::with_capacity(batch);
+        let mut values = Vec::with_capacity(batch);
+        for row in q.chunks_exact(actions) {
+            let greedy = (0..actions)
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(b.cmp(&a)))
+                .unwrap_or(0);
+            let a = if !deterministic && self.rng.unit() < self.epsilon {
+                self.rng.below(actions)
+            } else {
+                greedy
+            };
+            chosen.push(a);
+            values.push(row[a]);
+        }
+        (chosen, values)
+    }
+
+    fn update(&mut self, update: QPolicyState) {
+        self.network = update.0;
+    }
+
+    fn state(&self) -> QPolicyState {
+        QPolicyState(self.network.clone())
+    }
+
+    fn to_device(self, device: &Device) -> Self {
+        Self {
+            network: self.network.to_device(device),
+            ..self
+        }
+    }
+
+    fn load_record(self, record: ModuleRecord) -> Self {
+        Self {
+            network: self.network.load_record(record),
+            ..self
+        }
+    }
+}
