@@ -1,6 +1,8 @@
 //! CartPole against Gymnasium, TD targets, target updates, Q-learning on the chain MDP,
 //! cross-backend Q-values, save/reload and resume.
 
+use std::ops::ControlFlow;
+
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Tensor, TensorData};
@@ -203,7 +205,10 @@ fn dqn_learns_the_chain_mdps_optimal_q_values() {
         .with_end_epsilon(0.2)
         .with_checkpoint_every(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {}).unwrap();
+    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     let optimal = env.optimal_q(config.gamma);
     let mut policy = QPolicy::new(run.network.clone(), 0.0, 0);
     for (s, expected) in optimal.iter().enumerate() {
@@ -277,7 +282,10 @@ fn training_saves_reloads_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let config = small_cartpole_config().with_total_steps(2_000);
     let mut env = CartPole::new(config.seed);
-    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {}).unwrap();
+    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
 
     // Reload: the same Q-values.
     let loaded = dqn::load_trained(dir.path(), &device).unwrap();
@@ -302,7 +310,9 @@ fn training_saves_reloads_and_resumes() {
 
     // A new run in the same folder is refused; resuming goes on from step 2,000.
     assert!(matches!(
-        dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {}),
+        dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
+            ControlFlow::Continue(())
+        }),
         Err(DqnError::ArtifactDirInUse { step: 2_000, .. })
     ));
     let longer = config.clone().with_total_steps(3_000);
@@ -315,6 +325,7 @@ fn training_saves_reloads_and_resumes() {
         RunMode::Resume,
         |p| {
             first_step.get_or_insert(p.step);
+            ControlFlow::Continue(())
         },
     )
     .unwrap();
@@ -337,7 +348,7 @@ fn training_saves_reloads_and_resumes() {
             &device,
             empty.path(),
             RunMode::Resume,
-            |_| {}
+            |_| ControlFlow::Continue(())
         ),
         Err(DqnError::NoCheckpoint(_))
     ));
@@ -354,7 +365,7 @@ fn a_network_that_does_not_fit_the_environment_is_an_error() {
         &cpu(),
         dir.path(),
         RunMode::New,
-        |_| {},
+        |_| ControlFlow::Continue(()),
     )
     .unwrap_err();
     assert!(matches!(
@@ -365,4 +376,46 @@ fn a_network_that_does_not_fit_the_environment_is_an_error() {
             ..
         }
     ));
+}
+
+#[test]
+fn progress_can_end_a_run_early_and_it_is_saved() {
+    let device = cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_cartpole_config();
+    let mut seen = Vec::new();
+    let run = dqn::train(
+        &config,
+        &mut CartPole::new(0),
+        &device,
+        dir.path(),
+        RunMode::New,
+        |p| {
+            seen.push(p.step);
+            if p.step >= 2_000 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, vec![1_000, 2_000]);
+    assert!(run.metrics.episodes.last().unwrap().step <= 2_000);
+    assert!(dir.path().join(dqn::MODEL_FILE).is_file());
+    // Its checkpoint says step 2,000: resuming continues from there.
+    let mut resumed_from = None;
+    dqn::train(
+        &config,
+        &mut CartPole::new(0),
+        &device,
+        dir.path(),
+        RunMode::Resume,
+        |p| {
+            resumed_from.get_or_insert(p.step);
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    assert_eq!(resumed_from, Some(3_000));
 }

@@ -15,7 +15,11 @@
 //! let device = burn::tensor::Device::default();
 //! let config = DqnConfig::new().with_total_steps(50_000);
 //! let mut env = CartPole::new(config.seed);
-//! let run = dqn::train(&config, &mut env, &device, "artifacts/dqn".as_ref(), RunMode::New, |_| {})?;
+//! let dir = std::path::Path::new("artifacts/dqn");
+//! let run = dqn::train(&config, &mut env, &device, dir, RunMode::New, |progress| {
+//!     println!("step {}: mean return {:?}", progress.step, progress.mean_return);
+//!     std::ops::ControlFlow::Continue(())
+//! })?;
 //! let returns = dqn::evaluate(&run.network, &mut CartPole::new(0), 100, 1_000_000);
 //! # Ok(()) }
 //! ```

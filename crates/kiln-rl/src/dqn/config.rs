@@ -188,10 +188,10 @@ impl DqnConfig {
         if self.train_every == 0 {
             return Err(DqnConfigError::ZeroTrainEvery);
         }
-        if let Some(norm) = self.max_grad_norm {
-            if !(norm.is_finite() && norm > 0.0) {
-                return Err(DqnConfigError::MaxGradNorm(norm));
-            }
+        if let Some(norm) = self.max_grad_norm
+            && !(norm.is_finite() && norm > 0.0)
+        {
+            return Err(DqnConfigError::MaxGradNorm(norm));
         }
         if self.checkpoint_every == 0 {
             return Err(DqnConfigError::ZeroCheckpointEvery);
@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn each_invalid_value_has_its_error() {
-        let cases: Vec<(DqnConfig, fn(&DqnConfigError) -> bool)> = vec![
+        type Check = fn(&DqnConfigError) -> bool;
+        let cases: Vec<(DqnConfig, Check)> = vec![
             (DqnConfig::new().with_total_steps(0), |e| {
                 matches!(e, DqnConfigError::ZeroTotalSteps)
             }),

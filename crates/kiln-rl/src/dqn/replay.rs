@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(b.get(0).0, &[4.0, -4.0]);
         assert_eq!(b.get(1).2, 5.0);
         assert_eq!(b.get(2).0, &[2.0, -2.0]);
-        assert_eq!(b.get(3).4, true);
+        assert!(b.get(3).4);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The DQN training loop, checkpoints, evaluation and reloading.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -66,8 +67,8 @@ pub struct Metrics {
     pub losses: Vec<LossPoint>,
 }
 
-/// A snapshot for progress displays, given to `train`'s callback every 1,000 steps and at
-/// the end.
+/// A snapshot for progress displays, given to `train`'s callback every 1,000 steps and
+/// after the last step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     /// Environment steps done.
@@ -160,7 +161,9 @@ fn checkpoint_step(dir: &Path) -> Option<usize> {
 /// Trains a DQN on `env` and writes into `artifact_dir`: `config.json`, a checkpoint every
 /// `checkpoint_every` steps (`checkpoint/`: online and target networks, Adam's state, the
 /// replay buffer and the loop state, swapped in whole), and at the end `model.bpk` and
-/// `metrics.json`. `on_progress` is called every 1,000 steps.
+/// `metrics.json`. `on_progress` is called every 1,000 steps; returning
+/// `ControlFlow::Break(())` ends the run there, saved as if it had reached `total_steps`
+/// (a time budget, or a stop once solved).
 ///
 /// The device is seeded with `config.seed` and autodiff is turned on here. Acting uses a
 /// copy of the online network without autodiff, refreshed after every gradient step.
@@ -177,7 +180,7 @@ pub fn train<E: DiscreteEnvironment>(
     device: &Device,
     artifact_dir: &Path,
     mode: RunMode,
-    mut on_progress: impl FnMut(&Progress),
+    mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn, DqnError> {
     config.validate()?;
     let net = &config.network;
@@ -307,14 +310,16 @@ pub fn train<E: DiscreteEnvironment>(
         }
 
         state.step = step + 1;
-        if state.step % 1000 == 0 {
-            on_progress(&progress(&state, &recent));
+        if state.step.is_multiple_of(1000) && on_progress(&progress(&state, &recent)).is_break() {
+            break;
         }
-        if state.step % config.checkpoint_every == 0 && state.step < config.total_steps {
+        if state.step.is_multiple_of(config.checkpoint_every) && state.step < config.total_steps {
             save_checkpoint(artifact_dir, &q, &target, &optim, &buffer, &state)?;
         }
     }
-    on_progress(&progress(&state, &recent));
+    if !state.step.is_multiple_of(1000) {
+        let _ = on_progress(&progress(&state, &recent));
+    }
     save_checkpoint(artifact_dir, &q, &target, &optim, &buffer, &state)?;
     let network = q.valid();
     save_module(network.clone(), &artifact_dir.join(MODEL_FILE))?;

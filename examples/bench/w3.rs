@@ -1,0 +1,58 @@
+//! W3: kiln's DQN training loop with its defaults (CleanRL's CartPole settings) on
+//! CartPole-v1, environment steps per second over the first 30,000 steps: acting, storing,
+//! and from step 10,000 a gradient step every 10 steps and a target update every 500.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use kiln::backend::Backend;
+use kiln::cli::AnyError;
+use kiln::rl::CartPole;
+use kiln::rl::dqn::{self, DqnConfig};
+use kiln::train::RunMode;
+
+use crate::Row;
+use crate::timing::Environment;
+
+/// Steps measured.
+const STEPS: usize = 30_000;
+
+/// Steps per second of the default DQN run's first 30,000 steps on `device`.
+fn rate(device: &burn::tensor::Device) -> Result<f64, AnyError> {
+    let config = DqnConfig::new().with_checkpoint_every(1_000_000);
+    let dir = tempfile::tempdir()?;
+    let mut env = CartPole::new(config.seed);
+    let start = Instant::now();
+    dqn::train(&config, &mut env, device, dir.path(), RunMode::New, |p| {
+        if p.step >= STEPS {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(STEPS as f64 / start.elapsed().as_secs_f64())
+}
+
+/// W3 on every backend given, plus PyTorch + Gymnasium where installed.
+pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> {
+    let mut rows = Vec::new();
+    let row = |runner: &str, value: f64| Row::new("W3", "DQN env steps/s", runner, value);
+    for (backend, device) in crate::working(backends, "W3") {
+        let r = rate(&device)?;
+        eprintln!("W3 {backend}: {r:.0} steps/s");
+        rows.push(row(backend.name(), r));
+    }
+    if reference {
+        let threads = Environment::capture().threads();
+        match crate::timing::python_reference("w3.py", 0.0, threads, &[]) {
+            Ok(v) => {
+                if let Some(r) = v.get("steps_per_s").and_then(serde_json::Value::as_f64) {
+                    eprintln!("W3 pytorch + gymnasium ({threads} threads): {r:.0} steps/s");
+                    rows.push(row("pytorch", r));
+                }
+            }
+            Err(reason) => eprintln!("W3: no PyTorch column: {reason}"),
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,230 @@
+//! Train a DQN agent on CartPole-v1, or evaluate a trained one.
+//!
+//! ```text
+//! cargo run --release --example dqn -- --backend flex
+//! cargo run --release --example dqn -- --eval artifacts/dqn --episodes 100
+//! ```
+//!
+//! Training shows steps, ε, episode return and loss as it goes, checkpoints every 50,000
+//! steps (`--resume` continues), and writes `metrics.json`, `returns.png` and `model.bpk`
+//! into the artifact folder; then it evaluates the greedy policy.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use kiln::backend;
+use kiln::cli::{AnyError, run};
+use kiln::plot::{Series, line_chart};
+use kiln::rl::CartPole;
+use kiln::rl::dqn::{self, DqnConfig, Metrics, Progress, TdLoss, TdTarget};
+use kiln::train::RunMode;
+
+/// Train or evaluate kiln's DQN agent on CartPole-v1.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Where the run writes its config, checkpoints, weights, metrics and plot.
+    #[arg(long, default_value = "artifacts/dqn")]
+    artifact_dir: PathBuf,
+    /// Continue the run in --artifact-dir from its last checkpoint, up to --total-steps.
+    #[arg(long)]
+    resume: bool,
+    /// Evaluate the policy saved in this folder instead of training.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    eval: Option<PathBuf>,
+    /// Greedy evaluation episodes.
+    #[arg(long, default_value_t = 100)]
+    episodes: usize,
+    /// Evaluation episode i starts from the state drawn with seed EVAL_SEED + i.
+    #[arg(long, default_value_t = 1_000_000)]
+    eval_seed: u64,
+    /// Environment steps to train for.
+    #[arg(long, default_value_t = 500_000)]
+    total_steps: usize,
+    /// Seed of the weights, initial states, exploration and sampling.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 2.5e-4)]
+    lr: f64,
+    /// TD loss: mse or huber.
+    #[arg(long, default_value = "mse", value_parser = parse_loss)]
+    loss: TdLoss,
+    /// Use Double DQN targets.
+    #[arg(long)]
+    double: bool,
+    /// Target update rate (1 = hard copy every --target-every steps).
+    #[arg(long, default_value_t = 1.0)]
+    tau: f64,
+    /// Steps between target updates.
+    #[arg(long, default_value_t = 500)]
+    target_every: usize,
+    /// Clip each parameter's gradient to this norm.
+    #[arg(long)]
+    max_grad_norm: Option<f32>,
+}
+
+fn parse_loss(s: &str) -> Result<TdLoss, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "mse" => Ok(TdLoss::Mse),
+        "huber" => Ok(TdLoss::Huber),
+        _ => Err(format!("unknown loss '{s}': expected mse or huber")),
+    }
+}
+
+fn main() -> ExitCode {
+    kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
+    let args = Args::parse();
+    run(|| -> Result<(), AnyError> {
+        let (backend, device) = backend::select(args.backend.as_deref())?;
+        tracing::info!("backend: {backend}");
+        match &args.eval {
+            Some(dir) => evaluate(&args, dir, &device),
+            None => train(&args, &device),
+        }
+    })
+}
+
+fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
+    let dir = &args.artifact_dir;
+    let (config, mode) = if args.resume {
+        let saved: DqnConfig = kiln::train::load_json(&dir.join(dqn::CONFIG_FILE), "DQN config")?;
+        (saved.with_total_steps(args.total_steps), RunMode::Resume)
+    } else {
+        let config = DqnConfig::new()
+            .with_total_steps(args.total_steps)
+            .with_seed(args.seed)
+            .with_learning_rate(args.lr)
+            .with_loss(args.loss)
+            .with_target(if args.double {
+                TdTarget::DoubleDqn
+            } else {
+                TdTarget::Dqn
+            })
+            .with_tau(args.tau)
+            .with_target_update_every(args.target_every)
+            .with_max_grad_norm(args.max_grad_norm);
+        (config, RunMode::New)
+    };
+    config.validate()?;
+    tracing::info!(
+        "training a DQN on CartPole-v1 for {} steps (seed {}); artifacts in {}",
+        config.total_steps,
+        config.seed,
+        dir.display()
+    );
+    let mut env = CartPole::new(config.seed);
+    let terminal = kiln::train::use_terminal_ui();
+    let run = dqn::train(&config, &mut env, device, dir, mode, |p| {
+        show_progress(p, terminal);
+        ControlFlow::Continue(())
+    })?;
+    if terminal {
+        println!();
+    }
+    let plot = dir.join("returns.png");
+    plot_returns(&run.metrics, config.seed, &plot)?;
+    println!(
+        "saved {}, {} and {}",
+        dir.join(dqn::MODEL_FILE).display(),
+        dir.join(dqn::METRICS_FILE).display(),
+        plot.display()
+    );
+    report(&run.network, args)
+}
+
+fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
+    let trained = dqn::load_trained(dir, device)?;
+    println!(
+        "loaded the policy in {} ({} training steps, seed {})",
+        dir.display(),
+        trained.config.total_steps,
+        trained.config.seed
+    );
+    report(&trained.network, args)
+}
+
+/// Greedy evaluation: mean ± std return over `--episodes` episodes.
+fn report(network: &kiln::mlp::Mlp, args: &Args) -> Result<(), AnyError> {
+    let returns = dqn::evaluate(
+        network,
+        &mut CartPole::new(0),
+        args.episodes,
+        args.eval_seed,
+    );
+    let n = returns.len().max(1) as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let min = returns.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "greedy return over {} episodes: {mean:.1} ± {std:.1} (min {min}, seeds {}..{})",
+        returns.len(),
+        args.eval_seed,
+        args.eval_seed + args.episodes as u64
+    );
+    Ok(())
+}
+
+/// One line rewritten in place in a terminal, a line every 10,000 steps otherwise.
+fn show_progress(p: &Progress, terminal: bool) {
+    if !terminal && !p.step.is_multiple_of(10_000) && p.step != p.total_steps {
+        return;
+    }
+    let fmt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    let done = p.step as f64 / p.total_steps as f64;
+    let width = 24;
+    let filled = (done * width as f64).round() as usize;
+    let line = format!(
+        "[{}{}] {:>7}/{} steps  ε {:.3}  episodes {}  return {} (mean of 20: {})  loss {}  {:.0} steps/s",
+        "#".repeat(filled),
+        ".".repeat(width - filled),
+        p.step,
+        p.total_steps,
+        p.epsilon,
+        p.episodes,
+        fmt(p.last_return, 0),
+        fmt(p.mean_return, 1),
+        fmt(p.loss, 4),
+        p.steps_per_second
+    );
+    if terminal {
+        print!("\r{line}");
+        let _ = std::io::stdout().flush();
+    } else {
+        println!("{line}");
+    }
+}
+
+/// Episode returns against steps, with their 20-episode moving average.
+fn plot_returns(metrics: &Metrics, seed: u64, path: &Path) -> Result<(), AnyError> {
+    let raw: Vec<(f64, f64)> = metrics
+        .episodes
+        .iter()
+        .map(|e| (e.step as f64, e.episode_return))
+        .collect();
+    let average: Vec<(f64, f64)> = (0..raw.len())
+        .map(|i| {
+            let window = &raw[i.saturating_sub(19)..=i];
+            let mean = window.iter().map(|p| p.1).sum::<f64>() / window.len() as f64;
+            (raw[i].0, mean)
+        })
+        .collect();
+    line_chart(
+        &format!("DQN ON CARTPOLE-V1, SEED {seed}"),
+        "ENVIRONMENT STEPS",
+        "EPISODE RETURN",
+        &[
+            Series::new("episode return", raw),
+            Series::new("mean of last 20", average),
+        ],
+    )
+    .save_png(path)?;
+    Ok(())
+}
