@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kiln::backend;
-use kiln::cli::{AnyError, run};
+use kiln::cli::{AnyError, parse, run};
 use kiln::data::{self, DatasetKind, Split};
 use kiln::mlp::{
     self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind, RunMode,
@@ -65,13 +65,6 @@ struct Args {
     /// Seed for weights, dropout and shuffling.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-}
-
-fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse().map_err(|e: T::Err| e.to_string())
 }
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {

@@ -33,3 +33,15 @@ pub fn init_tracing(crate_name: &str) {
 
 /// A boxed error with a display, for program bodies that mix error types.
 pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A clap `value_parser` for any type with `FromStr` (datasets, activations, ...), keeping
+/// the type's own error message: `#[arg(value_parser = kiln::cli::parse::<DatasetKind>)]`.
+///
+/// # Errors
+/// The type's parse error, as text.
+pub fn parse<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: Display,
+{
+    s.parse().map_err(|e: T::Err| e.to_string())
+}

@@ -25,6 +25,7 @@ pub mod cli;
 
 pub use kiln_cluster as cluster;
 pub use kiln_data as data;
+pub use kiln_dcgan as dcgan;
 pub use kiln_mlp as mlp;
 pub use kiln_plot as plot;
 pub use kiln_rl as rl;

@@ -10,6 +10,7 @@ mod kiln {
     pub mod common;
     mod cross_backend;
     mod data_real;
+    mod dcgan;
     mod dqn;
     mod gradients;
     mod mlp_training;

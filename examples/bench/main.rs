@@ -7,6 +7,7 @@
 mod cluster;
 mod timing;
 mod w1;
+mod w2;
 mod w3;
 
 use std::path::PathBuf;
@@ -19,9 +20,9 @@ use kiln::cli::{AnyError, run};
 /// Measure kiln's workloads on every compiled-in backend.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Workloads to run: w1 (MLP), w3 (DQN), w4 (k-means, with w5: DBSCAN), scaling (W4 and
-    /// W5 at four sizes each).
-    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4")]
+    /// Workloads to run: w1 (MLP), w2 (DCGAN), w3 (DQN), w4 (k-means, with w5: DBSCAN),
+    /// scaling (W4 and W5 at four sizes each).
+    #[arg(long, value_delimiter = ',', default_value = "w1,w2,w3,w4")]
     workloads: Vec<String>,
     /// Backends to run on (default: every one compiled in that works here).
     #[arg(long, value_delimiter = ',')]
@@ -93,12 +94,13 @@ fn main() -> ExitCode {
         for workload in &args.workloads {
             match workload.to_ascii_lowercase().as_str() {
                 "w1" => rows.extend(w1::run(&backends, args.seconds, !args.no_pytorch)?),
+                "w2" => rows.extend(w2::run(&backends, args.seconds, !args.no_pytorch)?),
                 "w3" => rows.extend(w3::run(&backends, !args.no_pytorch)?),
                 "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
                 "scaling" => rows.extend(cluster::scaling(&backends, !args.no_pytorch)?),
                 other => {
                     return Err(format!(
-                        "unknown workload '{other}': expected w1, w3, w4, w5 or scaling"
+                        "unknown workload '{other}': expected w1, w2, w3, w4, w5 or scaling"
                     )
                     .into());
                 }

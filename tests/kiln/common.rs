@@ -58,3 +58,16 @@ pub fn cpu() -> burn::tensor::Device {
         .map(|(_, d)| d)
         .expect("a backend")
 }
+
+/// The largest absolute difference between two equally long slices (for cross-backend
+/// comparisons).
+///
+/// # Panics
+/// If their lengths differ.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "compared outputs differ in length");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}

@@ -5,7 +5,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Tensor, TensorData};
 use kiln::mlp::{Activation, MlpConfig};
 
-use super::common::backends;
+use super::common::{backends, max_abs_diff};
 
 #[test]
 fn same_weights_same_logits_on_every_backend() {
@@ -38,11 +38,7 @@ fn same_weights_same_logits_on_every_backend() {
                 expected.try_to_vec_as::<f32>().unwrap(),
                 got.try_to_vec_as::<f32>().unwrap(),
             );
-            let worst = e
-                .iter()
-                .zip(&g)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = max_abs_diff(&e, &g);
             assert!(
                 worst <= 1e-4,
                 "{activation:?}: {backend} differs from {ref_backend} by {worst}"

@@ -14,7 +14,7 @@ use kiln::rl::dqn::{
 use kiln::rl::{CartPole, CartPoleState, Chain};
 use kiln::train::RunMode;
 
-use super::common::{backends, cpu};
+use super::common::{backends, cpu, max_abs_diff};
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -255,11 +255,7 @@ fn same_weights_same_q_values_on_every_backend() {
             .into_data()
             .iter::<f32>()
             .collect();
-        let worst = expected
-            .iter()
-            .zip(&got)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = max_abs_diff(&expected, &got);
         assert!(
             worst <= 1e-4,
             "{backend} differs from {ref_backend} by {worst}"

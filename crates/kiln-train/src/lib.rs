@@ -103,6 +103,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
     result.map_err(io_err("write", path))
 }
 
+/// Replaces the folder `target` as a whole: `fill` writes the new contents into
+/// `target.new/`, then the old folder moves to `target.old/`, the new one into place, and the
+/// old one is deleted. A crash leaves either the old or the new folder complete under
+/// `target` (or, between the two renames, the old one complete under `target.old/`), never a
+/// mixture. Used for checkpoints made of several files.
+///
+/// # Errors
+/// Whatever `fill` returns, or [`ArtifactError::Io`] if a rename fails.
+pub fn replace_dir<E: From<ArtifactError>>(
+    target: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let with_suffix = |suffix: &str| {
+        let mut name = target.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        target.with_file_name(name)
+    };
+    let (fresh, old) = (with_suffix(".new"), with_suffix(".old"));
+    let _ = std::fs::remove_dir_all(&fresh);
+    std::fs::create_dir_all(&fresh).map_err(io_err("create folder", &fresh))?;
+    fill(&fresh)?;
+    let _ = std::fs::remove_dir_all(&old);
+    if target.exists() {
+        std::fs::rename(target, &old).map_err(io_err("move aside", target))?;
+    }
+    std::fs::rename(&fresh, target).map_err(io_err("move into place", &fresh))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
 /// Saves `value` as pretty JSON, atomically.
 ///
 /// # Errors
@@ -166,8 +196,83 @@ pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError
     module.try_load_record(record).map_err(weights_err)
 }
 
+/// A small seeded generator (SplitMix64) for everything a training run draws on the host
+/// (shuffles, exploration, replay sampling, latent noise, initial states): the same seed gives
+/// the same run on every platform, its state can be checkpointed, and it adds no `rand`
+/// features to Burn's build (which would rebuild Burn).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `[low, high)`.
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.unit()
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.unit().max(1e-300);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    /// Fisher–Yates shuffle in place.
+    pub fn shuffle<T>(&mut self, values: &mut [T]) {
+        for i in (1..values.len()).rev() {
+            values.swap(i, self.below(i + 1));
+        }
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rng_is_seeded_and_in_range() {
+        let (mut a, mut b) = (super::Rng::new(1), super::Rng::new(1));
+        let mut sum = 0.0;
+        for _ in 0..10_000 {
+            let u = a.uniform(-0.05, 0.05);
+            assert_eq!(u, b.uniform(-0.05, 0.05));
+            assert!((-0.05..0.05).contains(&u));
+            assert!(a.below(7) < 7);
+            b.below(7);
+            sum += a.normal();
+            b.normal();
+        }
+        assert!(
+            (sum / 10_000.0).abs() < 0.05,
+            "normal mean {}",
+            sum / 10_000.0
+        );
+        let mut v: Vec<u32> = (0..10).collect();
+        a.shuffle(&mut v);
+        v.sort_unstable();
+        assert_eq!(v, (0..10).collect::<Vec<_>>());
+    }
+
     use super::*;
 
     #[test]

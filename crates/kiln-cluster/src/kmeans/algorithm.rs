@@ -181,6 +181,26 @@ pub(super) fn kmeans_plus_plus(
     rows(&centres)
 }
 
+/// Points in decreasing order of distance to their centroid, handed out one at a time to
+/// re-seed empty clusters.
+pub(super) struct FarthestPoints(std::vec::IntoIter<usize>);
+
+impl FarthestPoints {
+    /// The order of `dists` (`[n]`, each point's squared distance to its centroid).
+    pub(super) fn new(dists: &Tensor<1>) -> Self {
+        let dist = to_f64(dists.clone());
+        let mut idx: Vec<usize> = (0..dist.len()).collect();
+        idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
+        Self(idx.into_iter())
+    }
+
+    /// The next farthest row of `x` not yet handed out.
+    pub(super) fn next(&mut self, x: &Tensor<2>) -> Option<Vec<f32>> {
+        let pick = self.0.next()?;
+        Some(to_f32(x.clone().narrow(0, pick, 1)))
+    }
+}
+
 /// Scales each `d`-long row of `values` to unit length (zero rows stay zero).
 pub(super) fn normalize_host_rows(values: &mut [f32], d: usize) {
     for row in values.chunks_mut(d) {
@@ -234,7 +254,7 @@ fn lloyd(
         let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
         let (counts, sums) = cluster_sums(x, labels, k);
         let mut new = sums;
-        let mut far: Option<Vec<usize>> = None;
+        let mut far: Option<FarthestPoints> = None;
         for (c, &count) in counts.iter().enumerate() {
             let row = &mut new[c * d..(c + 1) * d];
             if count > 0.0 {
@@ -242,20 +262,10 @@ fn lloyd(
                 continue;
             }
             // An empty cluster takes the point farthest from its centroid not yet used.
-            let order = far.get_or_insert_with(|| {
-                let dist = to_f64(dists.clone());
-                let mut idx: Vec<usize> = (0..dist.len()).collect();
-                idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
-                idx
-            });
-            let pick = order.remove(0);
-            let point: Vec<f32> = x
-                .clone()
-                .narrow(0, pick, 1)
-                .into_data()
-                .iter::<f32>()
-                .collect();
-            row.copy_from_slice(&point);
+            let far = far.get_or_insert_with(|| FarthestPoints::new(&dists));
+            if let Some(point) = far.next(x) {
+                row.copy_from_slice(&point);
+            }
         }
         if p.metric == Metric::Cosine {
             normalize_host_rows(&mut new, d);

@@ -5,10 +5,12 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::algorithm::{assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare};
+use super::algorithm::{
+    FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
+};
 use super::{KMeansError, KMeansParamsError};
 use crate::metric::augment_rows;
-use crate::{Metric, SplitMix64, check_input, to_f64, to_indices};
+use crate::{Metric, SplitMix64, check_input, to_indices};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
 pub struct MiniBatchKMeans;
@@ -318,10 +320,10 @@ impl MiniBatchKMeansModel {
         let Some(centroids) = self.centroids(&device) else {
             return 0.0;
         };
-        let [m, d] = batch.dims();
+        let d = batch.dims()[1];
         let (labels, dists) = assign(&augment_rows(batch), &centroids, BLOCK_ROWS);
         let (batch_counts, sums) = cluster_sums(batch, labels, k);
-        let mut far: Option<Vec<usize>> = None;
+        let mut far: Option<FarthestPoints> = None;
         let values = self.centroids.as_mut().expect("initialised above");
         for c in 0..k {
             let row = &mut values[c * d..(c + 1) * d];
@@ -336,23 +338,10 @@ impl MiniBatchKMeansModel {
             } else if self.counts[c] == 0.0 {
                 // A centroid that has never won a point moves to the batch point farthest
                 // from its own centroid, as empty clusters do in full K-means.
-                let order = far.get_or_insert_with(|| {
-                    let dist = to_f64(dists.clone());
-                    let mut idx: Vec<usize> = (0..m).collect();
-                    idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
-                    idx
-                });
-                if order.is_empty() {
-                    continue;
+                let far = far.get_or_insert_with(|| FarthestPoints::new(&dists));
+                if let Some(point) = far.next(batch) {
+                    row.copy_from_slice(&point);
                 }
-                let pick = order.remove(0);
-                let point: Vec<f32> = batch
-                    .clone()
-                    .narrow(0, pick, 1)
-                    .into_data()
-                    .iter::<f32>()
-                    .collect();
-                row.copy_from_slice(&point);
             }
         }
         if self.params.metric == Metric::Cosine {

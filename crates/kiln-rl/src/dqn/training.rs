@@ -382,8 +382,7 @@ fn gradient_step(
     (q, loss_value, mean_q)
 }
 
-/// Writes the checkpoint into a fresh folder and swaps it in, so `checkpoint/` always holds
-/// one complete checkpoint (the previous one stays in `checkpoint.old/` during the swap).
+/// Writes the checkpoint and swaps it in whole (see [`kiln_train::replace_dir`]).
 fn save_checkpoint(
     artifact_dir: &Path,
     q: &Mlp,
@@ -392,34 +391,18 @@ fn save_checkpoint(
     buffer: &ReplayBuffer,
     state: &LoopState,
 ) -> Result<(), DqnError> {
-    let fresh = artifact_dir.join(format!("{CHECKPOINT_DIR}.new"));
-    let current = artifact_dir.join(CHECKPOINT_DIR);
-    let old = artifact_dir.join(format!("{CHECKPOINT_DIR}.old"));
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ArtifactError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    let _ = std::fs::remove_dir_all(&fresh);
-    save_module(q.valid(), &fresh.join("online.bpk"))?;
-    save_module(target.clone(), &fresh.join("target.bpk"))?;
-    let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
-        path: fresh.join("optimizer.bpk"),
-        reason: e.to_string(),
-    })?;
-    kiln_train::write_atomic(&fresh.join("optimizer.bpk"), &bytes)?;
-    save_json(&fresh.join("buffer.json"), buffer)?;
-    save_json(&fresh.join("state.json"), state)?;
-    let _ = std::fs::remove_dir_all(&old);
-    if current.exists() {
-        std::fs::rename(&current, &old).map_err(io("move aside", &current))?;
-    }
-    std::fs::rename(&fresh, &current).map_err(io("move into place", &fresh))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
+    kiln_train::replace_dir(&artifact_dir.join(CHECKPOINT_DIR), |dir| {
+        save_module(q.valid(), &dir.join("online.bpk"))?;
+        save_module(target.clone(), &dir.join("target.bpk"))?;
+        let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
+            path: dir.join("optimizer.bpk"),
+            reason: e.to_string(),
+        })?;
+        kiln_train::write_atomic(&dir.join("optimizer.bpk"), &bytes)?;
+        save_json(&dir.join("buffer.json"), buffer)?;
+        save_json(&dir.join("state.json"), state)?;
+        Ok(())
+    })
 }
 
 /// Greedy returns of `episodes` episodes of `network` on `env`, episode `i` starting from

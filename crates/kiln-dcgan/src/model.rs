@@ -1,0 +1,336 @@
+//! The DCGAN generator and discriminator (Radford et al. 2016), sized for 28×28 images.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use kiln_train::Rng;
+
+/// DCGAN's weight initialisation: N(0, 0.02).
+const INIT: Initializer = Initializer::Normal {
+    mean: 0.0,
+    std: 0.02,
+};
+/// Slope of the LeakyReLUs.
+const SLOPE: f64 = 0.2;
+
+/// An invalid generator or discriminator size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DcganConfigError {
+    /// The latent size is 0.
+    #[error("latent_size must be at least 1")]
+    ZeroLatentSize,
+    /// The channel count is 0.
+    #[error("channels must be at least 1")]
+    ZeroChannels,
+    /// A feature-map width is 0.
+    #[error("the feature-map widths must be at least 1")]
+    ZeroFeatures,
+    /// The image side is not a positive multiple of 4 (two stride-2 stages).
+    #[error("image_size must be a positive multiple of 4, got {0}")]
+    ImageSize(usize),
+}
+
+/// The generator: `z → linear → BN → LeakyReLU → [B, 2f, s/4, s/4] → deconv → BN → LeakyReLU
+/// → deconv → tanh`, with `f = features` and `s = image_size`.
+#[derive(Config, Debug, PartialEq)]
+pub struct GeneratorConfig {
+    /// Length of the latent vector z.
+    #[config(default = 100)]
+    pub latent_size: usize,
+    /// Channels of the generated images (1 for MNIST, 3 for colour).
+    #[config(default = 1)]
+    pub channels: usize,
+    /// Side of the square images; a multiple of 4.
+    #[config(default = 28)]
+    pub image_size: usize,
+    /// Channels of the 14×14 feature map; the 7×7 map has twice as many (64 → 128).
+    #[config(default = 64)]
+    pub features: usize,
+}
+
+/// The discriminator: `x → conv(stride 2) → LeakyReLU → conv(stride 2) → BN → LeakyReLU →
+/// flatten → linear → one logit`.
+#[derive(Config, Debug, PartialEq)]
+pub struct DiscriminatorConfig {
+    /// Channels of the input images.
+    #[config(default = 1)]
+    pub channels: usize,
+    /// Side of the square images; a multiple of 4.
+    #[config(default = 28)]
+    pub image_size: usize,
+    /// Channels after the first convolution; the second has twice as many (64 → 128).
+    #[config(default = 64)]
+    pub features: usize,
+}
+
+fn check_size(image_size: usize, channels: usize, features: usize) -> Result<(), DcganConfigError> {
+    if channels == 0 {
+        return Err(DcganConfigError::ZeroChannels);
+    }
+    if features == 0 {
+        return Err(DcganConfigError::ZeroFeatures);
+    }
+    if image_size == 0 || !image_size.is_multiple_of(4) {
+        return Err(DcganConfigError::ImageSize(image_size));
+    }
+    Ok(())
+}
+
+/// Batch norm with DCGAN's scale initialisation N(1, 0.02) (shift 0).
+fn batch_norm(features: usize, device: &Device) -> BatchNorm {
+    let mut bn = BatchNormConfig::new(features).init(device);
+    bn.gamma = Param::from_tensor(Tensor::random(
+        [features],
+        Distribution::Normal(1.0, 0.02),
+        device,
+    ));
+    bn
+}
+
+/// A 4×4, stride-2, padding-1 transposed convolution: doubles the side.
+fn up(channels: [usize; 2], device: &Device) -> ConvTranspose2d {
+    ConvTranspose2dConfig::new(channels, [4, 4])
+        .with_stride([2, 2])
+        .with_padding([1, 1])
+        .with_initializer(INIT)
+        .init(device)
+}
+
+/// A 4×4, stride-2, padding-1 convolution: halves the side.
+fn down(channels: [usize; 2], device: &Device) -> Conv2d {
+    Conv2dConfig::new(channels, [4, 4])
+        .with_stride([2, 2])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_initializer(INIT)
+        .init(device)
+}
+
+/// A parameter of `shape` drawn from N(mean, std) with `rng`.
+fn normal<const D: usize>(
+    shape: [usize; D],
+    mean: f64,
+    std: f64,
+    rng: &mut Rng,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let n = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+/// Zeros of `shape` as a parameter.
+fn zeros(len: usize, device: &Device) -> Option<Param<Tensor<1>>> {
+    Some(Param::from_tensor(Tensor::zeros([len], device)))
+}
+
+impl GeneratorConfig {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// The first invalid size.
+    pub fn validate(&self) -> Result<(), DcganConfigError> {
+        if self.latent_size == 0 {
+            return Err(DcganConfigError::ZeroLatentSize);
+        }
+        check_size(self.image_size, self.channels, self.features)
+    }
+
+    /// A generator with DCGAN's initial weights on `device`.
+    ///
+    /// # Errors
+    /// An invalid size.
+    pub fn init(&self, device: &Device) -> Result<Generator, DcganConfigError> {
+        self.validate()?;
+        let (f, side) = (self.features, self.image_size / 4);
+        let projected = 2 * f * side * side;
+        Ok(Generator {
+            project: LinearConfig::new(self.latent_size, projected)
+                .with_initializer(INIT)
+                .init(device),
+            project_norm: batch_norm(projected, device),
+            up1: up([2 * f, f], device),
+            up1_norm: batch_norm(f, device),
+            up2: up([f, self.channels], device),
+            features: 2 * f,
+            side,
+        })
+    }
+}
+
+impl GeneratorConfig {
+    /// A generator with DCGAN's initial weights drawn from `seed` on the host, so the same
+    /// seed gives the same weights on every backend and whatever else uses the device's
+    /// generator meanwhile: N(0, 0.02) for linear and convolution weights, N(1, 0.02) for
+    /// batch-norm scales, zero biases and shifts.
+    ///
+    /// # Errors
+    /// An invalid size.
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Result<Generator, DcganConfigError> {
+        let mut g = self.init(device)?;
+        let mut rng = Rng::new(seed);
+        let rng = &mut rng;
+        g.project.weight = normal(g.project.weight.dims(), 0.0, 0.02, rng, device);
+        g.project.bias = zeros(g.project.weight.dims()[1], device);
+        g.project_norm.gamma = normal(g.project_norm.gamma.dims(), 1.0, 0.02, rng, device);
+        g.up1.weight = normal(g.up1.weight.dims(), 0.0, 0.02, rng, device);
+        g.up1.bias = zeros(g.up1.channels[1], device);
+        g.up1_norm.gamma = normal(g.up1_norm.gamma.dims(), 1.0, 0.02, rng, device);
+        g.up2.weight = normal(g.up2.weight.dims(), 0.0, 0.02, rng, device);
+        g.up2.bias = zeros(g.up2.channels[1], device);
+        Ok(g)
+    }
+}
+
+impl DiscriminatorConfig {
+    /// A discriminator with DCGAN's initial weights drawn from `seed` on the host (see
+    /// [`GeneratorConfig::init_seeded`]).
+    ///
+    /// # Errors
+    /// An invalid size.
+    pub fn init_seeded(
+        &self,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Discriminator, DcganConfigError> {
+        let mut d = self.init(device)?;
+        let mut rng = Rng::new(seed);
+        let rng = &mut rng;
+        d.down1.weight = normal(d.down1.weight.dims(), 0.0, 0.02, rng, device);
+        d.down1.bias = zeros(d.down1.weight.dims()[0], device);
+        d.down2.weight = normal(d.down2.weight.dims(), 0.0, 0.02, rng, device);
+        d.down2.bias = zeros(d.down2.weight.dims()[0], device);
+        d.down2_norm.gamma = normal(d.down2_norm.gamma.dims(), 1.0, 0.02, rng, device);
+        d.classify.weight = normal(d.classify.weight.dims(), 0.0, 0.02, rng, device);
+        d.classify.bias = zeros(1, device);
+        Ok(d)
+    }
+}
+
+impl DiscriminatorConfig {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// The first invalid size.
+    pub fn validate(&self) -> Result<(), DcganConfigError> {
+        check_size(self.image_size, self.channels, self.features)
+    }
+
+    /// A discriminator with DCGAN's initial weights on `device`.
+    ///
+    /// # Errors
+    /// An invalid size.
+    pub fn init(&self, device: &Device) -> Result<Discriminator, DcganConfigError> {
+        self.validate()?;
+        let (f, side) = (self.features, self.image_size / 4);
+        Ok(Discriminator {
+            down1: down([self.channels, f], device),
+            down2: down([f, 2 * f], device),
+            down2_norm: batch_norm(2 * f, device),
+            classify: LinearConfig::new(2 * f * side * side, 1)
+                .with_initializer(INIT)
+                .init(device),
+        })
+    }
+}
+
+/// The DCGAN generator.
+#[derive(Module, Debug)]
+pub struct Generator {
+    /// z → 2f · (s/4)².
+    pub project: Linear,
+    /// Batch norm of the projection.
+    pub project_norm: BatchNorm,
+    /// (s/4) → (s/2), 2f → f channels.
+    pub up1: ConvTranspose2d,
+    /// Batch norm after `up1`.
+    pub up1_norm: BatchNorm,
+    /// (s/2) → s, f → image channels.
+    pub up2: ConvTranspose2d,
+    /// Channels of the projected map.
+    #[module(skip)]
+    pub features: usize,
+    /// Side of the projected map.
+    #[module(skip)]
+    pub side: usize,
+}
+
+impl Generator {
+    /// Images in [−1, 1] from latent vectors.
+    ///
+    /// # Shapes
+    /// - z: `[batch, latent_size]`
+    /// - output: `[batch, channels, image_size, image_size]`
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<4> {
+        let batch = z.dims()[0];
+        let x = self.project.forward(z); // [batch, 2f·side²]
+        let x = leaky_relu(self.project_norm.forward(x), SLOPE);
+        let x = x.reshape([batch, self.features, self.side, self.side]); // [batch, 2f, side, side]
+        let x = leaky_relu(self.up1_norm.forward(self.up1.forward(x)), SLOPE); // [batch, f, 2side, 2side]
+        self.up2.forward(x).tanh() // [batch, channels, 4side, 4side]
+    }
+
+    /// Length of the latent vectors it takes.
+    pub fn latent_size(&self) -> usize {
+        self.project.weight.dims()[0]
+    }
+}
+
+/// The DCGAN discriminator.
+#[derive(Module, Debug)]
+pub struct Discriminator {
+    /// s → s/2, channels → f.
+    pub down1: Conv2d,
+    /// s/2 → s/4, f → 2f.
+    pub down2: Conv2d,
+    /// Batch norm after `down2`.
+    pub down2_norm: BatchNorm,
+    /// 2f·(s/4)² → one logit.
+    pub classify: Linear,
+}
+
+impl Discriminator {
+    /// One logit per image: positive means "real".
+    ///
+    /// # Shapes
+    /// - images: `[batch, channels, image_size, image_size]`
+    /// - output: `[batch, 1]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = leaky_relu(self.down1.forward(images), SLOPE); // [batch, f, s/2, s/2]
+        let x = leaky_relu(self.down2_norm.forward(self.down2.forward(x)), SLOPE); // [batch, 2f, s/4, s/4]
+        self.classify.forward(x.flatten(1, 3)) // [batch, 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(GeneratorConfig::new().validate(), Ok(()));
+        assert_eq!(DiscriminatorConfig::new().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_invalid_size_has_its_error() {
+        assert_eq!(
+            GeneratorConfig::new().with_latent_size(0).validate(),
+            Err(DcganConfigError::ZeroLatentSize)
+        );
+        assert_eq!(
+            GeneratorConfig::new().with_channels(0).validate(),
+            Err(DcganConfigError::ZeroChannels)
+        );
+        assert_eq!(
+            DiscriminatorConfig::new().with_features(0).validate(),
+            Err(DcganConfigError::ZeroFeatures)
+        );
+        assert_eq!(
+            DiscriminatorConfig::new().with_image_size(30).validate(),
+            Err(DcganConfigError::ImageSize(30))
+        );
+    }
+}

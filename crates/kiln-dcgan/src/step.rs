@@ -1,0 +1,118 @@
+//! One DCGAN training step: the discriminator, then the generator.
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
+
+use crate::loss::{discriminator_loss, generator_loss};
+use crate::{Discriminator, Generator};
+
+/// Losses and discriminator outputs of one step (means over the batch).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepStats {
+    /// `L_D`.
+    pub d_loss: f64,
+    /// `L_G`.
+    pub g_loss: f64,
+    /// Mean `D(x)` on the real batch (before the D update).
+    pub d_real: f64,
+    /// Mean `D(G(z))` on the fake batch (before the D update).
+    pub d_fake: f64,
+}
+
+/// The two networks and their optimisers, on an autodiff device.
+#[derive(Clone)]
+pub struct Gan {
+    /// The generator.
+    pub generator: Generator,
+    /// The discriminator.
+    pub discriminator: Discriminator,
+    /// Adam for the generator.
+    pub generator_optim: ModuleOptimizer,
+    /// Adam for the discriminator.
+    pub discriminator_optim: ModuleOptimizer,
+    /// Learning rate of both.
+    pub learning_rate: f64,
+}
+
+/// Adam as DCGAN trains: β1 = 0.5, β2 = 0.999 (ε 1e-8 as PyTorch).
+pub fn dcgan_adam() -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_beta_1(0.5)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+        .init()
+}
+
+impl Gan {
+    /// Fresh optimisers for `generator` and `discriminator` (both on an autodiff device).
+    pub fn new(generator: Generator, discriminator: Discriminator, learning_rate: f64) -> Self {
+        Self {
+            generator,
+            discriminator,
+            generator_optim: dcgan_adam(),
+            discriminator_optim: dcgan_adam(),
+            learning_rate,
+        }
+    }
+
+    /// One discriminator update, then one generator update, on one generated batch (the
+    /// generator runs once: its output is detached for the discriminator's update and used
+    /// with its graph for the generator's).
+    ///
+    /// # Shapes
+    /// - real: `[batch, channels, size, size]` in [−1, 1]
+    /// - z: `[batch, latent_size]`
+    pub fn step(&mut self, real: Tensor<4>, z: Tensor<2>) -> StepStats {
+        let fake = self.generator.forward(z);
+        let (d_loss, d_real, d_fake) = self.update_discriminator(real, fake.clone().detach());
+        let g_loss = self.update_generator(fake);
+        StepStats {
+            d_loss,
+            g_loss,
+            d_real,
+            d_fake,
+        }
+    }
+
+    /// One discriminator update on `real` and on `G(z)` with the fake images detached, so the
+    /// generator gets no gradient and is not changed. Returns `L_D`, mean `D(x)` and mean
+    /// `D(G(z))` (before the update).
+    pub fn discriminator_step(&mut self, real: Tensor<4>, z: Tensor<2>) -> (f64, f64, f64) {
+        let fake = self.generator.forward(z).detach();
+        self.update_discriminator(real, fake)
+    }
+
+    /// One generator update on `L_G = −log D(G(z))`: gradients flow through the
+    /// discriminator into the generator, and only the generator's parameters are stepped.
+    /// Returns `L_G`.
+    pub fn generator_step(&mut self, z: Tensor<2>) -> f64 {
+        let fake = self.generator.forward(z);
+        self.update_generator(fake)
+    }
+
+    fn update_discriminator(&mut self, real: Tensor<4>, fake: Tensor<4>) -> (f64, f64, f64) {
+        let real_logits = self.discriminator.forward(real);
+        let fake_logits = self.discriminator.forward(fake);
+        let mean_sigmoid =
+            |t: &Tensor<2>| f64::from(sigmoid(t.clone().detach()).mean().into_scalar::<f32>());
+        let (d_real, d_fake) = (mean_sigmoid(&real_logits), mean_sigmoid(&fake_logits));
+        let d_loss = discriminator_loss(real_logits, fake_logits);
+        let value = f64::from(d_loss.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
+        self.discriminator =
+            self.discriminator_optim
+                .step(self.learning_rate, self.discriminator.clone(), grads);
+        (value, d_real, d_fake)
+    }
+
+    fn update_generator(&mut self, fake: Tensor<4>) -> f64 {
+        let g_loss = generator_loss(self.discriminator.forward(fake));
+        let value = f64::from(g_loss.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
+        self.generator =
+            self.generator_optim
+                .step(self.learning_rate, self.generator.clone(), grads);
+        value
+    }
+}

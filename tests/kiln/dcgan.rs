@@ -1,0 +1,313 @@
+//! DCGAN: layer shapes, the losses against hand-computed values, what one training step
+//! changes, determinism, save/reload, cross-backend outputs, the Fréchet distance, and
+//! resuming.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use kiln::data::ImageDataset;
+use kiln::dcgan::{
+    self, DcganTrainingConfig, Discriminator, DiscriminatorConfig, FeatureStats, Gan, Generator,
+    GeneratorConfig, discriminator_loss, frechet_distance, generator_loss, latent,
+};
+use kiln::train::{Rng, RunMode};
+
+use super::common::{backends, cpu, max_abs_diff};
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().iter::<f32>().collect()
+}
+
+#[test]
+fn every_layer_has_the_documented_shape() {
+    let device = cpu();
+    let g = GeneratorConfig::new().init(&device).unwrap();
+    let z = Tensor::<2>::random([3, 100], Distribution::Default, &device);
+    let projected = g.project.forward(z.clone());
+    assert_eq!(projected.dims(), [3, 128 * 7 * 7]);
+    let map = projected.reshape([3, 128, 7, 7]);
+    let up1 = g.up1.forward(map);
+    assert_eq!(up1.dims(), [3, 64, 14, 14]);
+    assert_eq!(g.up2.forward(up1).dims(), [3, 1, 28, 28]);
+    let images = g.forward(z);
+    assert_eq!(images.dims(), [3, 1, 28, 28]);
+    assert!(values(images).iter().all(|v| (-1.0..=1.0).contains(v)));
+
+    let d = DiscriminatorConfig::new().init(&device).unwrap();
+    let x = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
+    let down1 = d.down1.forward(x.clone());
+    assert_eq!(down1.dims(), [3, 64, 14, 14]);
+    assert_eq!(d.down2.forward(down1).dims(), [3, 128, 7, 7]);
+    assert_eq!(d.forward(x).dims(), [3, 1]);
+
+    // Three channels and 32×32 images work too.
+    let g = GeneratorConfig::new()
+        .with_channels(3)
+        .with_image_size(32)
+        .init(&device)
+        .unwrap();
+    let images = g.forward(Tensor::<2>::zeros([2, 100], &device));
+    assert_eq!(images.dims(), [2, 3, 32, 32]);
+}
+
+#[test]
+fn losses_match_hand_computed_values_even_for_extreme_logits() {
+    let device = cpu();
+    let logits = |v: Vec<f32>| {
+        let n = v.len();
+        Tensor::<2>::from_data(TensorData::new(v, [n, 1]), &device)
+    };
+    let ln2 = std::f64::consts::LN_2;
+    let sp = |x: f64| (1.0 + x.exp()).ln();
+    // D(x) = σ(0) = ½ and σ(2); D(G(z)) = σ(0), σ(−2).
+    let d = values(discriminator_loss(
+        logits(vec![0.0, 2.0]),
+        logits(vec![0.0, -2.0]),
+    ))[0];
+    let expected = (ln2 + sp(-2.0)) / 2.0 + (ln2 + sp(-2.0)) / 2.0;
+    assert!((f64::from(d) - expected).abs() < 1e-6, "{d} vs {expected}");
+    let g = values(generator_loss(logits(vec![0.0, 3.0])))[0];
+    assert!((f64::from(g) - (ln2 + sp(-3.0)) / 2.0).abs() < 1e-6);
+
+    // Saturated logits: the losses stay finite and exact, never log(0).
+    let d = values(discriminator_loss(
+        logits(vec![-1000.0, 200.0]),
+        logits(vec![1000.0, -200.0]),
+    ))[0];
+    assert!((d - 1000.0).abs() < 1e-3, "{d}"); // (1000 + 0)/2 + (1000 + 0)/2
+    let g = values(generator_loss(logits(vec![-1000.0])))[0];
+    assert!((g - 1000.0).abs() < 1e-3, "{g}");
+    let g = values(generator_loss(logits(vec![1000.0])))[0];
+    assert!(g.is_finite() && (0.0..1e-30).contains(&g), "{g}");
+}
+
+fn parameters_of_generator(g: &Generator) -> Vec<f32> {
+    let mut v = values(g.project.weight.val());
+    v.extend(values(g.up1.weight.val()));
+    v.extend(values(g.up2.weight.val()));
+    v
+}
+
+fn parameters_of_discriminator(d: &Discriminator) -> Vec<f32> {
+    let mut v = values(d.down1.weight.val());
+    v.extend(values(d.down2.weight.val()));
+    v.extend(values(d.classify.weight.val()));
+    v
+}
+
+/// Seeded on the host, so tests running in parallel (which draw from the device's shared
+/// generator) cannot change the weights.
+fn new_gan(device: &Device, seed: u64) -> Gan {
+    let train = device.clone().autodiff();
+    Gan::new(
+        GeneratorConfig::new().init_seeded(&train, seed).unwrap(),
+        DiscriminatorConfig::new()
+            .init_seeded(&train, seed + 1)
+            .unwrap(),
+        2e-4,
+    )
+}
+
+fn batch(device: &Device, seed: u64) -> (Tensor<4>, Tensor<2>) {
+    let train = device.clone().autodiff();
+    let mut rng = Rng::new(seed);
+    let pixels: Vec<f32> = (0..8 * 28 * 28)
+        .map(|_| rng.uniform(-1.0, 1.0) as f32)
+        .collect();
+    let real = Tensor::<4>::from_data(TensorData::new(pixels, [8, 1, 28, 28]), &train);
+    (real, latent(8, 100, &mut rng, &train))
+}
+
+#[test]
+fn each_update_changes_only_its_own_network() {
+    let device = cpu();
+    let mut gan = new_gan(&device, 1);
+    let (real, z) = batch(&device, 2);
+    let (g0, d0) = (
+        parameters_of_generator(&gan.generator),
+        parameters_of_discriminator(&gan.discriminator),
+    );
+    gan.discriminator_step(real, z.clone());
+    let (g1, d1) = (
+        parameters_of_generator(&gan.generator),
+        parameters_of_discriminator(&gan.discriminator),
+    );
+    assert_eq!(g1, g0, "the discriminator step changed the generator");
+    assert_ne!(
+        d1, d0,
+        "the discriminator step left the discriminator as it was"
+    );
+    gan.generator_step(z);
+    let (g2, d2) = (
+        parameters_of_generator(&gan.generator),
+        parameters_of_discriminator(&gan.discriminator),
+    );
+    assert_ne!(g2, g1, "the generator step left the generator as it was");
+    assert_eq!(d2, d1, "the generator step changed the discriminator");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_first_step() {
+    let device = cpu();
+    let first = |seed| {
+        let mut gan = new_gan(&device, seed);
+        let (real, z) = batch(&device, 9);
+        gan.step(real, z)
+    };
+    let (a, b, c) = (first(5), first(5), first(6));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a.d_loss.is_finite() && a.g_loss.is_finite());
+    // At initialisation D is far from sure either way.
+    assert!(
+        (a.d_real - 0.5).abs() < 0.1 && (a.d_fake - 0.5).abs() < 0.1,
+        "{a:?}"
+    );
+}
+
+#[test]
+fn a_generator_saved_and_reloaded_gives_the_same_images() {
+    let device = cpu();
+    device.seed(3);
+    let config = GeneratorConfig::new();
+    let g = config.init(&device).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.bpk");
+    kiln::train::save_module(g.clone(), &path).unwrap();
+    let back = kiln::train::load_module(config.init(&device).unwrap(), &path).unwrap();
+    let z = latent(4, 100, &mut Rng::new(1), &device);
+    assert_eq!(values(back.forward(z.clone())), values(g.forward(z)));
+    // A discriminator's weights are not a generator's.
+    let d_path = dir.path().join("d.bpk");
+    kiln::train::save_module(DiscriminatorConfig::new().init(&device).unwrap(), &d_path).unwrap();
+    assert!(kiln::train::load_module(config.init(&device).unwrap(), &d_path).is_err());
+}
+
+#[test]
+fn same_weights_same_images_on_every_backend() {
+    let all = backends();
+    let config = GeneratorConfig::new();
+    let (ref_backend, ref_device) = &all[0];
+    ref_device.seed(4);
+    let reference = config.init(ref_device).unwrap();
+    let bytes = reference.clone().into_record().into_bytes().unwrap();
+    let z = |device: &Device| latent(16, 100, &mut Rng::new(8), device);
+    let expected = values(reference.forward(z(ref_device)));
+    for (backend, device) in &all[1..] {
+        let g = config
+            .init(device)
+            .unwrap()
+            .try_load_record(ModuleRecord::from_bytes(bytes.clone()).unwrap())
+            .unwrap();
+        let got = values(g.forward(z(device)));
+        let worst = max_abs_diff(&expected, &got);
+        assert!(
+            worst <= 1e-4,
+            "{backend} differs from {ref_backend} by {worst}"
+        );
+        println!("generator: {backend} matches {ref_backend} (max |Δ| {worst:.1e})");
+    }
+}
+
+#[test]
+fn frechet_distance_is_zero_for_a_set_and_itself_and_grows_with_a_shift() {
+    let mut rng = Rng::new(11);
+    let (n, dim) = (2000, 8);
+    let base: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
+    let shifted = |by: f32| -> Vec<f32> { base.iter().map(|v| v + by).collect() };
+    let stats = |v: &[f32]| FeatureStats::from_features(v, dim);
+    let a = stats(&base);
+    assert!(frechet_distance(&a, &a).abs() < 1e-6);
+    let half = frechet_distance(&a, &stats(&shifted(0.5)));
+    let one = frechet_distance(&a, &stats(&shifted(1.0)));
+    // A pure shift adds ‖δ‖² = dim · by².
+    assert!((half - 2.0).abs() < 1e-3, "{half}");
+    assert!((one - 8.0).abs() < 1e-3, "{one}");
+    // Another sample of the same distribution is close; a wider one is far.
+    let other: Vec<f32> = (0..n * dim).map(|_| rng.normal() as f32).collect();
+    let wide: Vec<f32> = other.iter().map(|v| v * 2.0).collect();
+    let same = frechet_distance(&a, &stats(&other));
+    let far = frechet_distance(&a, &stats(&wide));
+    assert!(same < 0.1, "{same}");
+    assert!(far > 5.0, "{far}"); // (2 − 1)² per dimension
+}
+
+/// 256 random "images" with labels, enough for 4 steps of 64.
+fn tiny_dataset() -> ImageDataset {
+    let mut rng = Rng::new(1);
+    let pixels: Vec<u8> = (0..256 * 784).map(|_| rng.below(256) as u8).collect();
+    let labels: Vec<u8> = (0..256).map(|i| (i % 10) as u8).collect();
+    ImageDataset::new(pixels, labels, 28, 28, 10).unwrap()
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
+    let device = cpu();
+    let data = tiny_dataset();
+    let config = DcganTrainingConfig::new().with_epochs(2);
+    let straight = tempfile::tempdir().unwrap();
+    let full = dcgan::train(
+        &config,
+        &data,
+        &device,
+        straight.path(),
+        RunMode::New,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    let split = tempfile::tempdir().unwrap();
+    dcgan::train(
+        &config.clone().with_epochs(1),
+        &data,
+        &device,
+        split.path(),
+        RunMode::New,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert!(matches!(
+        dcgan::train(
+            &config,
+            &data,
+            &device,
+            split.path(),
+            RunMode::New,
+            None,
+            |_| {}
+        ),
+        Err(dcgan::DcganError::ArtifactDirInUse { epoch: 1, .. })
+    ));
+    let resumed = dcgan::train(
+        &config,
+        &data,
+        &device,
+        split.path(),
+        RunMode::Resume,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        parameters_of_generator(&resumed.generator),
+        parameters_of_generator(&full.generator)
+    );
+    // Every artifact is there, and the saved generator reloads.
+    for file in [
+        "generated_image.png",
+        "losses.png",
+        "samples/epoch-002.png",
+        "metrics.json",
+    ] {
+        assert!(split.path().join(file).is_file(), "{file}");
+    }
+    let metrics = dcgan::load_metrics(split.path()).unwrap();
+    assert_eq!(metrics.len(), 2);
+    let loaded = dcgan::load_generator(split.path(), &device).unwrap();
+    let z = latent(2, 100, &mut Rng::new(0), &device);
+    assert_eq!(
+        values(loaded.generator.forward(z.clone())),
+        values(full.generator.forward(z))
+    );
+}
