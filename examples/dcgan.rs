@@ -200,16 +200,26 @@ fn quality_check(
     let trained = mlp::load_trained(&judge_dir, device)?;
     let judge = Judge::new(trained.model.mlp, trained.config.dataset.standardization());
     let test = data::load(config.dataset, Split::Test, args.data_dir.as_deref())?;
-    let n = config.quality_samples.min(test.len());
-    let items = (0..n).filter_map(|i| test.item(i)).collect();
-    let real = ImageBatcher::new(Normalization::Symmetric)
-        .batch(items, device)
-        .images;
+    let n = config.quality_samples.min(test.len() / 2);
+    let batch = |range: std::ops::Range<usize>| {
+        let items = range.filter_map(|i| test.item(i)).collect();
+        ImageBatcher::new(Normalization::Symmetric)
+            .batch(items, device)
+            .images
+    };
+    let check = QualityCheck::new(judge, batch(0..n));
+    // What a perfect generator would score: other real images against the reference.
+    let (floor, score) = check.score(batch(n..2 * n));
     println!(
-        "judge: {} (its features of {n} real test images are the reference)",
-        judge_dir.display()
+        "judge: {}; reference: its features of {n} real test images. Another {n} real test \
+         images score: Fréchet distance {floor:.2}, class coverage {:.2}/10, confidence {:.3}, \
+         IS {:.2}",
+        judge_dir.display(),
+        score.class_coverage,
+        score.mean_confidence,
+        score.inception_score
     );
-    Ok(QualityCheck::new(judge, real))
+    Ok(check)
 }
 
 fn show(event: &GanEvent, terminal: bool) {

@@ -26,10 +26,11 @@ fn rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
         .map(|_| rng.uniform(-1.0, 1.0) as f32)
         .collect();
     let real = Tensor::<4>::from_data(TensorData::new(pixels, [BATCH, 1, 28, 28]), &train);
+    // One warm-up and at least 3 iterations: ndarray takes ~25 s for one.
     Ok(per_second(
-        3,
+        1,
         seconds,
-        10,
+        3,
         || {
             let z = latent(BATCH, 100, &mut rng, &train);
             gan.step(real.clone(), z);

@@ -111,6 +111,11 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The range raised by a fifth at the top, where the legend goes, so it hides no data.
+fn headroom((lo, hi): (f64, f64)) -> (f64, f64) {
+    (lo, hi + 0.2 * (hi - lo))
+}
+
 /// Draws title, axes, grid and tick labels; returns the data → pixel mapping.
 fn frame(
     canvas: &mut Canvas,
@@ -177,7 +182,7 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
     let mut canvas = Canvas::new(WIDTH, HEIGHT, Rgb::WHITE);
     let all = || series.iter().flat_map(|s| s.points.iter());
     let x = range(all().map(|p| p.0));
-    let y = range(all().map(|p| p.1));
+    let y = headroom(range(all().map(|p| p.1)));
     let f = frame(&mut canvas, title, x_label, y_label, x, y);
     for (i, s) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
@@ -220,7 +225,7 @@ pub fn scatter_chart(
     assert_eq!(points.len(), labels.len(), "one label per point");
     let mut canvas = Canvas::new(WIDTH, HEIGHT, Rgb::WHITE);
     let x = range(points.iter().map(|p| f64::from(p[0])));
-    let y = range(points.iter().map(|p| f64::from(p[1])));
+    let y = headroom(range(points.iter().map(|p| f64::from(p[1]))));
     let f = frame(&mut canvas, title, x_label, y_label, x, y);
     let colour = |l: Option<usize>| l.map_or(Rgb::GREY, |c| PALETTE[c % PALETTE.len()]);
     let noise_first = labels.iter().enumerate().filter(|(_, l)| l.is_none());
@@ -277,9 +282,12 @@ mod tests {
     #[test]
     fn noise_is_grey_and_clusters_coloured() {
         let canvas = scatter_chart("t", "x", "y", &[[0.0, 0.0], [10.0, 10.0]], &[None, Some(0)]);
+        // y gets a fifth of headroom for the legend (0..12), rounded out to ticks (0..15).
+        let (y_ticks, _) = ticks(0.0, 12.0);
+        assert_eq!(y_ticks, vec![0.0, 5.0, 10.0, 15.0]);
         let f = Frame {
             x: (0.0, 10.0),
-            y: (0.0, 10.0),
+            y: (0.0, 15.0),
         };
         assert_eq!(
             canvas.get(f.px(0.0) as usize, f.py(0.0) as usize),
