@@ -117,7 +117,7 @@ fn td_targets_mask_terminal_steps_and_double_dqn_uses_the_online_argmax() {
 }
 
 /// A time-limit truncation is stored as non-terminal (its target bootstraps), a real
-/// termination as terminal, exactly as the training loop stores them.
+/// termination as terminal, by `push_step`, which the training loop stores every step with.
 #[test]
 fn truncated_steps_are_stored_as_non_terminal() {
     let mut env = Chain::new(3);
@@ -127,7 +127,7 @@ fn truncated_steps_are_stored_as_non_terminal() {
     // Walk left until truncated, then right until the goal.
     for action in std::iter::repeat_n(0, 12).chain(std::iter::repeat_n(1, 2)) {
         let r = env.step(action);
-        buffer.push(&observation, action, r.reward, &r.next_state, r.done);
+        buffer.push_step(&observation, action, &r);
         let (_, _, _, _, stored_terminal) = buffer.get(buffer.len() - 1);
         if r.truncated {
             saw_truncation = true;

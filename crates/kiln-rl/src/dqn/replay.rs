@@ -7,6 +7,7 @@
 //! transition cut by a time limit is stored as non-terminal, so its target bootstraps.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn_rl::StepResult;
 use serde::{Deserialize, Serialize};
 
 use crate::Rng;
@@ -99,6 +100,19 @@ impl ReplayBuffer {
         self.terminated[i] = terminated;
         self.head = (self.head + 1) % self.capacity;
         self.len = (self.len + 1).min(self.capacity);
+    }
+
+    /// Stores the transition of one environment step from `observation` with `action`. It is
+    /// terminal only when the episode terminated (`step.done`); a time-limit truncation is
+    /// stored as non-terminal, so its TD target bootstraps.
+    pub fn push_step(&mut self, observation: &[f32], action: usize, step: &StepResult<Vec<f32>>) {
+        self.push(
+            observation,
+            action,
+            step.reward,
+            &step.next_state,
+            step.done,
+        );
     }
 
     /// The stored slot indices `batch` uniform draws (with replacement) land on.

@@ -267,13 +267,7 @@ pub fn train<E: DiscreteEnvironment>(
         let result = env.step(action);
         episode_return += result.reward;
         episode_length += 1;
-        buffer.push(
-            &observation,
-            action,
-            result.reward,
-            &result.next_state,
-            result.done,
-        );
+        buffer.push_step(&observation, action, &result);
         if result.done || result.truncated {
             state.metrics.episodes.push(Episode {
                 step: step + 1,
