@@ -26,6 +26,8 @@ use kiln::cluster::{
 use kiln::data::{self, DatasetKind, Split};
 use kiln::plot::{image_grid, scatter_chart};
 
+mod common;
+
 /// Cluster MNIST or Gaussian blobs with K-means or DBSCAN.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -89,19 +91,27 @@ struct Common {
     /// Distance: euclidean or cosine.
     #[arg(long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
-    /// Seed of the blobs and of k-means++. (Blob centres are uniform at random, so some
-    /// seeds put two centres on top of each other: 3 and 7 do, for 3 centres.)
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
-    #[arg(long)]
-    backend: Option<String>,
-    /// Folder with the IDX files (default: $KILN_DATA_DIR, else burn-dataset's cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Where the PNG goes.
-    #[arg(long, default_value = "artifacts/cluster")]
-    out_dir: PathBuf,
+    /// Backend, seed (default 1: of the blobs and of k-means++; blob centres are uniform at
+    /// random, so some seeds put two centres on top of each other: 3 and 7 do, for 3
+    /// centres), data folder, and the artifact folder for the PNG and the fitted model
+    /// (default artifacts/cluster).
+    #[command(flatten)]
+    run: common::CommonArgs,
+}
+
+impl Common {
+    fn seed(&self) -> u64 {
+        self.run.seed_or(1)
+    }
+
+    fn out_dir(&self) -> Result<PathBuf, AnyError> {
+        if self.run.resume {
+            return Err("--resume: a clustering run has no checkpoint to resume".into());
+        }
+        let dir = self.run.artifact_dir_or("artifacts/cluster");
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
@@ -151,9 +161,9 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
             common.centres.unwrap_or(default_centres),
             common.dims,
             common.spread,
-            common.seed,
+            common.seed(),
         );
-        let (values, truth) = make_blobs(n, &centres, common.std, common.seed);
+        let (values, truth) = make_blobs(n, &centres, common.std, common.seed());
         let x = tensor_from_slice(&values, n, common.dims, device)?;
         return Ok(Points {
             name: "blobs".into(),
@@ -168,7 +178,7 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
         .dataset
         .parse()
         .map_err(|e| format!("{e} (or blobs)"))?;
-    let images = data::load(kind, Split::Train, common.data_dir.as_deref())?;
+    let images = data::load(kind, Split::Train, common.run.data_dir.as_deref())?;
     let total = burn::data::dataset::Dataset::len(&images);
     let n = common.n.unwrap_or(total).min(total);
     let (h, w) = (images.height(), images.width());
@@ -213,7 +223,7 @@ fn kmeans(
     batch_size: Option<usize>,
     common: &Common,
 ) -> Result<(), AnyError> {
-    let (backend, device) = backend::select(common.backend.as_deref())?;
+    let (backend, device) = backend::select(common.run.backend.as_deref())?;
     let points = load(common, k, &device)?;
     let n = points.truth.len();
     println!(
@@ -226,7 +236,7 @@ fn kmeans(
             let fitted = KMeans::params(k)
                 .n_init(n_init)
                 .max_iter(max_iter)
-                .seed(common.seed)
+                .seed(common.seed())
                 .metric(common.metric)
                 .fit(&points.x)?;
             println!(
@@ -235,29 +245,38 @@ fn kmeans(
                 fitted.n_iter(),
                 start.elapsed().as_secs_f64()
             );
-            (fitted.labels().to_vec(), fitted.centroids().clone())
+            let saved = common
+                .out_dir()?
+                .join(format!("kmeans-{}.json", points.name));
+            fitted.save(&saved)?;
+            println!("model: {}", saved.display());
+            (fitted.labels().to_vec(), fitted.centroids())
         }
         Some(batch) => {
             let model = MiniBatchKMeans::params(k)
                 .batch_size(batch)
                 .max_iter(max_iter)
-                .seed(common.seed)
+                .seed(common.seed())
                 .metric(common.metric)
                 .fit(&points.x)?;
             println!(
                 "mini-batch inertia {:.4} after {} batches ({:.2} s)",
-                model.inertia(&points.x)?,
+                model.inertia_on(&points.x)?,
                 model.n_batches(),
                 start.elapsed().as_secs_f64()
             );
-            let centroids = model.centroids(&device).ok_or("no centroids")?;
-            (model.predict(&points.x)?, centroids)
+            let saved = common
+                .out_dir()?
+                .join(format!("minibatch-kmeans-{}.json", points.name));
+            model.save(&saved)?;
+            println!("model: {}", saved.display());
+            (model.predict(&points.x)?, model.centroids())
         }
     };
     let labels: Vec<Option<usize>> = labels.into_iter().map(Some).collect();
     report(&labels, &points.truth);
-    std::fs::create_dir_all(&common.out_dir)?;
-    let path = common.out_dir.join(format!("kmeans-{}.png", points.name));
+    let out_dir = common.out_dir()?;
+    let path = out_dir.join(format!("kmeans-{}.png", points.name));
     match points.image {
         Some((h, w)) => {
             let values: Vec<f32> = centroids.into_data().iter::<f32>().collect();
@@ -275,7 +294,7 @@ fn kmeans(
 }
 
 fn dbscan(eps: f64, min_samples: usize, common: &Common) -> Result<(), AnyError> {
-    let (backend, device) = backend::select(common.backend.as_deref())?;
+    let (backend, device) = backend::select(common.run.backend.as_deref())?;
     let points = load(common, 3, &device)?;
     let n = points.truth.len();
     println!(
@@ -294,8 +313,8 @@ fn dbscan(eps: f64, min_samples: usize, common: &Common) -> Result<(), AnyError>
         start.elapsed().as_secs_f64()
     );
     report(fitted.labels(), &points.truth);
-    std::fs::create_dir_all(&common.out_dir)?;
-    let path = common.out_dir.join(format!("dbscan-{}.png", points.name));
+    let out_dir = common.out_dir()?;
+    let path = out_dir.join(format!("dbscan-{}.png", points.name));
     if points.image.is_none() {
         let title = format!("DBSCAN, EPS = {eps}, MIN_SAMPLES = {min_samples}");
         scatter(&points, fitted.labels(), &title, &path)?;

@@ -9,8 +9,6 @@
 //! steps (`--resume` continues), and writes `metrics.json`, `returns.png` and `model.bpk`
 //! into the artifact folder; then it evaluates the greedy policy.
 
-use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,22 +17,19 @@ use kiln::backend;
 use kiln::cli::{AnyError, run};
 use kiln::plot::{Series, line_chart};
 use kiln::rl::CartPole;
-use kiln::rl::dqn::{self, DqnConfig, Metrics, Progress, TdLoss, TdTarget};
-use kiln::train::RunMode;
+use kiln::rl::dqn::{self, DqnConfig, Metrics, TdLoss, TdTarget};
+use kiln::rl::run::RunDir;
+
+mod common;
 
 /// Train or evaluate kiln's DQN agent on CartPole-v1.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
-    #[arg(long)]
-    backend: Option<String>,
-    /// Where the run writes its config, checkpoints, weights, metrics and plot.
-    #[arg(long, default_value = "artifacts/dqn")]
-    artifact_dir: PathBuf,
-    /// Continue the run in --artifact-dir from its last checkpoint, up to --total-steps.
-    #[arg(long)]
-    resume: bool,
+    /// Backend, seed (default 1: weights, initial states, exploration and sampling), artifact
+    /// folder (default artifacts/dqn), and --resume to continue a run up to --total-steps.
+    #[command(flatten)]
+    common: common::CommonArgs,
     /// Evaluate the policy saved in this folder instead of training.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     eval: Option<PathBuf>,
@@ -47,9 +42,6 @@ struct Args {
     /// Environment steps to train for.
     #[arg(long, default_value_t = 500_000)]
     total_steps: usize,
-    /// Seed of the weights, initial states, exploration and sampling.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 2.5e-4)]
     lr: f64,
@@ -82,7 +74,7 @@ fn main() -> ExitCode {
     kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
-        let (backend, device) = backend::select(args.backend.as_deref())?;
+        let (backend, device) = backend::select(args.common.backend.as_deref())?;
         tracing::info!("backend: {backend}");
         match &args.eval {
             Some(dir) => evaluate(&args, dir, &device),
@@ -92,14 +84,15 @@ fn main() -> ExitCode {
 }
 
 fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
-    let dir = &args.artifact_dir;
-    let (config, mode) = if args.resume {
-        let saved: DqnConfig = kiln::train::load_json(&dir.join(dqn::CONFIG_FILE), "DQN config")?;
-        (saved.with_total_steps(args.total_steps), RunMode::Resume)
+    let dir = &args.common.artifact_dir_or("artifacts/dqn");
+    let run = args.common.open_run(dir)?;
+    let config = if args.common.resume {
+        let saved: DqnConfig = RunDir::load_config(dir, "DQN config")?;
+        saved.with_total_steps(args.total_steps)
     } else {
-        let config = DqnConfig::new()
+        DqnConfig::new()
             .with_total_steps(args.total_steps)
-            .with_seed(args.seed)
+            .with_seed(args.common.seed_or(1))
             .with_learning_rate(args.lr)
             .with_loss(args.loss)
             .with_target(if args.double {
@@ -109,8 +102,7 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
             })
             .with_tau(args.tau)
             .with_target_update_every(args.target_every)
-            .with_max_grad_norm(args.max_grad_norm);
-        (config, RunMode::New)
+            .with_max_grad_norm(args.max_grad_norm)
     };
     config.validate()?;
     tracing::info!(
@@ -120,27 +112,22 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
         dir.display()
     );
     let mut env = CartPole::new(config.seed);
-    let terminal = kiln::train::use_terminal_ui();
-    let run = dqn::train(&config, &mut env, device, dir, mode, |p| {
-        show_progress(p, terminal);
-        ControlFlow::Continue(())
-    })?;
-    if terminal {
-        println!();
-    }
+    let mut printer = common::Printer::new();
+    let trained = kiln::rl::run::train(&config, &mut env, device, &run, |p| printer.show(p))?;
+    printer.finish();
     let plot = dir.join("returns.png");
-    plot_returns(&run.metrics, config.seed, &plot)?;
+    plot_returns(&trained.metrics, config.seed, &plot)?;
     println!(
         "saved {}, {} and {}",
-        dir.join(dqn::MODEL_FILE).display(),
-        dir.join(dqn::METRICS_FILE).display(),
+        dir.join(kiln::rl::run::MODEL_FILE).display(),
+        dir.join(kiln::rl::run::METRICS_FILE).display(),
         plot.display()
     );
-    report(&run.network, args)
+    report(&trained.network, args)
 }
 
 fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
-    let trained = dqn::load_trained(dir, device)?;
+    let trained = kiln::rl::run::load_trained(dir, device)?;
     println!(
         "loaded the policy in {} ({} training steps, seed {})",
         dir.display(),
@@ -152,6 +139,9 @@ fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<()
 
 /// Greedy evaluation: mean ± std return over `--episodes` episodes.
 fn report(network: &kiln::mlp::Mlp, args: &Args) -> Result<(), AnyError> {
+    if args.episodes == 0 {
+        return Err("--episodes must be at least 1".into());
+    }
     let returns = dqn::evaluate(
         network,
         &mut CartPole::new(0),
@@ -169,37 +159,6 @@ fn report(network: &kiln::mlp::Mlp, args: &Args) -> Result<(), AnyError> {
         args.eval_seed + args.episodes as u64
     );
     Ok(())
-}
-
-/// One line rewritten in place in a terminal, a line every 10,000 steps otherwise.
-fn show_progress(p: &Progress, terminal: bool) {
-    if !terminal && !p.step.is_multiple_of(10_000) && p.step != p.total_steps {
-        return;
-    }
-    let fmt =
-        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
-    let done = p.step as f64 / p.total_steps as f64;
-    let width = 24;
-    let filled = (done * width as f64).round() as usize;
-    let line = format!(
-        "[{}{}] {:>7}/{} steps  ε {:.3}  episodes {}  return {} (mean of 20: {})  loss {}  {:.0} steps/s",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        p.step,
-        p.total_steps,
-        p.epsilon,
-        p.episodes,
-        fmt(p.last_return, 0),
-        fmt(p.mean_return, 1),
-        fmt(p.loss, 4),
-        p.steps_per_second
-    );
-    if terminal {
-        print!("\r{line}");
-        let _ = std::io::stdout().flush();
-    } else {
-        println!("{line}");
-    }
 }
 
 /// Episode returns against steps, with their 20-episode moving average.

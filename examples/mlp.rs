@@ -5,16 +5,20 @@
 //! cargo run --release --example mlp -- --eval artifacts/mlp-mnist
 //! ```
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::data::{self, DatasetKind, Split};
-use kiln::mlp::{
-    self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind, RunMode,
-};
+use kiln::mlp::run::{NormalizedImages, RunDir};
+use kiln::mlp::{self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind};
+
+mod common;
+
+/// What the example keeps beside the run's config: which dataset it trained on.
+const DATASET_FILE: &str = "dataset.json";
 
 /// Train or evaluate kiln's MLP classifier.
 #[derive(Parser, Debug)]
@@ -23,21 +27,13 @@ struct Args {
     /// Dataset: mnist or fashion-mnist.
     #[arg(long, default_value = "mnist", value_parser = parse::<DatasetKind>)]
     dataset: DatasetKind,
-    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
-    #[arg(long)]
-    backend: Option<String>,
-    /// Folder with the IDX files (default: $KILN_DATA_DIR, else burn-dataset's cache).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Where the run writes its config, checkpoints and weights (default: artifacts/mlp-DATASET).
-    #[arg(long)]
-    artifact_dir: Option<PathBuf>,
-    /// Continue the run in --artifact-dir from its last checkpoint, up to --epochs.
-    #[arg(long)]
-    resume: bool,
+    /// Backend, seed (default 42), data folder, artifact folder (default
+    /// artifacts/mlp-DATASET), and --resume to continue a run up to --epochs.
+    #[command(flatten)]
+    common: common::CommonArgs,
     /// Evaluate the model saved in this folder on the test split instead of training.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    eval: Option<PathBuf>,
+    eval: Option<std::path::PathBuf>,
     /// Passes over the training images.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -62,9 +58,10 @@ struct Args {
     /// Images per batch.
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
-    /// Seed for weights, dropout and shuffling.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Training images held out (the last ones of the training split) to validate on after
+    /// every epoch, so the test split stays unseen until the final evaluation.
+    #[arg(long, default_value_t = 5000)]
+    validation_size: usize,
 }
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
@@ -89,7 +86,7 @@ fn main() -> ExitCode {
     kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
-        let (backend, device) = backend::select(args.backend.as_deref())?;
+        let (backend, device) = backend::select(args.common.backend.as_deref())?;
         tracing::info!("backend: {backend}");
         match &args.eval {
             Some(dir) => evaluate(&args, dir, &device),
@@ -100,73 +97,72 @@ fn main() -> ExitCode {
 
 fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
     let dir = args
-        .artifact_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("artifacts").join(format!("mlp-{}", args.dataset)));
-    let config = if args.resume {
-        // The saved config decides everything but the number of epochs.
-        let saved: MlpTrainingConfig =
-            kiln::train::load_json(&dir.join(mlp::CONFIG_FILE), "MLP training config")?;
-        saved.with_epochs(args.epochs)
+        .common
+        .artifact_dir_or(&format!("artifacts/mlp-{}", args.dataset));
+    let run = args.common.open_run(&dir)?;
+    let (config, dataset) = if args.common.resume {
+        // The saved config and dataset decide everything but the number of epochs.
+        let saved: MlpTrainingConfig = RunDir::load_config(&dir, "MLP training config")?;
+        let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+        (saved.with_epochs(args.epochs), dataset)
     } else {
-        MlpTrainingConfig::new()
+        let config = MlpTrainingConfig::new()
             .with_model(
                 MlpConfig::new()
                     .with_hidden_sizes(args.hidden.clone())
                     .with_activation(args.activation)
                     .with_dropout(args.dropout),
             )
-            .with_dataset(args.dataset)
             .with_optimizer(args.optimizer)
             .with_learning_rate(args.lr)
             .with_lr_schedule(args.schedule)
             .with_epochs(args.epochs)
             .with_batch_size(args.batch_size)
-            .with_seed(args.seed)
+            .with_seed(args.common.seed_or(42));
+        (config, args.dataset)
     };
     config.validate()?;
-    let train_split = data::load(config.dataset, Split::Train, args.data_dir.as_deref())?;
-    let (train, valid) = config.split(&train_split)?;
+    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
+    let split = data::load(dataset, Split::Train, args.common.data_dir.as_deref())?;
+    let total = burn::data::dataset::Dataset::len(&split);
+    if args.validation_size >= total {
+        return Err(format!(
+            "--validation-size {} leaves none of the {total} training images to train on",
+            args.validation_size
+        )
+        .into());
+    }
+    let cut = total - args.validation_size;
+    let normalization = dataset.standardization();
+    let train = NormalizedImages::new(split.slice(0..cut), normalization);
+    let valid = NormalizedImages::new(split.slice(cut..total), normalization);
     tracing::info!(
-        "training on {} {} images, validating on {}; artifacts in {}",
-        burn::data::dataset::Dataset::len(&train),
-        config.dataset,
-        burn::data::dataset::Dataset::len(&valid),
+        "training on {cut} {dataset} images, validating on {}; artifacts in {}",
+        args.validation_size,
         dir.display()
     );
-    let mode = if args.resume {
-        RunMode::Resume
-    } else {
-        RunMode::New
-    };
-    mlp::train(&config, device, train, valid, &dir, mode)?;
-    tracing::info!("saved {}", dir.join(mlp::MODEL_FILE).display());
+    let mut printer = common::Printer::new();
+    mlp::run::train(&config, &train, Some(&valid), device, &run, |p| {
+        printer.show(p)
+    })?;
+    printer.finish();
+    tracing::info!("saved {}", dir.join(mlp::run::MODEL_FILE).display());
     // Evaluate what was saved, exactly as --eval would.
     evaluate(args, &dir, device)
 }
 
-fn evaluate(
-    args: &Args,
-    dir: &std::path::Path,
-    device: &burn::tensor::Device,
-) -> Result<(), AnyError> {
-    let trained = mlp::load_trained(dir, device)?;
-    let config = &trained.config;
-    let test = data::load(config.dataset, Split::Test, args.data_dir.as_deref())?;
-    let eval = mlp::evaluate(
-        &trained.model,
-        &test,
-        config.dataset.standardization(),
-        1000,
-        device,
-    );
+fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
+    let trained = mlp::run::load_trained(dir, device)?;
+    let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+    let test = data::load(dataset, Split::Test, args.common.data_dir.as_deref())?;
+    let test = NormalizedImages::new(test, dataset.standardization());
+    let eval = mlp::evaluate(&trained.model, &test, 1000)?;
     println!(
-        "test accuracy: {:.2}% on {} {} test images (mean loss {:.4})",
+        "test accuracy: {:.2}% on {} {dataset} test images (mean loss {:.4})",
         eval.accuracy * 100.0,
         eval.count(),
-        config.dataset,
         eval.mean_loss
     );
-    println!("{}", eval.confusion_table(&config.dataset.class_names()));
+    println!("{}", eval.confusion_table(&dataset.class_names()));
     Ok(())
 }

@@ -13,6 +13,7 @@ mod kiln {
     mod dcgan;
     mod dqn;
     mod gradients;
+    mod layers;
     mod mlp_training;
     mod save_reload;
 }

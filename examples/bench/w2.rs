@@ -5,8 +5,8 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln::backend::Backend;
 use kiln::cli::AnyError;
+use kiln::dcgan::Rng;
 use kiln::dcgan::{DiscriminatorConfig, Gan, GeneratorConfig, latent};
-use kiln::train::Rng;
 
 use crate::Row;
 use crate::timing::{Environment, per_second};

@@ -107,7 +107,6 @@ fn spherical_kmeans_groups_directions_whatever_their_length() {
     // Spherical K-means keeps unit-length centroids.
     let c = fitted
         .centroids()
-        .clone()
         .into_data()
         .iter::<f32>()
         .collect::<Vec<_>>();
@@ -296,7 +295,7 @@ fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
         let x = tensor_from_slice(&values, 8000, 4, &device).unwrap();
         let full = KMeans::params(8).n_init(3).fit(&x).unwrap();
         let fitted = MiniBatchKMeans::params(8).batch_size(256).fit(&x).unwrap();
-        let inertia = fitted.inertia(&x).unwrap();
+        let inertia = fitted.inertia_on(&x).unwrap();
         assert!(
             inertia <= 1.05 * full.inertia(),
             "{backend}: mini-batch {inertia:.1} vs full {:.1}",
@@ -312,7 +311,7 @@ fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
         let streamed = MiniBatchKMeans::params(8).fit_stream(batches).unwrap();
         assert_eq!(streamed.n_batches(), 16);
         assert_eq!(streamed.counts().iter().sum::<f64>(), 8000.0);
-        let inertia = streamed.inertia(&x).unwrap();
+        let inertia = streamed.inertia_on(&x).unwrap();
         assert!(
             inertia <= 1.05 * full.inertia(),
             "{backend}: streamed {inertia:.1} vs full {:.1}",
@@ -321,7 +320,7 @@ fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
         println!(
             "{backend}: full {:.1}, mini-batch {:.1}, streamed {inertia:.1}",
             full.inertia(),
-            fitted.inertia(&x).unwrap()
+            fitted.inertia_on(&x).unwrap()
         );
     }
 }
@@ -329,18 +328,16 @@ fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
 #[test]
 fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
     let device = cpu();
-    let mut model = MiniBatchKMeans::params(3).start().unwrap();
     let two = tensor_from_slice(&[0.0, 0.0, 1.0, 1.0], 2, 2, &device).unwrap();
-    assert!(matches!(model.predict(&two), Err(KMeansError::NotFitted)));
     assert!(matches!(
-        model.partial_fit(&two),
+        MiniBatchKMeans::params(3).partial_fit(&two),
         Err(KMeansError::TooFewPoints { k: 3, n: 2 })
     ));
-    assert_eq!(model.n_batches(), 0);
     let (values, _) = blobs(&CENTRES, 10, 0.5, 3);
     let x = tensor_from_slice(&values, 30, 2, &device).unwrap();
-    model.partial_fit(&x).unwrap();
-    let before = model.centroids(&device).unwrap().into_data();
+    let mut model = MiniBatchKMeans::params(3).partial_fit(&x).unwrap();
+    assert_eq!(model.n_batches(), 1);
+    let before = model.centroids().into_data();
     let three_d = tensor_from_slice(&[1.0, 2.0, 3.0], 1, 3, &device).unwrap();
     assert!(matches!(
         model.partial_fit(&three_d),
@@ -354,10 +351,60 @@ fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
         model.partial_fit(&nan),
         Err(KMeansError::Input(InputError::NonFinite))
     ));
-    assert_eq!(model.centroids(&device).unwrap().into_data(), before);
+    assert_eq!(model.centroids().into_data(), before);
     assert_eq!(model.n_batches(), 1);
     assert!(matches!(
         MiniBatchKMeans::params(3).batch_size(0).fit(&x),
         Err(KMeansError::Params(KMeansParamsError::ZeroBatchSize))
+    ));
+}
+
+/// Fitted K-means models save and load, and rebuild from centroids, predicting the same
+/// labels; a damaged file is a typed error.
+#[test]
+fn fitted_kmeans_models_save_load_and_rebuild_from_centroids() {
+    let device = cpu();
+    let (values, _) = blobs(&CENTRES, 40, 0.5, 5);
+    let x = tensor_from_slice(&values, 120, 2, &device).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let full = KMeans::params(3).seed(3).fit(&x).unwrap();
+    let path = dir.path().join("kmeans.json");
+    full.save(&path).unwrap();
+    let back = kiln::cluster::FittedKMeans::load(&path, &device).unwrap();
+    assert_eq!(back.predict(&x).unwrap(), full.labels());
+    assert_eq!(
+        (back.inertia(), back.n_iter()),
+        (full.inertia(), full.n_iter())
+    );
+    let rebuilt =
+        kiln::cluster::FittedKMeans::from_centroids(full.centroids(), Metric::Euclidean).unwrap();
+    assert_eq!(rebuilt.predict(&x).unwrap(), full.labels());
+    assert!(rebuilt.labels().is_empty());
+    let inertia = rebuilt.inertia_on(&x).unwrap();
+    assert!(
+        (inertia - full.inertia()).abs() <= 1e-3 * full.inertia(),
+        "{inertia}"
+    );
+
+    let mini = MiniBatchKMeans::params(3).batch_size(32).fit(&x).unwrap();
+    let path = dir.path().join("mini.json");
+    mini.save(&path).unwrap();
+    let mut back = kiln::cluster::FittedMiniBatchKMeans::load(&path, &device).unwrap();
+    assert_eq!(back.predict(&x).unwrap(), mini.predict(&x).unwrap());
+    assert_eq!(back.counts(), mini.counts());
+    // It goes on learning where it stopped.
+    back.partial_fit(&x).unwrap();
+    assert_eq!(back.n_batches(), mini.n_batches() + 1);
+
+    std::fs::write(&path, b"{\"not\": \"a model\"}").unwrap();
+    assert!(matches!(
+        kiln::cluster::FittedMiniBatchKMeans::load(&path, &device),
+        Err(KMeansError::File { .. })
+    ));
+    let nan = tensor_from_slice(&[f32::NAN, 0.0], 1, 2, &device).unwrap();
+    assert!(matches!(
+        kiln::cluster::FittedKMeans::from_centroids(nan, Metric::Euclidean),
+        Err(KMeansError::InvalidCentroids)
     ));
 }

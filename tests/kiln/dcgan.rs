@@ -5,12 +5,12 @@
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use kiln::data::ImageDataset;
+use kiln::dcgan::run::{RunDir, RunError, RunMode};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, Discriminator, DiscriminatorConfig, FeatureStats, Gan, Generator,
-    GeneratorConfig, discriminator_loss, frechet_distance, generator_loss, latent,
+    self, DcganError, DcganTrainingConfig, Discriminator, DiscriminatorConfig, FeatureStats, Gan,
+    Generator, GeneratorConfig, ImageSet, Rng, discriminator_loss, frechet_distance,
+    generator_loss, latent,
 };
-use kiln::train::{Rng, RunMode};
 
 use super::common::{backends, cpu, max_abs_diff};
 
@@ -232,12 +232,13 @@ fn frechet_distance_is_zero_for_a_set_and_itself_and_grows_with_a_shift() {
     assert!(far > 5.0, "{far}"); // (2 − 1)² per dimension
 }
 
-/// 256 random "images" with labels, enough for 4 steps of 64.
-fn tiny_dataset() -> ImageDataset {
+/// 256 random one-channel 28×28 "images" in [−1, 1], enough for 4 steps of 64.
+fn tiny_dataset() -> ImageSet {
     let mut rng = Rng::new(1);
-    let pixels: Vec<u8> = (0..256 * 784).map(|_| rng.below(256) as u8).collect();
-    let labels: Vec<u8> = (0..256).map(|i| (i % 10) as u8).collect();
-    ImageDataset::new(pixels, labels, 28, 28, 10).unwrap()
+    let values: Vec<f32> = (0..256 * 784)
+        .map(|_| rng.uniform(-1.0, 1.0) as f32)
+        .collect();
+    ImageSet::new(values, [1, 28, 28]).unwrap()
 }
 
 #[test]
@@ -246,49 +247,24 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     let data = tiny_dataset();
     let config = DcganTrainingConfig::new().with_epochs(2);
     let straight = tempfile::tempdir().unwrap();
-    let full = dcgan::train(
-        &config,
-        &data,
-        &device,
-        straight.path(),
-        RunMode::New,
-        None,
-        |_| {},
-    )
-    .unwrap();
+    let run = RunDir::open(straight.path(), RunMode::New).unwrap();
+    let full = dcgan::run::train(&config, &data, &device, None, &run, dcgan::silent).unwrap();
+    // The in-memory loop is the same loop: it ends with the same weights.
+    let in_memory = dcgan::train(&config, &data, &device, None, dcgan::silent).unwrap();
+    assert_eq!(
+        parameters_of_generator(&in_memory.generator),
+        parameters_of_generator(&full.generator)
+    );
     let split = tempfile::tempdir().unwrap();
-    dcgan::train(
-        &config.clone().with_epochs(1),
-        &data,
-        &device,
-        split.path(),
-        RunMode::New,
-        None,
-        |_| {},
-    )
-    .unwrap();
+    let run = RunDir::open(split.path(), RunMode::New).unwrap();
+    let one = config.clone().with_epochs(1);
+    dcgan::run::train(&one, &data, &device, None, &run, dcgan::silent).unwrap();
     assert!(matches!(
-        dcgan::train(
-            &config,
-            &data,
-            &device,
-            split.path(),
-            RunMode::New,
-            None,
-            |_| {}
-        ),
-        Err(dcgan::DcganError::ArtifactDirInUse { epoch: 1, .. })
+        RunDir::open(split.path(), RunMode::New),
+        Err(RunError::InUse { done: 1, .. })
     ));
-    let resumed = dcgan::train(
-        &config,
-        &data,
-        &device,
-        split.path(),
-        RunMode::Resume,
-        None,
-        |_| {},
-    )
-    .unwrap();
+    let run = RunDir::open(split.path(), RunMode::Resume).unwrap();
+    let resumed = dcgan::run::train(&config, &data, &device, None, &run, dcgan::silent).unwrap();
     assert_eq!(
         parameters_of_generator(&resumed.generator),
         parameters_of_generator(&full.generator)
@@ -302,12 +278,59 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     ] {
         assert!(split.path().join(file).is_file(), "{file}");
     }
-    let metrics = dcgan::load_metrics(split.path()).unwrap();
-    assert_eq!(metrics.len(), 2);
-    let loaded = dcgan::load_generator(split.path(), &device).unwrap();
+    let loaded = dcgan::run::load_trained(split.path(), &device).unwrap();
+    assert_eq!(loaded.metrics.len(), 2);
+    let (a, b) = (&loaded.metrics[0].mean, &full.metrics[0].mean);
+    assert!((a.d_loss - b.d_loss).abs() < 1e-12 && (a.g_loss - b.g_loss).abs() < 1e-12);
     let z = latent(2, 100, &mut Rng::new(0), &device);
     assert_eq!(
         values(loaded.generator.forward(z.clone())),
         values(full.generator.forward(z))
+    );
+}
+
+#[test]
+fn three_channel_images_train_and_the_wrong_shape_is_a_typed_error() {
+    let device = cpu();
+    let mut rng = Rng::new(2);
+    let rgb = ImageSet::new(
+        (0..32 * 3 * 8 * 8)
+            .map(|_| rng.uniform(-1.0, 1.0) as f32)
+            .collect(),
+        [3, 8, 8],
+    )
+    .unwrap();
+    let small = |channels| {
+        DcganTrainingConfig::new()
+            .with_generator(
+                GeneratorConfig::new()
+                    .with_channels(channels)
+                    .with_image_size(8)
+                    .with_features(4)
+                    .with_latent_size(8),
+            )
+            .with_discriminator(
+                DiscriminatorConfig::new()
+                    .with_channels(channels)
+                    .with_image_size(8)
+                    .with_features(4),
+            )
+            .with_epochs(1)
+            .with_batch_size(8)
+    };
+    let trained = dcgan::train(&small(3), &rgb, &device, None, dcgan::silent).unwrap();
+    let z = latent(2, 8, &mut Rng::new(0), &device);
+    assert_eq!(trained.generator.forward(z).dims(), [2, 3, 8, 8]);
+    // A one-channel config fed three-channel images is refused before any step.
+    let err = dcgan::train(&small(1), &rgb, &device, None, dcgan::silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DcganError::ImageShape {
+                expected: [1, 8, 8],
+                found: [3, 8, 8]
+            }
+        ),
+        "{err}"
     );
 }

@@ -11,8 +11,8 @@ use kiln::rl::burn_rl::{Environment, Policy};
 use kiln::rl::dqn::{
     self, DqnConfig, DqnError, QPolicy, ReplayBuffer, hard_update, soft_update, td_targets,
 };
+use kiln::rl::run::{RunDir, RunError, RunMode};
 use kiln::rl::{CartPole, CartPoleState, Chain};
-use kiln::train::RunMode;
 
 use super::common::{backends, cpu, max_abs_diff};
 
@@ -204,11 +204,7 @@ fn dqn_learns_the_chain_mdps_optimal_q_values() {
         .with_exploration_fraction(0.5)
         .with_end_epsilon(0.2)
         .with_checkpoint_every(100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let run = dqn::train(&config, &mut env, &device, kiln::rl::silent).unwrap();
     let optimal = env.optimal_q(config.gamma);
     let mut policy = QPolicy::new(run.network.clone(), 0.0, 0);
     for (s, expected) in optimal.iter().enumerate() {
@@ -272,19 +268,27 @@ fn small_cartpole_config() -> DqnConfig {
         .with_checkpoint_every(1_000)
 }
 
+fn open(dir: &std::path::Path, mode: RunMode) -> RunDir {
+    RunDir::open(dir, mode).unwrap()
+}
+
 #[test]
 fn training_saves_reloads_and_resumes() {
     let device = cpu();
     let dir = tempfile::tempdir().unwrap();
     let config = small_cartpole_config().with_total_steps(2_000);
     let mut env = CartPole::new(config.seed);
-    let run = dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
-        ControlFlow::Continue(())
-    })
+    let run = kiln::rl::run::train(
+        &config,
+        &mut env,
+        &device,
+        &open(dir.path(), RunMode::New),
+        kiln::rl::silent,
+    )
     .unwrap();
 
     // Reload: the same Q-values.
-    let loaded = dqn::load_trained(dir.path(), &device).unwrap();
+    let loaded = kiln::rl::run::load_trained(dir.path(), &device).unwrap();
     let x = Tensor::<2>::from_data(
         TensorData::new(vec![0.01, 0.2, -0.03, 0.1], [1, 4]),
         &device,
@@ -304,23 +308,32 @@ fn training_saves_reloads_and_resumes() {
     }
     assert!(!run.metrics.episodes.is_empty() && !run.metrics.losses.is_empty());
 
+    // Resuming with nothing left to do returns the checkpoint's own network: the weights
+    // are restored, not re-initialised.
+    let restored = kiln::rl::run::train(
+        &config,
+        &mut env,
+        &device,
+        &open(dir.path(), RunMode::Resume),
+        kiln::rl::silent,
+    )
+    .unwrap();
+    assert_eq!(q(&restored.network), q(&run.network));
+
     // A new run in the same folder is refused; resuming goes on from step 2,000.
     assert!(matches!(
-        dqn::train(&config, &mut env, &device, dir.path(), RunMode::New, |_| {
-            ControlFlow::Continue(())
-        }),
-        Err(DqnError::ArtifactDirInUse { step: 2_000, .. })
+        RunDir::open(dir.path(), RunMode::New),
+        Err(RunError::InUse { done: 2_000, .. })
     ));
     let longer = config.clone().with_total_steps(3_000);
     let mut first_step = None;
-    let resumed = dqn::train(
+    let resumed = kiln::rl::run::train(
         &longer,
         &mut env,
         &device,
-        dir.path(),
-        RunMode::Resume,
+        &open(dir.path(), RunMode::Resume),
         |p| {
-            first_step.get_or_insert(p.step);
+            first_step.get_or_insert(p.done);
             ControlFlow::Continue(())
         },
     )
@@ -334,36 +347,13 @@ fn training_saves_reloads_and_resumes() {
     for (a, b) in resumed.metrics.episodes.iter().zip(&run.metrics.episodes) {
         assert_eq!((a.step, a.episode_return), (b.step, b.episode_return));
     }
-
-    // Resuming where nothing was saved is an error.
-    let empty = tempfile::tempdir().unwrap();
-    assert!(matches!(
-        dqn::train(
-            &config,
-            &mut env,
-            &device,
-            empty.path(),
-            RunMode::Resume,
-            |_| ControlFlow::Continue(())
-        ),
-        Err(DqnError::NoCheckpoint(_))
-    ));
 }
 
 #[test]
 fn a_network_that_does_not_fit_the_environment_is_an_error() {
     let config = small_cartpole_config()
         .with_network(MlpConfig::new().with_input_size(5).with_output_size(2));
-    let dir = tempfile::tempdir().unwrap();
-    let err = dqn::train(
-        &config,
-        &mut CartPole::new(0),
-        &cpu(),
-        dir.path(),
-        RunMode::New,
-        |_| ControlFlow::Continue(()),
-    )
-    .unwrap_err();
+    let err = dqn::train(&config, &mut CartPole::new(0), &cpu(), kiln::rl::silent).unwrap_err();
     assert!(matches!(
         err,
         DqnError::EnvironmentMismatch {
@@ -380,15 +370,14 @@ fn progress_can_end_a_run_early_and_it_is_saved() {
     let dir = tempfile::tempdir().unwrap();
     let config = small_cartpole_config();
     let mut seen = Vec::new();
-    let run = dqn::train(
+    let run = kiln::rl::run::train(
         &config,
         &mut CartPole::new(0),
         &device,
-        dir.path(),
-        RunMode::New,
+        &open(dir.path(), RunMode::New),
         |p| {
-            seen.push(p.step);
-            if p.step >= 2_000 {
+            seen.push(p.done);
+            if p.done >= 2_000 {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -398,17 +387,16 @@ fn progress_can_end_a_run_early_and_it_is_saved() {
     .unwrap();
     assert_eq!(seen, vec![1_000, 2_000]);
     assert!(run.metrics.episodes.last().unwrap().step <= 2_000);
-    assert!(dir.path().join(dqn::MODEL_FILE).is_file());
+    assert!(dir.path().join(kiln::rl::run::MODEL_FILE).is_file());
     // Its checkpoint says step 2,000: resuming continues from there.
     let mut resumed_from = None;
-    dqn::train(
+    kiln::rl::run::train(
         &config,
         &mut CartPole::new(0),
         &device,
-        dir.path(),
-        RunMode::Resume,
+        &open(dir.path(), RunMode::Resume),
         |p| {
-            resumed_from.get_or_insert(p.step);
+            resumed_from.get_or_insert(p.done);
             ControlFlow::Continue(())
         },
     )

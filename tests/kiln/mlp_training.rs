@@ -1,103 +1,188 @@
-//! Training with burn-train's Learner on real MNIST: it learns, checkpoints and resumes.
+//! Training the MLP classifier: it learns real MNIST, its run folder checkpoints and
+//! resumes to the same weights, and data that does not fit the network is a typed error.
 
-use burn::data::dataset::Dataset;
-use kiln::data::{DatasetKind, Split};
-use kiln::mlp::{self, MlpConfig, MlpError, MlpTrainingConfig, RunMode};
+use burn::tensor::{Device, Tensor, TensorData};
+use kiln::data::{DatasetKind, NormalizedImages, Split};
+use kiln::mlp::run::{RunDir, RunError, RunMode};
+use kiln::mlp::{self, Labelled, MlpConfig, MlpError, MlpTrainingConfig};
 
-use super::common::{cpu, real};
+use super::common::{cpu, max_abs_diff, real};
+
+fn mnist(range: std::ops::Range<usize>, split: Split) -> NormalizedImages {
+    let data = real(DatasetKind::Mnist, split);
+    NormalizedImages::new(data.slice(range), DatasetKind::Mnist.standardization())
+}
 
 #[test]
 fn short_training_on_real_mnist_beats_90_percent_on_held_out_images() {
-    let train = real(DatasetKind::Mnist, Split::Train);
-    let test = real(DatasetKind::Mnist, Split::Test);
     let config = MlpTrainingConfig::new().with_epochs(4).with_batch_size(64);
     let dir = tempfile::tempdir().unwrap();
     let device = cpu();
-    mlp::train(
-        &config,
-        &device,
-        train.slice(0..10_000),
-        train.slice(10_000..11_000),
-        dir.path(),
-        RunMode::New,
-    )
-    .unwrap();
+    let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+    let (train, valid) = (
+        mnist(0..10_000, Split::Train),
+        mnist(10_000..11_000, Split::Train),
+    );
+    mlp::run::train(&config, &train, Some(&valid), &device, &run, mlp::silent).unwrap();
 
     // Held out: the first 2,000 test images, never seen in training or validation.
-    let trained = mlp::load_trained(dir.path(), &device).unwrap();
-    let eval = mlp::evaluate(
-        &trained.model,
-        &test.slice(0..2000),
-        config.dataset.standardization(),
-        500,
-        &device,
-    );
+    let trained = mlp::run::load_trained(dir.path(), &device).unwrap();
+    assert_eq!(trained.metrics.len(), 4);
+    let eval = mlp::evaluate(&trained.model, &mnist(0..2000, Split::Test), 500).unwrap();
     println!(
         "accuracy after 4 epochs on 10,000 images: {:.2}%",
         eval.accuracy * 100.0
     );
     assert_eq!(eval.count(), 2000);
     assert!(eval.accuracy > 0.90, "accuracy {}", eval.accuracy);
-    assert!(dir.path().join(mlp::CONFIG_FILE).is_file());
+    let (_, valid_accuracy) = trained.metrics[3].valid.unwrap();
+    assert!(
+        valid_accuracy > 0.90,
+        "validation accuracy {valid_accuracy}"
+    );
+}
+
+fn weights(model: &kiln::mlp::Mlp, device: &Device) -> Vec<f32> {
+    // The outputs on a fixed input stand for the weights.
+    let input: Vec<f32> = (0..4 * 784)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
+    let x = Tensor::<2>::from_data(TensorData::new(input, [4, 784]), device);
+    model.forward(x).into_data().iter::<f32>().collect()
 }
 
 #[test]
-fn training_checkpoints_every_epoch_and_resumes() {
-    let train = real(DatasetKind::Mnist, Split::Train);
+fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
+    // No dropout: the only randomness is then the seed's initial weights and batch orders,
+    // so resuming from the epoch-1 checkpoint must reproduce the two-epoch run.
     let config = MlpTrainingConfig::new()
-        .with_model(MlpConfig::new().with_hidden_sizes(vec![16]))
-        .with_epochs(1)
-        .with_batch_size(100);
-    let (small, valid) = (train.slice(0..500), train.slice(500..600));
-    let dir = tempfile::tempdir().unwrap();
-    let device = cpu();
-
-    let run = |config: &MlpTrainingConfig, mode| {
-        mlp::train(
-            config,
-            &device,
-            small.clone(),
-            valid.clone(),
-            dir.path(),
-            mode,
+        .with_model(
+            MlpConfig::new()
+                .with_hidden_sizes(vec![32])
+                .with_dropout(0.0),
         )
-    };
+        .with_epochs(2)
+        .with_batch_size(50);
+    let (train, valid) = (mnist(0..600, Split::Train), mnist(600..700, Split::Train));
+    let device = cpu();
+    let whole = tempfile::tempdir().unwrap();
+    let run = RunDir::open(whole.path(), RunMode::New).unwrap();
+    let full = mlp::run::train(&config, &train, Some(&valid), &device, &run, mlp::silent).unwrap();
 
-    let err = run(&config, RunMode::Resume).unwrap_err();
-    assert!(matches!(err, MlpError::NoCheckpoint(_)), "{err}");
-
-    run(&config, RunMode::New).unwrap();
-    assert_eq!(kiln::train::latest_checkpoint(dir.path()), Some(1));
-
+    let split = tempfile::tempdir().unwrap();
+    let err = RunDir::open(split.path(), RunMode::Resume).unwrap_err();
+    assert!(matches!(err, RunError::NoCheckpoint(_)), "{err}");
+    let run = RunDir::open(split.path(), RunMode::New).unwrap();
+    // Stopped after epoch 1, as a killed run would be (the schedule still spans 2 epochs).
+    mlp::run::train(&config, &train, Some(&valid), &device, &run, |_| {
+        kiln::ControlFlow::Break(())
+    })
+    .unwrap();
     // A new run may not overwrite it...
-    let err = run(&config, RunMode::New).unwrap_err();
+    let err = RunDir::open(split.path(), RunMode::New).unwrap_err();
+    assert!(matches!(err, RunError::InUse { done: 1, .. }), "{err}");
+    // ...but resuming continues at epoch 2 from the checkpoint's weights and Adam state.
+    let run = RunDir::open(split.path(), RunMode::Resume).unwrap();
+    assert_eq!(run.resume_from(), Some(1));
+    let resumed =
+        mlp::run::train(&config, &train, Some(&valid), &device, &run, mlp::silent).unwrap();
+
+    assert_eq!(resumed.metrics.len(), 2);
+    let (a, b) = (&resumed.metrics[0], &full.metrics[0]);
     assert!(
-        matches!(err, MlpError::ArtifactDirInUse { epoch: 1, .. }),
+        (a.train_loss - b.train_loss).abs() < 1e-9 && a.train_accuracy == b.train_accuracy,
+        "epoch 1 was not kept: {a:?} vs {b:?}"
+    );
+    let diff = max_abs_diff(
+        &weights(&full.model, &device),
+        &weights(&resumed.model, &device),
+    );
+    assert!(diff < 1e-4, "resumed weights differ by {diff}");
+    // A restart from scratch would train epoch 2 from other weights: check the test can tell.
+    let fresh = mlp::train(
+        &config.clone().with_seed(7),
+        &train,
+        None,
+        &device,
+        mlp::silent,
+    )
+    .unwrap();
+    let other = max_abs_diff(
+        &weights(&full.model, &device),
+        &weights(&fresh.model, &device),
+    );
+    assert!(other > 1e-3, "another seed gave the same weights ({other})");
+}
+
+#[test]
+fn examples_that_do_not_fit_the_network_are_typed_errors() {
+    let device = cpu();
+    let config = MlpTrainingConfig::new()
+        .with_model(
+            MlpConfig::new()
+                .with_input_size(3)
+                .with_hidden_sizes(vec![4])
+                .with_output_size(2),
+        )
+        .with_epochs(1);
+    let wrong_size = vec![
+        Labelled::new(vec![0.0; 3], 0),
+        Labelled::new(vec![0.0; 4], 1),
+    ];
+    let err = mlp::train(&config, &wrong_size, None, &device, mlp::silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MlpError::FeatureCount {
+                index: 1,
+                expected: 3,
+                found: 4
+            }
+        ),
         "{err}"
     );
-
-    // ...but resuming continues at epoch 2.
-    let config = config.with_epochs(2);
-    mlp::train(&config, &device, small, valid, dir.path(), RunMode::Resume).unwrap();
-    assert_eq!(kiln::train::latest_checkpoint(dir.path()), Some(2));
-    assert_eq!(
-        mlp::load_trained(dir.path(), &device)
-            .unwrap()
-            .config
-            .epochs,
-        2
+    let wrong_class = vec![Labelled::new(vec![0.0; 3], 2)];
+    let err = mlp::train(&config, &wrong_class, None, &device, mlp::silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MlpError::ClassOutOfRange {
+                class: 2,
+                classes: 2,
+                ..
+            }
+        ),
+        "{err}"
     );
+    let none: Vec<Labelled> = Vec::new();
+    let err = mlp::train(&config, &none, None, &device, mlp::silent).unwrap_err();
+    assert!(matches!(err, MlpError::NoExamples), "{err}");
 }
 
 #[test]
-fn too_large_a_validation_split_is_an_error() {
-    let train = real(DatasetKind::FashionMnist, Split::Test);
-    let config = MlpTrainingConfig::new().with_validation_size(train.len());
-    assert!(matches!(
-        config.split(&train),
-        Err(mlp::TrainingConfigError::ValidationSize {
-            validation: 10_000,
-            total: 10_000
-        })
-    ));
+fn the_progress_callback_can_stop_a_run() {
+    let device = cpu();
+    let config = MlpTrainingConfig::new()
+        .with_model(
+            MlpConfig::new()
+                .with_input_size(2)
+                .with_hidden_sizes(vec![4])
+                .with_output_size(2),
+        )
+        .with_epochs(10);
+    let data: Vec<Labelled> = (0..40)
+        .map(|i| Labelled::new(vec![i as f32 / 40.0, 1.0], i % 2))
+        .collect();
+    let mut seen = Vec::new();
+    let trained = mlp::train(&config, &data, None, &device, |p| {
+        seen.push((p.done, p.epoch_end));
+        if p.done == 3 {
+            kiln::ControlFlow::Break(())
+        } else {
+            kiln::ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, vec![(1, Some(1)), (2, Some(2)), (3, Some(3))]);
+    assert_eq!(trained.metrics.len(), 3);
 }

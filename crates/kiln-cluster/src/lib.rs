@@ -8,25 +8,48 @@
 //! - [`Dbscan`]: neighbourhoods computed in row blocks on the device (memory bounded by
 //!   `block_rows × n` floats, never `n × n`), cluster expansion on the host; noise is `None`.
 //!
-//! ```no_run
-//! # fn demo(x: burn::tensor::Tensor<2>) -> Result<(), Box<dyn std::error::Error>> {
-//! use kiln_cluster::{KMeans, Metric};
-//! let model = KMeans::params(10).max_iter(300).tolerance(1e-4).n_init(3).seed(42).fit(&x)?;
-//! println!("inertia {} after {} iterations", model.inertia(), model.n_iter());
-//! let labels = model.predict(&x)?;
+//! Fitted models are named alike (`FittedKMeans`, `FittedMiniBatchKMeans`, `FittedDbscan`),
+//! and the K-means ones save and load as JSON or are rebuilt from given centroids.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use kiln_cluster::{Dbscan, FittedKMeans, KMeans, make_blobs, tensor_from_slice};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let device = Device::flex();
+//! // 300 points around three centres in 2-D.
+//! let centres = vec![vec![0.0, 0.0], vec![8.0, 0.0], vec![0.0, 8.0]];
+//! let (values, truth) = make_blobs(300, &centres, 0.5, 1);
+//! let x = tensor_from_slice(&values, 300, 2, &device)?;
+//!
+//! let model = KMeans::params(3).n_init(3).seed(42).fit(&x)?;
+//! println!("inertia {:.1} after {} iterations", model.inertia(), model.n_iter());
+//! assert_eq!(kiln_cluster::adjusted_rand_index(model.labels(), &truth), 1.0);
+//!
+//! // Save, reload, predict: the same labels.
+//! let path = std::env::temp_dir().join(format!("kiln-kmeans-doc-{}.json", std::process::id()));
+//! model.save(&path)?;
+//! let back = FittedKMeans::load(&path, &device)?;
+//! assert_eq!(back.predict(&x)?, model.labels());
+//! # std::fs::remove_file(&path)?;
+//!
+//! let dbscan = Dbscan::params(1.5, 5).fit(&x)?;
+//! assert_eq!(dbscan.n_clusters(), 3);
 //! # Ok(()) }
 //! ```
 
 pub mod dbscan;
 pub mod kmeans;
 mod metric;
+mod record;
 
 pub use dbscan::{Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan};
+pub use kiln_core::Rng;
 pub use kmeans::{
-    FittedKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError, MiniBatchKMeans,
-    MiniBatchKMeansModel, MiniBatchKMeansParams,
+    FittedKMeans, FittedMiniBatchKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError,
+    MiniBatchKMeans, MiniBatchKMeansParams,
 };
 pub use metric::Metric;
+pub use record::{KMeansRecord, MiniBatchKMeansRecord};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -141,7 +164,7 @@ fn to_f64(t: Tensor<1>) -> Vec<f64> {
 /// noise of the given std, deterministic for a seed, like scikit-learn's `make_blobs`.
 /// Returns row-major values and each point's centre index.
 pub fn make_blobs(n: usize, centres: &[Vec<f32>], std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let mut values = Vec::with_capacity(n * centres.first().map_or(0, Vec::len));
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
@@ -156,7 +179,7 @@ pub fn make_blobs(n: usize, centres: &[Vec<f32>], std: f32, seed: u64) -> (Vec<f
 
 /// `k` centres in `d` dimensions, uniform in `±spread`, deterministic for a seed.
 pub fn random_centres(k: usize, d: usize, spread: f32, seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = SplitMix64::new(seed ^ 0x5eed);
+    let mut rng = Rng::new(seed ^ 0x5eed);
     (0..k)
         .map(|_| {
             (0..d)
@@ -164,49 +187,6 @@ pub fn random_centres(k: usize, d: usize, spread: f32, seed: u64) -> Vec<Vec<f32
                 .collect()
         })
         .collect()
-}
-
-/// A small seeded generator (SplitMix64): the same seed gives the same clustering on every
-/// platform, and no dependency pulls new features into Burn's own `rand`.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    pub(crate) fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-
-    /// Fisher-Yates shuffle in place.
-    pub(crate) fn shuffle<T>(&mut self, values: &mut [T]) {
-        for i in (1..values.len()).rev() {
-            values.swap(i, self.below(i + 1));
-        }
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
-    }
 }
 
 /// The adjusted Rand index of two labellings of the same points: 1 for identical partitions
@@ -251,17 +231,5 @@ mod tests {
         assert_eq!(adjusted_rand_index(&[0, 0, 1, 1, 2], &[5, 5, 3, 3, 9]), 1.0);
         let ari = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 1, 0, 1, 0, 1]);
         assert!(ari < 0.1, "{ari}");
-    }
-
-    #[test]
-    fn splitmix_is_deterministic_and_in_range() {
-        let (mut a, mut b) = (SplitMix64::new(7), SplitMix64::new(7));
-        for _ in 0..100 {
-            let u = a.unit();
-            assert_eq!(u, b.unit());
-            assert!((0.0..1.0).contains(&u));
-            assert!(a.below(3) < 3);
-            b.below(3);
-        }
     }
 }

@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 
 /// How two points are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Metric {
     /// ‖x − y‖ (K-means minimises its square).
     #[default]

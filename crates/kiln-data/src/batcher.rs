@@ -22,6 +22,16 @@ pub enum Normalization {
 }
 
 impl Normalization {
+    /// The `(mean, std)` that maps pixels scaled to `[0, 1]` onto this normalisation:
+    /// `value = (pixel / 255 − mean) / std`.
+    pub fn mean_std(self) -> (f32, f32) {
+        match self {
+            Normalization::Unit => (0.0, 1.0),
+            Normalization::Symmetric => (0.5, 0.5),
+            Normalization::Standardize { mean, std } => (mean, std),
+        }
+    }
+
     /// MNIST's training-set statistics (mean 0.1307, std 0.3081), as torchvision uses.
     pub const MNIST: Normalization = Normalization::Standardize {
         mean: 0.1307,

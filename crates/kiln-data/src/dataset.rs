@@ -130,6 +130,53 @@ impl ImageDataset {
     }
 }
 
+/// An [`ImageDataset`] seen through a [`Normalization`]: each image as `f32` values and its
+/// class, which is what kiln's models train on (the MLP and DCGAN run layers implement their
+/// data traits for it).
+#[derive(Debug, Clone)]
+pub struct NormalizedImages {
+    /// The images.
+    pub images: ImageDataset,
+    /// How pixels become values.
+    pub normalization: crate::Normalization,
+}
+
+impl NormalizedImages {
+    /// `images` normalised with `normalization`.
+    pub fn new(images: ImageDataset, normalization: crate::Normalization) -> Self {
+        Self {
+            images,
+            normalization,
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// `[channels, height, width]` of every image (one channel).
+    pub fn shape(&self) -> [usize; 3] {
+        [1, self.images.height(), self.images.width()]
+    }
+
+    /// Image `index` as normalised values (row-major) and its class.
+    pub fn get(&self, index: usize) -> Option<(Vec<f32>, usize)> {
+        let item = self.images.item(index)?;
+        let values = item
+            .pixels
+            .iter()
+            .map(|&p| self.normalization.apply(p))
+            .collect();
+        Some((values, usize::from(item.label)))
+    }
+}
+
 impl Dataset<ImageItem> for ImageDataset {
     fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
         // The trait's contract: an index out of bounds panics, like slice indexing.

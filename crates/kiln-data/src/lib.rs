@@ -12,7 +12,7 @@ pub mod idx;
 mod source;
 
 pub use batcher::{ImageBatch, ImageBatcher, Normalization};
-pub use dataset::{ImageDataset, ImageItem};
+pub use dataset::{ImageDataset, ImageItem, NormalizedImages};
 pub use source::{DATA_DIR_ENV, DatasetKind, Split, load, load_from_dir};
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use kiln_train::Rng;
+use kiln_core::Rng;
 
 /// DCGAN's weight initialisation: N(0, 0.02).
 const INIT: Initializer = Initializer::Normal {

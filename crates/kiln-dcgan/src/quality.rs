@@ -3,18 +3,18 @@
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
-use kiln_data::Normalization;
 use kiln_mlp::Mlp;
 
 /// Images per forward pass of the judge.
 const JUDGE_BATCH: usize = 500;
 
-/// A trained classifier that scores generated images, and the input normalisation it was
-/// trained with.
+/// A trained classifier that scores generated images, and the input scaling it was trained
+/// with.
 #[derive(Debug, Clone)]
 pub struct Judge {
     classifier: Mlp,
-    normalization: Normalization,
+    mean: f32,
+    std: f32,
 }
 
 /// What the judge sees in a set of images.
@@ -31,12 +31,21 @@ pub struct Judgement {
 }
 
 impl Judge {
-    /// A judge from a classifier (no autodiff needed) and its training normalisation.
-    pub fn new(classifier: Mlp, normalization: Normalization) -> Self {
+    /// A judge from a classifier (no autodiff needed) whose inputs were the flattened
+    /// images' pixels scaled to `[0, 1]`, then `(value − mean) / std`: `(0, 1)` for
+    /// `[0, 1]` inputs, `(0.5, 0.5)` for `[−1, 1]`, MNIST's `(0.1307, 0.3081)` for
+    /// standardised ones.
+    pub fn new(classifier: Mlp, mean: f32, std: f32) -> Self {
         Self {
             classifier,
-            normalization,
+            mean,
+            std,
         }
+    }
+
+    /// The classifier's input size: `channels × height × width` of the images it judges.
+    pub fn input_size(&self) -> usize {
+        self.classifier.input_size()
     }
 
     /// Features and class probabilities of `images` (`[n, 1, h, w]`, values in [−1, 1] as the
@@ -46,11 +55,7 @@ impl Judge {
         let flat = images.flatten::<2>(1, 3); // [n, h·w]
         // [−1, 1] → [0, 1] → the classifier's own input scale.
         let unit = (flat + 1.0) * 0.5;
-        let input = match self.normalization {
-            Normalization::Unit => unit,
-            Normalization::Symmetric => unit * 2.0 - 1.0,
-            Normalization::Standardize { mean, std } => (unit - f64::from(mean)) / f64::from(std),
-        };
+        let input = (unit - f64::from(self.mean)) / f64::from(self.std);
         let (mut features, mut probabilities) = (Vec::new(), Vec::new());
         let (mut dim, mut classes) = (0, 0);
         for start in (0..n).step_by(JUDGE_BATCH) {

@@ -8,7 +8,7 @@ use crate::loss::{discriminator_loss, generator_loss};
 use crate::{Discriminator, Generator};
 
 /// Losses and discriminator outputs of one step (means over the batch).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepStats {
     /// `L_D`.
     pub d_loss: f64,
@@ -18,6 +18,39 @@ pub struct StepStats {
     pub d_real: f64,
     /// Mean `D(G(z))` on the fake batch (before the D update).
     pub d_fake: f64,
+}
+
+impl StepStats {
+    /// The element-wise sum.
+    pub fn add(self, o: StepStats) -> StepStats {
+        StepStats {
+            d_loss: self.d_loss + o.d_loss,
+            g_loss: self.g_loss + o.g_loss,
+            d_real: self.d_real + o.d_real,
+            d_fake: self.d_fake + o.d_fake,
+        }
+    }
+
+    /// Divided by `n` (a sum over `n` steps made a mean).
+    pub fn scaled(self, n: usize) -> StepStats {
+        let n = n.max(1) as f64;
+        StepStats {
+            d_loss: self.d_loss / n,
+            g_loss: self.g_loss / n,
+            d_real: self.d_real / n,
+            d_fake: self.d_fake / n,
+        }
+    }
+
+    /// A [`Step`](kiln_core::Unit::Step) progress report with these figures (`d_loss`,
+    /// `g_loss`, `d_real`, `d_fake`).
+    pub fn progress(self, done: usize, total: usize) -> kiln_core::Progress {
+        kiln_core::Progress::new(kiln_core::Unit::Step, done, total)
+            .with("d_loss", self.d_loss)
+            .with("g_loss", self.g_loss)
+            .with("d_real", self.d_real)
+            .with("d_fake", self.d_fake)
+    }
 }
 
 /// The two networks and their optimisers, on an autodiff device.

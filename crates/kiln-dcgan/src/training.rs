@@ -1,38 +1,19 @@
-//! The DCGAN training loop: epochs of D/G steps on real images, sample grids, quality scores,
-//! checkpoints and resuming.
+//! The DCGAN training loop: epochs of D/G steps on real images, in memory, with quality
+//! scores.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::Dataset;
 use burn::module::Module;
-use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use kiln_data::{DatasetKind, ImageBatcher, ImageDataset, Normalization};
-use kiln_train::{
-    ArtifactError, Rng, RunMode, load_json, load_module, replace_dir, save_json, save_module,
-    write_atomic,
-};
+use kiln_core::{ControlFlow, Progress, Rng};
 use serde::{Deserialize, Serialize};
 
 use crate::quality::{ClassScore, FeatureStats, Judge, class_score, frechet_distance};
-use crate::step::{Gan, StepStats, dcgan_adam};
+use crate::step::{Gan, StepStats};
 use crate::{DcganConfigError, DiscriminatorConfig, Generator, GeneratorConfig};
 
-/// The training config inside an artifact folder.
-pub const CONFIG_FILE: &str = "config.json";
-/// The trained generator's weights.
-pub const GENERATOR_FILE: &str = "generator.bpk";
-/// Per-epoch losses and quality scores (JSON).
-pub const METRICS_FILE: &str = "metrics.json";
-/// The folder of the last complete checkpoint.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
-/// Images in the per-epoch sample grid (from one fixed latent batch).
-pub const GRID_SAMPLES: usize = 64;
-
-/// Everything a DCGAN run needs besides the data; saved as `config.json`.
+/// Everything a DCGAN run needs besides the data; the run layer saves it as `config.json`.
 #[derive(Config, Debug)]
 pub struct DcganTrainingConfig {
     /// The generator.
@@ -41,9 +22,6 @@ pub struct DcganTrainingConfig {
     /// The discriminator.
     #[config(default = "DiscriminatorConfig::new()")]
     pub discriminator: DiscriminatorConfig,
-    /// The dataset trained on.
-    #[config(default = "DatasetKind::Mnist")]
-    pub dataset: DatasetKind,
     /// Passes over the training images.
     #[config(default = 10)]
     pub epochs: usize,
@@ -123,14 +101,14 @@ impl DcganTrainingConfig {
     }
 }
 
-/// One epoch's record in `metrics.json`.
+/// One epoch's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Epoch number, from 1.
     pub epoch: usize,
     /// Means over the epoch's steps.
     pub mean: StepStats,
-    /// Fréchet distance of generated to real test images in the judge's feature space.
+    /// Fréchet distance of generated to real images in the judge's feature space.
     pub frechet_distance: Option<f64>,
     /// The judge's class score of generated images.
     pub class_score: Option<ClassScore>,
@@ -138,31 +116,15 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// What `train` reports as it goes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GanEvent {
-    /// Every 50 steps: the epoch, step within it, steps per epoch and the running means.
-    Step {
-        /// Epoch, from 1.
-        epoch: usize,
-        /// Steps done in this epoch.
-        step: usize,
-        /// Steps per epoch.
-        steps: usize,
-        /// Means over this epoch so far.
-        mean: StepStats,
-    },
-    /// An epoch ended; its grid and metrics are written.
-    Epoch(EpochMetrics),
-}
-
-/// A generator with the config it was trained with.
+/// A generator with the config it was trained with and its metrics.
 #[derive(Debug, Clone)]
 pub struct TrainedGenerator {
     /// The run's config.
     pub config: DcganTrainingConfig,
     /// The generator (no autodiff).
     pub generator: Generator,
+    /// One entry per epoch trained (a resumed run includes the epochs before it).
+    pub metrics: Vec<EpochMetrics>,
 }
 
 /// Errors of training or loading a DCGAN.
@@ -174,24 +136,21 @@ pub enum DcganError {
     /// A network cannot be built.
     #[error(transparent)]
     Network(#[from] DcganConfigError),
-    /// A file could not be written or read.
-    #[error(transparent)]
-    Artifact(#[from] ArtifactError),
-    /// An image could not be drawn.
-    #[error("drawing {path}: {reason}")]
-    Plot {
-        /// The image.
-        path: PathBuf,
-        /// Why.
-        reason: String,
+    /// The images do not have the shape the networks take.
+    #[error("the images are {found:?} (channels, height, width), the networks take {expected:?}")]
+    ImageShape {
+        /// `[channels, side, side]` of the config.
+        expected: [usize; 3],
+        /// `[channels, height, width]` of the data.
+        found: [usize; 3],
     },
-    /// The dataset's images do not fit the networks.
-    #[error("the dataset has {found}×{found} images, the networks take {expected}×{expected}")]
-    ImageSize {
-        /// Networks' side.
-        expected: usize,
-        /// Dataset's side.
-        found: usize,
+    /// The judge's classifier does not take images of the networks' size.
+    #[error("the judge takes {judge} inputs, the images have {pixels} values")]
+    JudgeInput {
+        /// The classifier's input size.
+        judge: usize,
+        /// `channels × side × side`.
+        pixels: usize,
     },
     /// The dataset has fewer images than one batch.
     #[error("{images} training images do not fill one batch of {batch}")]
@@ -201,17 +160,89 @@ pub enum DcganError {
         /// Batch size.
         batch: usize,
     },
-    /// A new run was asked for in a folder that holds a checkpoint.
-    #[error("{} already holds a run (checkpoint after epoch {epoch}); resume it or choose another folder", dir.display())]
-    ArtifactDirInUse {
-        /// The folder.
-        dir: PathBuf,
-        /// Its last epoch.
-        epoch: usize,
+    /// An image source returned nothing, or the wrong number of values, for an index below
+    /// its length.
+    #[error("image {index} is missing or does not have {expected} values")]
+    BadImage {
+        /// The image.
+        index: usize,
+        /// `channels × height × width`.
+        expected: usize,
     },
-    /// Resume was asked for in a folder with no checkpoint.
-    #[error("no checkpoint to resume in {}", .0.display())]
-    NoCheckpoint(PathBuf),
+    /// A file could not be written or read.
+    #[cfg(feature = "run")]
+    #[error(transparent)]
+    Artifact(#[from] kiln_train::ArtifactError),
+    /// The run folder does not fit the run asked for.
+    #[cfg(feature = "run")]
+    #[error(transparent)]
+    Run(#[from] kiln_train::RunError),
+    /// An image could not be drawn.
+    #[cfg(feature = "run")]
+    #[error("drawing {path}: {reason}")]
+    Plot {
+        /// The image.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Images a DCGAN can train on: `len()` images of one `[channels, height, width]` shape,
+/// values in `[−1, 1]` (the generator's `tanh` range). [`ImageSet`] holds them in memory;
+/// the run layer adapts kiln-data's MNIST.
+pub trait ImageData {
+    /// Number of images.
+    fn len(&self) -> usize;
+    /// `[channels, height, width]` of every image.
+    fn shape(&self) -> [usize; 3];
+    /// Image `index`, `channels × height × width` values row-major; `None` only out of range.
+    fn image(&self, index: usize) -> Option<Vec<f32>>;
+    /// Whether there is no image.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Images in memory, values in `[−1, 1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    values: Vec<f32>,
+    shape: [usize; 3],
+}
+
+impl ImageSet {
+    /// `values.len() / (c·h·w)` images of `shape = [c, h, w]`, row-major one after another.
+    ///
+    /// # Errors
+    /// [`DcganError::BadImage`] if `shape` has a 0 or `values` is not a whole number of images.
+    pub fn new(values: Vec<f32>, shape: [usize; 3]) -> Result<Self, DcganError> {
+        let size: usize = shape.iter().product();
+        if size == 0 || !values.len().is_multiple_of(size) {
+            return Err(DcganError::BadImage {
+                index: values.len() / size.max(1),
+                expected: size,
+            });
+        }
+        Ok(Self { values, shape })
+    }
+}
+
+impl ImageData for ImageSet {
+    fn len(&self) -> usize {
+        self.values.len() / self.shape.iter().product::<usize>()
+    }
+
+    fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    fn image(&self, index: usize) -> Option<Vec<f32>> {
+        let size: usize = self.shape.iter().product();
+        self.values
+            .get(index * size..(index + 1) * size)
+            .map(<[f32]>::to_vec)
+    }
 }
 
 /// How generated images are compared with real ones at the end of each epoch.
@@ -219,19 +250,29 @@ pub enum DcganError {
 pub struct QualityCheck {
     /// The classifier.
     pub judge: Judge,
-    /// The judge's feature statistics of real (test) images.
+    /// The judge's feature statistics of real images.
     pub real: FeatureStats,
 }
 
 impl QualityCheck {
-    /// A check against `real` images (`[n, 1, h, w]` in [−1, 1]).
-    pub fn new(judge: Judge, real: Tensor<4>) -> Self {
+    /// A check against `real` images (`[n, c, h, w]` in [−1, 1]).
+    ///
+    /// # Errors
+    /// [`DcganError::JudgeInput`] if the judge does not take `c·h·w` inputs.
+    pub fn new(judge: Judge, real: Tensor<4>) -> Result<Self, DcganError> {
+        let [_, c, h, w] = real.dims();
+        if judge.input_size() != c * h * w {
+            return Err(DcganError::JudgeInput {
+                judge: judge.input_size(),
+                pixels: c * h * w,
+            });
+        }
         let seen = judge.judge(real);
         let real = FeatureStats::from_features(&seen.features, seen.dim);
-        Self { judge, real }
+        Ok(Self { judge, real })
     }
 
-    /// Fréchet distance and class score of `images` (`[n, 1, h, w]` in [−1, 1]).
+    /// Fréchet distance and class score of `images` (`[n, c, h, w]` in [−1, 1]).
     pub fn score(&self, images: Tensor<4>) -> (f64, ClassScore) {
         let seen = self.judge.judge(images);
         let stats = FeatureStats::from_features(&seen.features, seen.dim);
@@ -240,22 +281,6 @@ impl QualityCheck {
             class_score(&seen.probabilities, seen.classes),
         )
     }
-}
-
-/// Resumable state besides the networks and optimisers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    epochs_done: usize,
-    metrics: Vec<EpochMetrics>,
-}
-
-fn checkpoint_epoch(dir: &Path) -> Option<usize> {
-    load_json::<RunState>(
-        &dir.join(CHECKPOINT_DIR).join("state.json"),
-        "DCGAN run state",
-    )
-    .ok()
-    .map(|s| s.epochs_done)
 }
 
 /// Standard-normal latent vectors `[count, latent]` from `rng`.
@@ -271,178 +296,242 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
         .wrapping_add(epoch as u64)
 }
 
-/// The fixed latent batch of the sample grids.
-fn grid_latent(config: &DcganTrainingConfig, device: &Device) -> Tensor<2> {
-    let mut rng = Rng::new(config.seed ^ 0x5eed_6a1d);
-    latent(GRID_SAMPLES, config.generator.latent_size, &mut rng, device)
-}
-
-/// Trains a DCGAN on `train` and writes into `artifact_dir`: `config.json`; after every epoch
-/// `samples/epoch-NNN.png` (64 images from one fixed latent batch, so the same digits can be
-/// watched sharpening), `generated_image.png` (the latest grid), `losses.png`,
-/// `metrics.json`, and a checkpoint (`checkpoint/`: both networks, both optimisers, the
-/// metrics; swapped in whole); at the end `generator.bpk`.
+/// Trains a DCGAN on `images` in memory and returns the generator with its metrics.
 ///
-/// Every random draw comes from the run's seed (initial weights) and the epoch (batch order,
-/// latent noise), on the host, and checkpoints are taken at epoch ends, so a resumed run gives the
-/// same weights as an uninterrupted one with the same seed (on the same backend and threads).
-///
-/// With `quality`, each epoch also scores `quality_samples` generated images against the real
-/// test images (Fréchet distance, class score).
+/// Every random draw comes from the run's seed (initial weights, drawn on the host) and the
+/// epoch (batch order, latent noise), so a run is reproducible on the same backend and
+/// threads. With `quality`, each epoch also scores `quality_samples` generated images
+/// (Fréchet distance, class score). `on_progress` gets a report every 50 steps (unit
+/// [`Unit::Step`](kiln_core::Unit::Step); metrics `epoch`, `d_loss`, `g_loss`, `d_real`, `d_fake`: running means
+/// over the epoch) and one closing each epoch (`epoch_end` set; plus `frechet_distance`,
+/// `class_coverage`, `confidence` with a quality check); `Break` ends the run after the
+/// epoch.
 ///
 /// # Errors
-/// An invalid config, a dataset that does not fit, an artifact folder that does not fit
-/// `mode`, or a file that cannot be written.
+/// An invalid config, images whose shape is not the config's, a judge of another size, or
+/// fewer images than a batch.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use kiln_dcgan::{DcganTrainingConfig, DiscriminatorConfig, GeneratorConfig, ImageSet, train};
+/// # fn main() -> Result<(), kiln_dcgan::DcganError> {
+/// // 16 three-channel 8×8 images: a small colour DCGAN, one epoch.
+/// let images = ImageSet::new((0..16 * 3 * 64).map(|i| ((i % 7) as f32 / 3.0) - 1.0).collect(), [3, 8, 8])?;
+/// let config = DcganTrainingConfig::new()
+///     .with_generator(GeneratorConfig::new().with_channels(3).with_image_size(8).with_features(4).with_latent_size(8))
+///     .with_discriminator(DiscriminatorConfig::new().with_channels(3).with_image_size(8).with_features(4))
+///     .with_epochs(1)
+///     .with_batch_size(8);
+/// let trained = train(&config, &images, &Device::flex(), None, kiln_dcgan::silent)?;
+/// assert_eq!(trained.metrics.len(), 1);
+/// let z = kiln_dcgan::latent(2, 8, &mut kiln_dcgan::Rng::new(0), &Device::flex());
+/// assert_eq!(trained.generator.forward(z).dims(), [2, 3, 8, 8]);
+/// # Ok(()) }
+/// ```
 pub fn train(
     config: &DcganTrainingConfig,
-    train: &ImageDataset,
+    images: &dyn ImageData,
     device: &Device,
-    artifact_dir: &Path,
-    mode: RunMode,
     quality: Option<&QualityCheck>,
-    mut on_event: impl FnMut(&GanEvent),
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedGenerator, DcganError> {
-    config.validate()?;
-    let side = config.generator.image_size;
-    if train.height() != side || train.width() != side {
-        return Err(DcganError::ImageSize {
-            expected: side,
-            found: train.height(),
-        });
-    }
-    let images = train.len();
-    if images < config.batch_size {
-        return Err(DcganError::TooFewImages {
-            images,
-            batch: config.batch_size,
-        });
-    }
-    match (mode, checkpoint_epoch(artifact_dir)) {
-        (RunMode::New, Some(epoch)) => {
-            return Err(DcganError::ArtifactDirInUse {
-                dir: artifact_dir.to_path_buf(),
-                epoch,
+    let mut trainer = Trainer::new(config, images, device, quality)?;
+    trainer.fit(images, quality, on_progress, |_| Ok(()))?;
+    Ok(trainer.finish())
+}
+
+/// The state of a run between epochs: what a checkpoint holds.
+pub(crate) struct Trainer {
+    pub(crate) config: DcganTrainingConfig,
+    pub(crate) gan: Gan,
+    pub(crate) metrics: Vec<EpochMetrics>,
+    train_device: Device,
+    plain: Device,
+}
+
+impl Trainer {
+    /// Checks the config and data, and builds both networks from the seed.
+    pub(crate) fn new(
+        config: &DcganTrainingConfig,
+        images: &dyn ImageData,
+        device: &Device,
+        quality: Option<&QualityCheck>,
+    ) -> Result<Self, DcganError> {
+        config.validate()?;
+        let side = config.generator.image_size;
+        let expected = [config.generator.channels, side, side];
+        if images.shape() != expected {
+            return Err(DcganError::ImageShape {
+                expected,
+                found: images.shape(),
             });
         }
-        (RunMode::Resume, None) => {
-            return Err(DcganError::NoCheckpoint(artifact_dir.to_path_buf()));
-        }
-        _ => {}
-    }
-    save_json(&artifact_dir.join(CONFIG_FILE), config)?;
-
-    let plain = device.clone().inner();
-    let train_device = device.clone().autodiff();
-    // Initial weights from the seed on the host: the same on every backend, whatever else
-    // draws from the device's generator.
-    let mut gan = Gan::new(
-        config.generator.init_seeded(&train_device, config.seed)?,
-        config
-            .discriminator
-            .init_seeded(&train_device, config.seed.wrapping_add(1))?,
-        config.learning_rate,
-    );
-    let mut state = RunState {
-        epochs_done: 0,
-        metrics: Vec::new(),
-    };
-    if mode == RunMode::Resume {
-        let dir = artifact_dir.join(CHECKPOINT_DIR);
-        gan.generator = load_module(gan.generator, &dir.join("generator.bpk"))?;
-        gan.discriminator = load_module(gan.discriminator, &dir.join("discriminator.bpk"))?;
-        gan.generator_optim = load_optimizer(dcgan_adam(), &dir.join("generator-adam.bpk"))?;
-        gan.discriminator_optim =
-            load_optimizer(dcgan_adam(), &dir.join("discriminator-adam.bpk"))?;
-        state = load_json(&dir.join("state.json"), "DCGAN run state")?;
-    }
-
-    let batcher = ImageBatcher::new(Normalization::Symmetric);
-    let steps = images / config.batch_size;
-    let fixed = grid_latent(config, &plain);
-    for epoch in state.epochs_done + 1..=config.epochs {
-        let clock = Instant::now();
-        let mut rng = Rng::new(epoch_seed(config.seed, epoch));
-        let mut order: Vec<usize> = (0..images).collect();
-        rng.shuffle(&mut order);
-        let mut sum = StepStats {
-            d_loss: 0.0,
-            g_loss: 0.0,
-            d_real: 0.0,
-            d_fake: 0.0,
-        };
-        for step in 0..steps {
-            let items = order[step * config.batch_size..(step + 1) * config.batch_size]
-                .iter()
-                .filter_map(|&i| train.item(i))
-                .collect();
-            let real = batcher.batch(items, &train_device).images;
-            let z = latent(
-                config.batch_size,
-                config.generator.latent_size,
-                &mut rng,
-                &train_device,
-            );
-            let s = gan.step(real, z);
-            sum.d_loss += s.d_loss;
-            sum.g_loss += s.g_loss;
-            sum.d_real += s.d_real;
-            sum.d_fake += s.d_fake;
-            if (step + 1) % 50 == 0 || step + 1 == steps {
-                on_event(&GanEvent::Step {
-                    epoch,
-                    step: step + 1,
-                    steps,
-                    mean: scaled(sum, step + 1),
+        if let Some(check) = quality {
+            let pixels = expected.iter().product();
+            if check.judge.input_size() != pixels {
+                return Err(DcganError::JudgeInput {
+                    judge: check.judge.input_size(),
+                    pixels,
                 });
             }
         }
-        let seconds = clock.elapsed().as_secs_f64();
-        let generator = gan.generator.valid();
-        save_grid(&generator, &fixed, artifact_dir, epoch)?;
-        let (frechet, score) = match quality {
-            Some(check) => {
-                let mut rng = Rng::new(config.seed ^ 0x0051_a71e);
-                let z = latent(
-                    config.quality_samples,
-                    config.generator.latent_size,
-                    &mut rng,
-                    &plain,
-                );
-                let images = generate_in_batches(&generator, z);
-                let (fd, score) = check.score(images);
-                (Some(fd), Some(score))
-            }
-            None => (None, None),
-        };
-        let metrics = EpochMetrics {
-            epoch,
-            mean: scaled(sum, steps),
-            frechet_distance: frechet,
-            class_score: score,
-            seconds,
-        };
-        state.metrics.push(metrics.clone());
-        state.epochs_done = epoch;
-        save_json(&artifact_dir.join(METRICS_FILE), &state.metrics)?;
-        save_loss_plot(&state.metrics, &artifact_dir.join("losses.png"))?;
-        save_checkpoint(artifact_dir, &gan, &state)?;
-        on_event(&GanEvent::Epoch(metrics));
+        if images.len() < config.batch_size {
+            return Err(DcganError::TooFewImages {
+                images: images.len(),
+                batch: config.batch_size,
+            });
+        }
+        let plain = device.clone().inner();
+        let train_device = device.clone().autodiff();
+        // Initial weights from the seed on the host: the same on every backend, whatever else
+        // draws from the device's generator.
+        let gan = Gan::new(
+            config.generator.init_seeded(&train_device, config.seed)?,
+            config
+                .discriminator
+                .init_seeded(&train_device, config.seed.wrapping_add(1))?,
+            config.learning_rate,
+        );
+        Ok(Self {
+            config: config.clone(),
+            gan,
+            metrics: Vec::new(),
+            train_device,
+            plain,
+        })
     }
-    let generator = gan.generator.valid();
-    save_module(generator.clone(), &artifact_dir.join(GENERATOR_FILE))?;
-    Ok(TrainedGenerator {
-        config: config.clone(),
-        generator,
-    })
-}
 
-fn scaled(sum: StepStats, n: usize) -> StepStats {
-    let n = n.max(1) as f64;
-    StepStats {
-        d_loss: sum.d_loss / n,
-        g_loss: sum.g_loss / n,
-        d_real: sum.d_real / n,
-        d_fake: sum.d_fake / n,
+    /// Epochs done so far.
+    pub(crate) fn epochs_done(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// The plain (non-autodiff) device.
+    #[cfg(feature = "run")]
+    pub(crate) fn plain_device(&self) -> &Device {
+        &self.plain
+    }
+
+    /// Trains the remaining epochs; `after_epoch` runs after each (the run layer writes its
+    /// grid, metrics and checkpoint there), before the epoch's progress report.
+    pub(crate) fn fit(
+        &mut self,
+        images: &dyn ImageData,
+        quality: Option<&QualityCheck>,
+        mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+        mut after_epoch: impl FnMut(&Trainer) -> Result<(), DcganError>,
+    ) -> Result<(), DcganError> {
+        let steps = images.len() / self.config.batch_size;
+        let total = steps * self.config.epochs;
+        while self.epochs_done() < self.config.epochs {
+            let clock = Instant::now();
+            let epoch = self.epochs_done() + 1;
+            let mut rng = Rng::new(epoch_seed(self.config.seed, epoch));
+            let mut order: Vec<usize> = (0..images.len()).collect();
+            rng.shuffle(&mut order);
+            let mut sum = StepStats::default();
+            let mut stop = false;
+            for step in 0..steps {
+                let real = self.batch(
+                    images,
+                    &order[step * self.config.batch_size..][..self.config.batch_size],
+                )?;
+                let z = latent(
+                    self.config.batch_size,
+                    self.config.generator.latent_size,
+                    &mut rng,
+                    &self.train_device,
+                );
+                sum = sum.add(self.gan.step(real, z));
+                if (step + 1) % 50 == 0 && step + 1 < steps {
+                    let mut p = sum
+                        .scaled(step + 1)
+                        .progress((epoch - 1) * steps + step + 1, total);
+                    p.metrics.insert(0, ("epoch", epoch as f64));
+                    p.rate = (step + 1) as f64 / clock.elapsed().as_secs_f64().max(1e-9);
+                    stop |= on_progress(&p).is_break();
+                }
+            }
+            let seconds = clock.elapsed().as_secs_f64();
+            let (frechet, score) = match quality {
+                Some(check) => {
+                    let (fd, score) = self.score(check);
+                    (Some(fd), Some(score))
+                }
+                None => (None, None),
+            };
+            let metrics = EpochMetrics {
+                epoch,
+                mean: sum.scaled(steps),
+                frechet_distance: frechet,
+                class_score: score,
+                seconds,
+            };
+            self.metrics.push(metrics.clone());
+            after_epoch(self)?;
+            let mut p = metrics
+                .mean
+                .progress(epoch * steps, total)
+                .with_opt("frechet_distance", metrics.frechet_distance)
+                .with_opt(
+                    "class_coverage",
+                    metrics.class_score.as_ref().map(|s| s.class_coverage),
+                )
+                .with_opt(
+                    "confidence",
+                    metrics.class_score.as_ref().map(|s| s.mean_confidence),
+                );
+            p.metrics.insert(0, ("epoch", epoch as f64));
+            p.epoch_end = Some(epoch);
+            p.rate = steps as f64 / seconds.max(1e-9);
+            if stop || on_progress(&p).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The images at `indices` as a `[batch, c, h, w]` tensor on the autodiff device.
+    fn batch(&self, images: &dyn ImageData, indices: &[usize]) -> Result<Tensor<4>, DcganError> {
+        let [c, h, w] = images.shape();
+        let size = c * h * w;
+        let mut values = Vec::with_capacity(indices.len() * size);
+        for &index in indices {
+            match images.image(index) {
+                Some(v) if v.len() == size => values.extend_from_slice(&v),
+                _ => {
+                    return Err(DcganError::BadImage {
+                        index,
+                        expected: size,
+                    });
+                }
+            }
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values, [indices.len(), c, h, w]),
+            &self.train_device,
+        ))
+    }
+
+    /// Quality of `quality_samples` images from a fixed latent batch.
+    fn score(&self, check: &QualityCheck) -> (f64, ClassScore) {
+        let mut rng = Rng::new(self.config.seed ^ 0x0051_a71e);
+        let z = latent(
+            self.config.quality_samples,
+            self.config.generator.latent_size,
+            &mut rng,
+            &self.plain,
+        );
+        check.score(generate_in_batches(&self.gan.generator.valid(), z))
+    }
+
+    /// The generator without autodiff, with the config and metrics.
+    pub(crate) fn finish(self) -> TrainedGenerator {
+        TrainedGenerator {
+            generator: self.gan.generator.valid(),
+            config: self.config,
+            metrics: self.metrics,
+        }
     }
 }
 
@@ -458,115 +547,6 @@ pub fn generate_in_batches(generator: &Generator, z: Tensor<2>) -> Tensor<4> {
         .map(|start| generator.forward(z.clone().narrow(0, start, 500.min(n - start))))
         .collect();
     Tensor::cat(parts, 0)
-}
-
-fn load_optimizer(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer, DcganError> {
-    if !path.is_file() {
-        return Err(ArtifactError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        }
-        .into());
-    }
-    optim.load(path).map_err(|e| {
-        ArtifactError::Weights {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
-        .into()
-    })
-}
-
-fn save_checkpoint(artifact_dir: &Path, gan: &Gan, state: &RunState) -> Result<(), DcganError> {
-    replace_dir(&artifact_dir.join(CHECKPOINT_DIR), |dir| {
-        save_module(gan.generator.valid(), &dir.join("generator.bpk"))?;
-        save_module(gan.discriminator.valid(), &dir.join("discriminator.bpk"))?;
-        for (optim, name) in [
-            (&gan.generator_optim, "generator-adam.bpk"),
-            (&gan.discriminator_optim, "discriminator-adam.bpk"),
-        ] {
-            let path = dir.join(name);
-            let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            write_atomic(&path, &bytes)?;
-        }
-        save_json(&dir.join("state.json"), state)?;
-        Ok::<(), DcganError>(())
-    })
-}
-
-/// A grid of images in [−1, 1] (`[n, c, s, s]`), 8 per row, each pixel drawn 3×3, as PNG.
-///
-/// # Errors
-/// [`DcganError::Plot`] if the image cannot be made or written.
-pub fn save_image_grid(images: Tensor<4>, path: &Path) -> Result<(), DcganError> {
-    let [n, c, h, w] = images.dims();
-    let values: Vec<f32> = ((images + 1.0) * 0.5).into_data().iter::<f32>().collect();
-    kiln_plot::image_grid(&values, [n, c, h, w], 8, 3)
-        .and_then(|grid| grid.save_png(path))
-        .map_err(|e| DcganError::Plot {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
-}
-
-fn save_grid(
-    generator: &Generator,
-    fixed: &Tensor<2>,
-    artifact_dir: &Path,
-    epoch: usize,
-) -> Result<(), DcganError> {
-    let images = generator.forward(fixed.clone());
-    let path = artifact_dir
-        .join("samples")
-        .join(format!("epoch-{epoch:03}.png"));
-    save_image_grid(images.clone(), &path)?;
-    save_image_grid(images, &artifact_dir.join("generated_image.png"))
-}
-
-fn save_loss_plot(metrics: &[EpochMetrics], path: &Path) -> Result<(), DcganError> {
-    let series = |name: &str, f: fn(&EpochMetrics) -> f64| {
-        kiln_plot::Series::new(
-            name,
-            metrics.iter().map(|m| (m.epoch as f64, f(m))).collect(),
-        )
-    };
-    kiln_plot::line_chart(
-        "DCGAN LOSSES PER EPOCH",
-        "EPOCH",
-        "MEAN LOSS",
-        &[
-            series("discriminator", |m| m.mean.d_loss),
-            series("generator", |m| m.mean.g_loss),
-        ],
-    )
-    .save_png(path)
-    .map_err(|e| DcganError::Plot {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
-/// Loads the config and generator saved by [`train`] in `dir`, on `device`.
-///
-/// # Errors
-/// A missing or corrupt file, or weights that do not fit the saved config.
-pub fn load_generator(dir: &Path, device: &Device) -> Result<TrainedGenerator, DcganError> {
-    let config: DcganTrainingConfig = load_json(&dir.join(CONFIG_FILE), "DCGAN config")?;
-    config.validate()?;
-    let generator = load_module(config.generator.init(device)?, &dir.join(GENERATOR_FILE))?;
-    Ok(TrainedGenerator { config, generator })
-}
-
-/// The metrics saved by [`train`] in `dir`.
-///
-/// # Errors
-/// A missing or corrupt file.
-pub fn load_metrics(dir: &Path) -> Result<Vec<EpochMetrics>, DcganError> {
-    Ok(load_json(&dir.join(METRICS_FILE), "DCGAN metrics")?)
 }
 
 #[cfg(test)]

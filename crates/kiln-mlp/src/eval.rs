@@ -2,26 +2,24 @@
 
 use std::fmt::Write as _;
 
-use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::Dataset;
-use burn::tensor::Device;
-use kiln_data::{ImageBatcher, ImageDataset, Normalization};
+use burn::nn::loss::CrossEntropyLossConfig;
 
-use crate::MlpClassifier;
+use crate::training::{batch, device_error};
+use crate::{ClassificationData, Mlp, MlpConfig, MlpError, TrainingConfigError};
 
 /// The result of evaluating a classifier on a labelled dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    /// Fraction of images classified correctly, in `[0, 1]`.
+    /// Fraction of examples classified correctly, in `[0, 1]`.
     pub accuracy: f64,
-    /// Mean cross-entropy loss per image.
+    /// Mean cross-entropy loss per example.
     pub mean_loss: f64,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u64>>,
 }
 
 impl Evaluation {
-    /// Number of images evaluated.
+    /// Number of examples evaluated.
     pub fn count(&self) -> u64 {
         self.confusion.iter().flatten().sum()
     }
@@ -55,47 +53,60 @@ impl Evaluation {
     }
 }
 
-/// Evaluates `model` on every image of `data`, `batch_size` at a time, on `device`.
+/// Evaluates `model` on every example of `data`, `batch_size` at a time, on the model's
+/// device.
 ///
-/// # Panics
-/// If `batch_size` is 0.
+/// # Errors
+/// [`MlpError::ZeroBatchSize`](crate::MlpError) for a `batch_size` of 0; an example that
+/// does not fit the network; a device that fails to return results.
 pub fn evaluate(
-    model: &MlpClassifier,
-    data: &ImageDataset,
-    normalization: Normalization,
+    model: &Mlp,
+    data: &dyn ClassificationData,
     batch_size: usize,
-    device: &Device,
-) -> Evaluation {
-    assert!(batch_size > 0, "batch_size must be at least 1");
-    let batcher = ImageBatcher::new(normalization);
-    let classes = model.mlp.output_size();
+) -> Result<Evaluation, MlpError> {
+    evaluate_on(model, data, batch_size)
+}
+
+pub(crate) fn evaluate_on(
+    model: &Mlp,
+    data: &dyn ClassificationData,
+    batch_size: usize,
+) -> Result<Evaluation, MlpError> {
+    if batch_size == 0 {
+        return Err(TrainingConfigError::ZeroBatchSize.into());
+    }
+    let device = model.output.weight.device();
+    let sizes = MlpConfig::new()
+        .with_input_size(model.input_size())
+        .with_output_size(model.output_size());
+    let classes = model.output_size();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let mut confusion = vec![vec![0u64; classes]; classes];
     let mut loss_sum = 0.0;
     let n = data.len();
-    for start in (0..n).step_by(batch_size) {
-        let end = (start + batch_size).min(n);
-        let items = (start..end)
-            .filter_map(|i| data.item(i))
-            .collect::<Vec<_>>();
-        let labels: Vec<usize> = items.iter().map(|i| usize::from(i.label)).collect();
-        let batch = batcher.batch(items, device);
-        let out = model.forward_classification(batch);
-        loss_sum += f64::from(out.loss.into_scalar::<f32>()) * (end - start) as f64;
-        let predicted = out.output.argmax(1).into_data();
-        for (truth, pred) in labels.into_iter().zip(predicted.iter::<i64>()) {
-            if let (Some(row), Ok(p)) = (confusion.get_mut(truth), usize::try_from(pred))
-                && let Some(cell) = row.get_mut(p)
+    let indices: Vec<usize> = (0..n).collect();
+    for chunk in indices.chunks(batch_size) {
+        let (x, y) = batch(data, chunk, &sizes, &device)?;
+        let logits = model.forward(x);
+        let loss = loss_fn.forward(logits.clone(), y.clone());
+        loss_sum +=
+            f64::from(loss.try_into_scalar::<f32>().map_err(device_error)?) * chunk.len() as f64;
+        let predicted = logits.argmax(1).try_into_data().map_err(device_error)?;
+        let truth = y.try_into_data().map_err(device_error)?;
+        for (t, p) in truth.iter::<i64>().zip(predicted.iter::<i64>()) {
+            if let (Ok(t), Ok(p)) = (usize::try_from(t), usize::try_from(p))
+                && let Some(cell) = confusion.get_mut(t).and_then(|row| row.get_mut(p))
             {
                 *cell += 1;
             }
         }
     }
     let correct: u64 = (0..classes).map(|i| confusion[i][i]).sum();
-    Evaluation {
+    Ok(Evaluation {
         accuracy: correct as f64 / n.max(1) as f64,
         mean_loss: loss_sum / n.max(1) as f64,
         confusion,
-    }
+    })
 }
 
 #[cfg(test)]

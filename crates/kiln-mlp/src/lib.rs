@@ -1,51 +1,97 @@
 //! The MLP classifier of kiln.
 //!
+//! The core — needs only `burn`:
 //! - [`MlpConfig`] / [`Mlp`]: a fully connected network of any depth and width, with a
-//!   sigmoid, ReLU or tanh [`Activation`] and dropout.
-//! - [`MlpClassifier`]: the network on flattened images, with cross-entropy loss and
-//!   burn-train's training and validation steps.
-//! - [`train`]: burn-train's `Learner` with progress, loss/accuracy metrics, a checkpoint
-//!   per epoch and resumption; [`load_trained`] reloads the result; [`evaluate`] measures
-//!   test accuracy and the confusion matrix.
+//!   sigmoid, ReLU or tanh [`Activation`] and dropout; a plain Burn module to put in your own.
+//! - [`train`]: trains a classifier in memory on any [`ClassificationData`] (a
+//!   `Vec<Labelled>`, any Burn `Dataset` through [`from_dataset`], or your own source), with
+//!   any number of classes and features; [`evaluate`] gives accuracy, loss and a confusion
+//!   matrix.
+//!
+//! The run layer — feature `run`, on by default: [`run::train`] keeps a run in a folder
+//! with checkpoints and resuming, [`run::load_trained`] reloads it, and MNIST-style images
+//! come in through kiln-data.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use kiln_mlp::{Activation, MlpConfig};
+//! # fn main() -> Result<(), kiln_mlp::MlpConfigError> {
+//! let device = Device::flex();
+//! let mlp = MlpConfig::new()
+//!     .with_input_size(20)
+//!     .with_hidden_sizes(vec![64, 32])
+//!     .with_output_size(3)
+//!     .with_activation(Activation::Tanh)
+//!     .init(&device)?;
+//! let logits = mlp.forward(Tensor::<2>::zeros([4, 20], &device));
+//! assert_eq!(logits.dims(), [4, 3]);
+//! # Ok(()) }
+//! ```
 
-mod classifier;
+mod data;
 mod eval;
 mod model;
+#[cfg(feature = "run")]
+pub mod run;
 mod training;
 
-pub use classifier::MlpClassifier;
+pub use data::{ClassificationData, Labelled};
+#[cfg(feature = "dataset")]
+pub use data::{MappedDataset, from_dataset};
 pub use eval::{Evaluation, evaluate};
-pub use kiln_train::RunMode;
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
 pub use training::{
-    CONFIG_FILE, LrSchedule, MODEL_FILE, MlpTrainingConfig, OptimizerKind, TrainedMlp,
-    TrainingConfigError, load_trained, train,
+    EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, TrainingConfigError,
+    train,
 };
 
-use std::path::PathBuf;
-
-/// Errors of training, saving and loading the MLP.
+/// Errors of training, evaluating, saving and loading the MLP.
 #[derive(Debug, thiserror::Error)]
 pub enum MlpError {
     /// A config value is invalid.
     #[error(transparent)]
     Config(#[from] TrainingConfigError),
+    /// There is no training example.
+    #[error("the training data holds no example")]
+    NoExamples,
+    /// The data source returned nothing for an index below its length.
+    #[error("the data has no example {index} although its length is larger")]
+    MissingExample {
+        /// The index.
+        index: usize,
+    },
+    /// An example's feature count is not the network's input size.
+    #[error("example {index} has {found} features, the network takes {expected}")]
+    FeatureCount {
+        /// The example.
+        index: usize,
+        /// The network's `input_size`.
+        expected: usize,
+        /// Its feature count.
+        found: usize,
+    },
+    /// An example's class is not below the network's output size.
+    #[error("example {index} has class {class}, the network has {classes} classes (0..{classes})")]
+    ClassOutOfRange {
+        /// The example.
+        index: usize,
+        /// Its class.
+        class: usize,
+        /// The network's `output_size`.
+        classes: usize,
+    },
+    /// The device failed to return a result.
+    #[error("the device failed: {0}")]
+    Device(String),
     /// A file could not be read or written.
+    #[cfg(feature = "run")]
     #[error(transparent)]
     Artifact(#[from] kiln_train::ArtifactError),
-    /// A new run was asked for in a folder holding another run's checkpoints.
-    #[error(
-        "{dir} already holds a run (checkpoint of epoch {epoch}): resume it, or choose another folder"
-    )]
-    ArtifactDirInUse {
-        /// The folder.
-        dir: PathBuf,
-        /// Its last checkpoint.
-        epoch: usize,
-    },
-    /// Resuming was asked for but the folder holds no complete checkpoint.
-    #[error("{0} holds no complete checkpoint to resume from")]
-    NoCheckpoint(PathBuf),
+    /// The run folder does not fit the run asked for.
+    #[cfg(feature = "run")]
+    #[error(transparent)]
+    Run(#[from] kiln_train::RunError),
 }
 
 impl From<MlpConfigError> for MlpError {

@@ -1,29 +1,17 @@
-//! Training the classifier with burn-train's supervised `Learner`.
+//! Training the classifier: an epoch loop of shuffled mini-batches, in memory.
 
-use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use burn::config::Config;
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::Dataset;
-use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
-use burn::tensor::Device;
-use burn::train::checkpoint::KeepLastNCheckpoints;
-use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining};
-use kiln_data::{DatasetKind, ImageBatcher, ImageDataset};
-use kiln_train::{
-    AtomicFileCheckpointer, LineRenderer, RunMode, latest_checkpoint, use_terminal_ui,
-};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use kiln_core::{ControlFlow, Progress, Rng, Unit};
+use serde::{Deserialize, Serialize};
 
-use crate::{MlpClassifier, MlpConfig, MlpConfigError, MlpError};
-
-/// File name of the training config inside an artifact folder.
-pub const CONFIG_FILE: &str = "config.json";
-/// File name of the trained weights inside an artifact folder.
-pub const MODEL_FILE: &str = "model.bpk";
+use crate::{ClassificationData, Labelled, Mlp, MlpConfig, MlpConfigError, MlpError};
 
 /// The optimiser.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -43,16 +31,13 @@ pub enum LrSchedule {
     Cosine,
 }
 
-/// Everything a training run needs besides the data; saved as `config.json` beside the
-/// weights, so a run can be reproduced and its model reloaded from the folder alone.
+/// Everything a training run needs besides the data; the run layer saves it as
+/// `config.json` beside the weights, so a run can be reproduced and its model reloaded.
 #[derive(Config, Debug)]
 pub struct MlpTrainingConfig {
-    /// The network.
+    /// The network: its `input_size` is the feature count, its `output_size` the class count.
     #[config(default = "MlpConfig::new()")]
     pub model: MlpConfig,
-    /// The dataset trained on; decides the input normalisation.
-    #[config(default = "DatasetKind::Mnist")]
-    pub dataset: DatasetKind,
     /// The optimiser.
     #[config(default = "OptimizerKind::Adam")]
     pub optimizer: OptimizerKind,
@@ -68,17 +53,10 @@ pub struct MlpTrainingConfig {
     /// Passes over the training set.
     #[config(default = 10)]
     pub epochs: usize,
-    /// Images per batch.
+    /// Examples per batch.
     #[config(default = 128)]
     pub batch_size: usize,
-    /// Threads that assemble batches.
-    #[config(default = 2)]
-    pub num_workers: usize,
-    /// Training images held out (the last ones of the training split) to validate on after
-    /// every epoch, so the test split stays unseen until the final evaluation.
-    #[config(default = 5000)]
-    pub validation_size: usize,
-    /// Seed of the device RNG (weights, dropout) and of the data shuffling.
+    /// Seed of the initial weights, dropout and the batch order.
     #[config(default = 42)]
     pub seed: u64,
 }
@@ -98,35 +76,9 @@ pub enum TrainingConfigError {
     /// `learning_rate` is not in `(0, 1]`.
     #[error("learning_rate must be in (0, 1], got {0}")]
     LearningRate(f64),
-    /// `validation_size` leaves no training images.
-    #[error("validation_size {validation} leaves none of the {total} training images to train on")]
-    ValidationSize {
-        /// `validation_size`.
-        validation: usize,
-        /// Images in the training split.
-        total: usize,
-    },
     /// `momentum` is not in `[0, 1)`.
     #[error("momentum must be in [0, 1), got {0}")]
     Momentum(f64),
-    /// The network's input size is not the images' pixel count.
-    #[error("model input_size is {model} but the images have {data} pixels")]
-    InputSize {
-        /// `model.input_size`.
-        model: usize,
-        /// `height * width` of the data.
-        data: usize,
-    },
-    /// The network's output size is not the dataset's class count.
-    #[error("model output_size is {model} but {dataset} has {classes} classes")]
-    OutputSize {
-        /// `model.output_size`.
-        model: usize,
-        /// The dataset.
-        dataset: DatasetKind,
-        /// Its class count.
-        classes: usize,
-    },
 }
 
 impl MlpTrainingConfig {
@@ -148,18 +100,10 @@ impl MlpTrainingConfig {
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
             return Err(TrainingConfigError::Momentum(self.momentum));
         }
-        let classes = self.dataset.num_classes();
-        if self.model.output_size != classes {
-            return Err(TrainingConfigError::OutputSize {
-                model: self.model.output_size,
-                dataset: self.dataset,
-                classes,
-            });
-        }
         Ok(())
     }
 
-    fn optimizer(&self) -> ModuleOptimizer {
+    pub(crate) fn optimizer(&self) -> ModuleOptimizer {
         match self.optimizer {
             OptimizerKind::Adam => AdamConfig::new().init(),
             OptimizerKind::Sgd => SgdConfig::new()
@@ -172,153 +116,284 @@ impl MlpTrainingConfig {
         }
     }
 
-    /// The learning-rate scheduler for a run of `iterations` optimiser steps.
-    fn scheduler(&self, iterations: usize) -> ModuleLrScheduler {
+    /// The learning rate of optimiser step `step` (from 0) of a run of `steps` steps: constant,
+    /// or cosine annealing `min + (max − min)·(1 + cos(π·step/steps))/2` with `min` = 1% of
+    /// `learning_rate` (PyTorch's `CosineAnnealingLR` with `T_max = steps`). A pure function
+    /// of the step, so a resumed run needs no scheduler state.
+    pub fn learning_rate_at(&self, step: usize, steps: usize) -> f64 {
         match self.lr_schedule {
-            LrSchedule::Constant => self.learning_rate.into(),
+            LrSchedule::Constant => self.learning_rate,
             LrSchedule::Cosine => {
-                CosineAnnealingLrSchedulerConfig::new(self.learning_rate, iterations.max(1))
-                    .with_min_lr(self.learning_rate * 0.01)
-                    .init()
-                    .expect("validate() keeps the learning rate in (0, 1]")
+                let (max, min) = (self.learning_rate, self.learning_rate * 0.01);
+                let t = step as f64 / steps.max(1) as f64;
+                min + (max - min) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
             }
         }
     }
 }
 
-impl MlpTrainingConfig {
-    /// Splits the training split into (training, validation) parts: the last
-    /// `validation_size` images validate.
-    ///
-    /// # Errors
-    /// [`TrainingConfigError::ValidationSize`] when no training image would be left.
-    pub fn split(
-        &self,
-        data: &ImageDataset,
-    ) -> Result<(ImageDataset, ImageDataset), TrainingConfigError> {
-        let total = data.len();
-        if self.validation_size >= total {
-            return Err(TrainingConfigError::ValidationSize {
-                validation: self.validation_size,
-                total,
-            });
-        }
-        let cut = total - self.validation_size;
-        Ok((data.slice(0..cut), data.slice(cut..total)))
+/// One epoch's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean cross-entropy over the epoch's training batches (dropout active).
+    pub train_loss: f64,
+    /// Fraction of training examples classified correctly during the epoch.
+    pub train_accuracy: f64,
+    /// Validation loss and accuracy after the epoch, when validation data was given.
+    pub valid: Option<(f64, f64)>,
+    /// Learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+}
+
+impl EpochMetrics {
+    /// The epoch as a progress report (names: `train_loss`, `train_accuracy`, `valid_loss`,
+    /// `valid_accuracy`, `learning_rate`).
+    pub fn progress(&self, total_epochs: usize) -> Progress {
+        let mut p = Progress::new(Unit::Epoch, self.epoch, total_epochs)
+            .with("train_loss", self.train_loss)
+            .with("train_accuracy", self.train_accuracy)
+            .with_opt("valid_loss", self.valid.map(|v| v.0))
+            .with_opt("valid_accuracy", self.valid.map(|v| v.1))
+            .with("learning_rate", self.learning_rate);
+        p.epoch_end = Some(self.epoch);
+        p.rate = 1.0 / self.seconds.max(1e-9);
+        p
     }
 }
 
-/// Trains a classifier on `train`, validating on `valid` after every epoch, and writes into
-/// `artifact_dir`: `config.json`, a checkpoint per epoch (`checkpoint/`, the last two kept,
-/// each written atomically), burn-train's metric logs (`train/`, `valid/`) and the final
-/// weights `model.bpk`.
+/// A trained classifier with its config and per-epoch metrics.
+#[derive(Debug, Clone)]
+pub struct TrainedMlp {
+    /// The config it was trained with.
+    pub config: MlpTrainingConfig,
+    /// The network, without autodiff, in inference mode (no dropout).
+    pub model: Mlp,
+    /// One entry per epoch trained (a resumed run includes the epochs before it).
+    pub metrics: Vec<EpochMetrics>,
+}
+
+/// Trains a classifier on `train` in memory, validating on `valid` after every epoch, and
+/// returns it with its metrics. `on_progress` gets each epoch's [`EpochMetrics::progress`];
+/// returning `ControlFlow::Break(())` ends the run after that epoch.
 ///
-/// `device` is the plain device; autodiff is turned on here, after seeding it.
-/// Progress shows in burn-train's terminal UI when standard output is a terminal, else as a
-/// line per epoch.
+/// `device` is the plain device: it is seeded with `config.seed` and autodiff is turned on
+/// here. The batch order of epoch `e` is drawn from the seed and `e` alone.
 ///
 /// # Errors
-/// An invalid config, an artifact folder that does not fit `mode`, or a file that cannot
-/// be written.
+/// An invalid config; an example whose feature count is not the network's `input_size` or
+/// whose class is not below its `output_size`; empty training data.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use kiln_mlp::{Labelled, MlpConfig, MlpTrainingConfig, train};
+/// # fn main() -> Result<(), kiln_mlp::MlpError> {
+/// // Two classes on a line: x < 0 or x > 0.
+/// let data: Vec<Labelled> = (-50..50)
+///     .filter(|&i| i != 0)
+///     .map(|i| Labelled::new(vec![i as f32 / 50.0], usize::from(i > 0)))
+///     .collect();
+/// let config = MlpTrainingConfig::new()
+///     .with_model(MlpConfig::new().with_input_size(1).with_hidden_sizes(vec![8]).with_output_size(2))
+///     .with_learning_rate(0.05)
+///     .with_epochs(30)
+///     .with_batch_size(20);
+/// let trained = train(&config, &data, None, &Device::flex(), kiln_mlp::silent)?;
+/// let last = trained.metrics.last().unwrap();
+/// assert!(last.train_accuracy > 0.9, "{last:?}");
+/// # Ok(()) }
+/// ```
 pub fn train(
     config: &MlpTrainingConfig,
+    train: &dyn ClassificationData,
+    valid: Option<&dyn ClassificationData>,
     device: &Device,
-    train: ImageDataset,
-    valid: ImageDataset,
-    artifact_dir: &Path,
-    mode: RunMode,
-) -> Result<MlpClassifier, MlpError> {
-    config.validate()?;
-    let pixels = train.height() * train.width();
-    if config.model.input_size != pixels {
-        return Err(TrainingConfigError::InputSize {
-            model: config.model.input_size,
-            data: pixels,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedMlp, MlpError> {
+    let mut trainer = Trainer::new(config, train.len(), device)?;
+    trainer.fit(train, valid, on_progress, |_| Ok(()))?;
+    Ok(trainer.finish())
+}
+
+/// The state of a run between epochs: what a checkpoint holds.
+pub(crate) struct Trainer {
+    pub(crate) config: MlpTrainingConfig,
+    pub(crate) model: Mlp,
+    pub(crate) optim: ModuleOptimizer,
+    pub(crate) metrics: Vec<EpochMetrics>,
+    device: Device,
+    steps_per_epoch: usize,
+}
+
+impl Trainer {
+    /// A fresh run: seeds `device`, turns on autodiff, builds the network.
+    pub(crate) fn new(
+        config: &MlpTrainingConfig,
+        examples: usize,
+        device: &Device,
+    ) -> Result<Self, MlpError> {
+        config.validate()?;
+        if examples == 0 {
+            return Err(MlpError::NoExamples);
         }
-        .into());
+        device.seed(config.seed);
+        let device = device.clone().autodiff();
+        Ok(Self {
+            config: config.clone(),
+            model: config.model.init(&device)?,
+            optim: config.optimizer(),
+            metrics: Vec::new(),
+            steps_per_epoch: examples.div_ceil(config.batch_size),
+            device,
+        })
     }
-    let resume_from = match (mode, latest_checkpoint(artifact_dir)) {
-        (RunMode::New, Some(epoch)) => {
-            return Err(MlpError::ArtifactDirInUse {
-                dir: artifact_dir.to_path_buf(),
-                epoch,
+
+    /// Epochs done so far.
+    pub(crate) fn epochs_done(&self) -> usize {
+        self.metrics.len()
+    }
+
+    /// Trains the remaining epochs; `after_epoch` runs after each (the run layer saves its
+    /// checkpoint there), before `on_progress`.
+    pub(crate) fn fit(
+        &mut self,
+        train: &dyn ClassificationData,
+        valid: Option<&dyn ClassificationData>,
+        mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+        mut after_epoch: impl FnMut(&Trainer) -> Result<(), MlpError>,
+    ) -> Result<(), MlpError> {
+        while self.epochs_done() < self.config.epochs {
+            let metrics = self.epoch(train, valid)?;
+            self.metrics.push(metrics.clone());
+            after_epoch(self)?;
+            if on_progress(&metrics.progress(self.config.epochs)).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass over `train` in an order drawn from the seed and the epoch, then validation.
+    fn epoch(
+        &mut self,
+        train: &dyn ClassificationData,
+        valid: Option<&dyn ClassificationData>,
+    ) -> Result<EpochMetrics, MlpError> {
+        let clock = Instant::now();
+        let epoch = self.epochs_done() + 1;
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        Rng::new(self.config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .shuffle(&mut order);
+        let total_steps = self.steps_per_epoch * self.config.epochs;
+        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        // Sums stay on the device and are read once per epoch: no host sync per batch.
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut correct: Option<Tensor<1, Int>> = None;
+        let mut lr = self.config.learning_rate;
+        for (i, chunk) in order.chunks(self.config.batch_size).enumerate() {
+            let step = (epoch - 1) * self.steps_per_epoch + i;
+            lr = self.config.learning_rate_at(step, total_steps);
+            let (x, y) = batch(train, chunk, &self.config.model, &self.device)?;
+            let logits = self.model.forward(x); // [batch, classes]
+            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let hits = logits.argmax(1).reshape([chunk.len()]).equal(y).int().sum();
+            let weighted = loss.clone().detach() * chunk.len() as f64;
+            loss_sum = Some(loss_sum.map_or(weighted.clone(), |s| s + weighted));
+            correct = Some(correct.map_or(hits.clone(), |c| c + hits));
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+        }
+        let n = train.len() as f64;
+        let train_loss = read_f64(loss_sum)? / n;
+        let train_accuracy = read_i64(correct)? as f64 / n;
+        let valid = match valid {
+            Some(v) => {
+                let e = evaluate_on(&self.model.valid(), v, self.config.batch_size.max(256))?;
+                Some((e.mean_loss, e.accuracy))
+            }
+            None => None,
+        };
+        Ok(EpochMetrics {
+            epoch,
+            train_loss,
+            train_accuracy,
+            valid,
+            learning_rate: lr,
+            seconds: clock.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The trained network without autodiff, with the config and metrics.
+    pub(crate) fn finish(self) -> TrainedMlp {
+        TrainedMlp {
+            model: self.model.valid(),
+            config: self.config,
+            metrics: self.metrics,
+        }
+    }
+}
+
+fn read_f64(t: Option<Tensor<1>>) -> Result<f64, MlpError> {
+    match t {
+        None => Ok(0.0),
+        Some(t) => Ok(f64::from(
+            t.sum().try_into_scalar::<f32>().map_err(device_error)?,
+        )),
+    }
+}
+
+fn read_i64(t: Option<Tensor<1, Int>>) -> Result<i64, MlpError> {
+    match t {
+        None => Ok(0),
+        Some(t) => t.sum().try_into_scalar::<i64>().map_err(device_error),
+    }
+}
+
+pub(crate) fn device_error(e: impl std::fmt::Display) -> MlpError {
+    MlpError::Device(e.to_string())
+}
+
+/// The examples at `indices` as `[batch, input_size]` features and `[batch]` classes, each
+/// checked against the network's sizes.
+pub(crate) fn batch(
+    data: &dyn ClassificationData,
+    indices: &[usize],
+    model: &MlpConfig,
+    device: &Device,
+) -> Result<(Tensor<2>, Tensor<1, Int>), MlpError> {
+    let mut features = Vec::with_capacity(indices.len() * model.input_size);
+    let mut classes = Vec::with_capacity(indices.len());
+    for &index in indices {
+        let Labelled { features: f, class } =
+            data.get(index).ok_or(MlpError::MissingExample { index })?;
+        if f.len() != model.input_size {
+            return Err(MlpError::FeatureCount {
+                index,
+                expected: model.input_size,
+                found: f.len(),
             });
         }
-        (RunMode::Resume, None) => return Err(MlpError::NoCheckpoint(artifact_dir.to_path_buf())),
-        (_, found) => found,
-    };
-    kiln_train::save_json(&artifact_dir.join(CONFIG_FILE), config)?;
-
-    device.seed(config.seed);
-    let device = device.clone().autodiff();
-    let batcher = ImageBatcher::new(config.dataset.standardization());
-    let loader = |shuffle: Option<u64>| {
-        let b = DataLoaderBuilder::new(batcher.clone())
-            .batch_size(config.batch_size)
-            .num_workers(config.num_workers)
-            .set_device(device.clone());
-        match shuffle {
-            Some(seed) => b.shuffle(seed),
-            None => b,
+        if class >= model.output_size {
+            return Err(MlpError::ClassOutOfRange {
+                index,
+                class,
+                classes: model.output_size,
+            });
         }
-    };
-    let iterations = config.epochs * train.len().div_ceil(config.batch_size);
-    let loader_train = loader(Some(config.seed)).build(train);
-    let loader_valid = loader(None).build(valid);
-
-    let (model_ck, optim_ck, sched_ck) = AtomicFileCheckpointer::triple(artifact_dir);
-    let mut training = SupervisedTraining::new(artifact_dir, loader_train, loader_valid)
-        .metrics((AccuracyMetric::new(), LossMetric::new()))
-        .with_custom_checkpointers(model_ck, optim_ck, sched_ck)
-        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
-        // burn-train would install a global logger writing experiment.log; kiln's programs
-        // own the global `tracing` subscriber, so Burn's events go there instead.
-        .with_application_logger(None)
-        .num_epochs(config.epochs);
-    if let Some(epoch) = resume_from {
-        training = training.checkpoint(epoch);
+        features.extend_from_slice(&f);
+        classes.push(class as i64);
     }
-    if !use_terminal_ui() {
-        training = training.renderer(Box::new(LineRenderer::new()));
-    }
-
-    let model = MlpClassifier::new(&config.model, &device)?;
-    let result = training.launch(Learner::new(
-        model,
-        config.optimizer(),
-        config.scheduler(iterations),
-    ));
-    kiln_train::save_module(result.model.clone(), &artifact_dir.join(MODEL_FILE))?;
-    Ok(result.model)
+    let n = indices.len();
+    Ok((
+        Tensor::from_data(TensorData::new(features, [n, model.input_size]), device),
+        Tensor::from_data(TensorData::new(classes, [n]), device),
+    ))
 }
 
-/// A trained classifier and the config it was trained with, loaded from an artifact folder.
-#[derive(Debug)]
-pub struct TrainedMlp {
-    /// The config the run saved.
-    pub config: MlpTrainingConfig,
-    /// The trained weights, on the device asked for.
-    pub model: MlpClassifier,
-    /// The folder they came from.
-    pub dir: PathBuf,
-}
-
-/// Loads `config.json` and `model.bpk` from an artifact folder written by [`train`].
-///
-/// # Errors
-/// A missing or malformed file, or weights that do not fit the config.
-pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedMlp, MlpError> {
-    let config: MlpTrainingConfig =
-        kiln_train::load_json(&dir.join(CONFIG_FILE), "MLP training config")?;
-    config.validate()?;
-    let model = MlpClassifier::new(&config.model, device)?;
-    let model = kiln_train::load_module(model, &dir.join(MODEL_FILE))?;
-    Ok(TrainedMlp {
-        config,
-        model,
-        dir: dir.to_path_buf(),
-    })
-}
+pub(crate) use crate::eval::evaluate_on;
 
 #[cfg(test)]
 mod tests {
@@ -364,19 +439,6 @@ mod tests {
     }
 
     #[test]
-    fn output_size_must_match_the_classes() {
-        let c = MlpTrainingConfig::new().with_model(MlpConfig::new().with_output_size(7));
-        assert!(matches!(
-            c.validate(),
-            Err(TrainingConfigError::OutputSize {
-                model: 7,
-                classes: 10,
-                ..
-            })
-        ));
-    }
-
-    #[test]
     fn invalid_model_is_reported_through_the_training_config() {
         let c = MlpTrainingConfig::new().with_model(MlpConfig::new().with_dropout(2.0));
         assert_eq!(
@@ -390,12 +452,22 @@ mod tests {
     #[test]
     fn training_config_round_trips_through_json() {
         let c = MlpTrainingConfig::new()
-            .with_dataset(DatasetKind::FashionMnist)
+            .with_lr_schedule(LrSchedule::Constant)
             .with_optimizer(OptimizerKind::Sgd);
         let back: MlpTrainingConfig =
             serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
-        assert_eq!(back.dataset, DatasetKind::FashionMnist);
+        assert_eq!(back.lr_schedule, LrSchedule::Constant);
         assert_eq!(back.optimizer, OptimizerKind::Sgd);
         assert_eq!(back.model.hidden_sizes, vec![512, 256]);
+    }
+
+    #[test]
+    fn cosine_schedule_runs_from_the_rate_to_one_percent() {
+        let c = MlpTrainingConfig::new().with_learning_rate(0.1);
+        assert!((c.learning_rate_at(0, 100) - 0.1).abs() < 1e-12);
+        assert!((c.learning_rate_at(50, 100) - 0.0505).abs() < 1e-12);
+        assert!((c.learning_rate_at(100, 100) - 0.001).abs() < 1e-12);
+        let flat = c.with_lr_schedule(LrSchedule::Constant);
+        assert_eq!(flat.learning_rate_at(70, 100), 0.1);
     }
 }

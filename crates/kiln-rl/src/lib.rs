@@ -3,35 +3,42 @@
 //! - Environments ([`env`]): [`CartPole`] (CartPole-v1 with Gymnasium's exact dynamics) and
 //!   [`Chain`] (a corridor MDP with known optimal Q-values), both burn-rl
 //!   [`Environment`](burn_rl::Environment)s.
-//! - [`dqn`]: a DQN agent (Mnih et al. 2015) — Q-network from `kiln-mlp`, replay buffer,
+//! - [`dqn`]: a DQN agent (Mnih et al. 2015) — any [`QNetwork`](dqn::QNetwork) (kiln-mlp's
+//!   `Mlp` by default), replay buffer,
 //!   target network with hard or soft updates, linear ε schedule, MSE or Huber TD loss,
 //!   optional gradient clipping and Double DQN — whose acting policy is a burn-rl
 //!   [`Policy`](burn_rl::Policy).
 //!
-//! ```no_run
+//! The core needs only `burn`, burn-rl and kiln-mlp's core; the run layer (feature `run`,
+//! on by default) keeps a run in a folder with checkpoints and resuming ([`run`]).
+//!
+//! ```
+//! use burn::tensor::Device;
 //! use kiln_rl::{CartPole, dqn::{self, DqnConfig}};
-//! use kiln_train::RunMode;
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let device = burn::tensor::Device::default();
-//! let config = DqnConfig::new().with_total_steps(50_000);
+//! # fn main() -> Result<(), kiln_rl::dqn::DqnError> {
+//! let device = Device::flex();
+//! // A short run (CartPole needs ~100,000 steps to be solved) that prints its progress.
+//! let config = DqnConfig::new().with_total_steps(3_000).with_learning_starts(1_000);
 //! let mut env = CartPole::new(config.seed);
-//! let dir = std::path::Path::new("artifacts/dqn");
-//! let run = dqn::train(&config, &mut env, &device, dir, RunMode::New, |progress| {
-//!     println!("step {}: mean return {:?}", progress.step, progress.mean_return);
-//!     std::ops::ControlFlow::Continue(())
+//! let trained = dqn::train(&config, &mut env, &device, |progress| {
+//!     println!("step {}: mean return {:?}", progress.done, progress.metric("mean_return"));
+//!     kiln_rl::ControlFlow::Continue(())
 //! })?;
-//! let returns = dqn::evaluate(&run.network, &mut CartPole::new(0), 100, 1_000_000);
+//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, 1_000_000);
+//! assert_eq!(returns.len(), 3);
 //! # Ok(()) }
 //! ```
 
 pub mod dqn;
 pub mod env;
+#[cfg(feature = "run")]
+pub mod run;
 
 /// burn-rl, whose `Environment` and `Policy` traits kiln's environments and policy implement.
 pub use burn_rl;
 
 pub use env::{CartPole, CartPoleState, Chain, DiscreteEnvironment};
-pub use kiln_train::Rng;
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 
 /// Σ γ^t r_t of a sequence of rewards, the quantity an agent maximises.
 pub fn discounted_return(rewards: &[f64], gamma: f64) -> f64 {

@@ -1,35 +1,38 @@
-//! Training helpers shared by kiln's models.
+//! Run folders for kiln's models: the optional layer that writes a training run to disk.
 //!
-//! Everything a training run writes goes through here, so that every artifact is written
-//! atomically (a temporary file in the same folder, then a rename): a run killed mid-write
-//! leaves the previous file intact, never a half-written one.
+//! Every model trains in memory first (its crate's `train`); its `run` layer drives the same
+//! loop and uses this crate to keep the run in a folder:
 //!
-//! - [`write_atomic`], [`save_json`] / [`load_json`]: files and configs.
-//! - [`save_module`] / [`load_module`]: a module's weights as a burnpack (`.bpk`) file.
-//! - [`AtomicFileCheckpointer`]: burn-train's checkpointer, written atomically, and
-//!   [`latest_checkpoint`] to resume from the last complete epoch.
-//! - [`LineRenderer`]: one progress line per epoch where there is no terminal for burn-train's UI.
+//! - [`RunDir`]: one run's folder — the config as JSON, a checkpoint swapped in whole after
+//!   each epoch (or every N steps), and the refusal to start a new run over an old one or to
+//!   resume one that has no checkpoint ([`RunMode`], [`RunError`]).
+//! - [`write_atomic`], [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] /
+//!   [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
+//!   temporary name and renamed into place, so a run killed mid-write leaves the previous
+//!   file intact, never a half-written one.
+//!
+//! ```
+//! use kiln_train::{RunDir, RunMode, RunError};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let folder = tempfile::tempdir()?;
+//! let run = RunDir::open(folder.path(), RunMode::New)?;
+//! run.save_config(&vec![1, 2, 3])?;
+//! run.save_checkpoint(1, |dir| kiln_train::save_json(&dir.join("state.json"), &"epoch 1"))?;
+//! // The folder now holds a run: a new one there is refused, resuming continues after unit 1.
+//! assert!(matches!(RunDir::open(folder.path(), RunMode::New), Err(RunError::InUse { .. })));
+//! assert_eq!(RunDir::open(folder.path(), RunMode::Resume)?.resume_from(), Some(1));
+//! # Ok(()) }
+//! ```
 
-mod checkpoint;
-mod renderer;
+mod run_dir;
 
-pub use checkpoint::{AtomicFileCheckpointer, CHECKPOINT_DIR, latest_checkpoint};
-pub use renderer::{LineRenderer, use_terminal_ui};
-
-/// Whether a training run starts afresh or continues the one in its artifact folder (every
-/// model's `train` takes one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    /// Start a new run; the folder must hold no checkpoints of an earlier one.
-    New,
-    /// Continue from the last complete checkpoint in the folder.
-    Resume,
-}
+pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, RunDir, RunError, RunMode};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -67,7 +70,10 @@ pub enum ArtifactError {
     },
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> ArtifactError {
     let path = path.to_path_buf();
     move |source| ArtifactError::Io {
         action,
@@ -182,11 +188,7 @@ pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), ArtifactErro
 /// corrupt or its tensors do not match the module's.
 pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError> {
     if !path.is_file() {
-        return Err(ArtifactError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        });
+        return Err(not_found(path));
     }
     let weights_err = |e: burn::store::RecordError| ArtifactError::Weights {
         path: path.to_path_buf(),
@@ -196,83 +198,47 @@ pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError
     module.try_load_record(record).map_err(weights_err)
 }
 
-/// A small seeded generator (SplitMix64) for everything a training run draws on the host
-/// (shuffles, exploration, replay sampling, latent noise, initial states): the same seed gives
-/// the same run on every platform, its state can be checkpointed, and it adds no `rand`
-/// features to Burn's build (which would rebuild Burn).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rng(u64);
+/// Saves an optimiser's state (Adam's moments, step counts) as a burnpack file, atomically.
+///
+/// # Errors
+/// [`ArtifactError::Weights`] if burn cannot serialise it, else as [`write_atomic`].
+pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<(), ArtifactError> {
+    let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    write_atomic(path, &bytes)
+}
 
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
+/// Loads an optimiser state saved by [`save_optimizer`] into `optim` (built with the same
+/// settings).
+///
+/// # Errors
+/// [`ArtifactError::Io`] if the file cannot be read; [`ArtifactError::Weights`] if it is
+/// corrupt.
+pub fn load_optimizer(
+    optim: ModuleOptimizer,
+    path: &Path,
+) -> Result<ModuleOptimizer, ArtifactError> {
+    if !path.is_file() {
+        return Err(not_found(path));
     }
+    optim.load(path).map_err(|e| ArtifactError::Weights {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
 
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `[low, high)`.
-    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
-        low + (high - low) * self.unit()
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-300);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-
-    /// Fisher–Yates shuffle in place.
-    pub fn shuffle<T>(&mut self, values: &mut [T]) {
-        for i in (1..values.len()).rev() {
-            values.swap(i, self.below(i + 1));
-        }
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
+fn not_found(path: &Path) -> ArtifactError {
+    ArtifactError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn rng_is_seeded_and_in_range() {
-        let (mut a, mut b) = (super::Rng::new(1), super::Rng::new(1));
-        let mut sum = 0.0;
-        for _ in 0..10_000 {
-            let u = a.uniform(-0.05, 0.05);
-            assert_eq!(u, b.uniform(-0.05, 0.05));
-            assert!((-0.05..0.05).contains(&u));
-            assert!(a.below(7) < 7);
-            b.below(7);
-            sum += a.normal();
-            b.normal();
-        }
-        assert!(
-            (sum / 10_000.0).abs() < 0.05,
-            "normal mean {}",
-            sum / 10_000.0
-        );
-        let mut v: Vec<u32> = (0..10).collect();
-        a.shuffle(&mut v);
-        v.sort_unstable();
-        assert_eq!(v, (0..10).collect::<Vec<_>>());
-    }
-
     use super::*;
 
     #[test]

@@ -4,23 +4,63 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{KMeansError, KMeansParams};
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
-use crate::{InputError, Metric, SplitMix64, check_input, to_f32, to_f64, to_indices};
+use crate::{InputError, Metric, Rng, check_input, to_f32, to_f64, to_indices};
 
 /// A fitted K-means model.
 #[derive(Debug, Clone)]
 pub struct FittedKMeans {
-    centroids: Tensor<2>,
-    labels: Vec<usize>,
-    inertia: f64,
-    n_iter: usize,
-    metric: Metric,
-    block_rows: usize,
+    pub(crate) centroids: Tensor<2>,
+    pub(crate) labels: Vec<usize>,
+    pub(crate) inertia: f64,
+    pub(crate) n_iter: usize,
+    pub(crate) metric: Metric,
+    pub(crate) block_rows: usize,
 }
 
 impl FittedKMeans {
     /// The centroids, `[k, d]`, on the input's device (unit vectors under cosine).
-    pub fn centroids(&self) -> &Tensor<2> {
-        &self.centroids
+    pub fn centroids(&self) -> Tensor<2> {
+        self.centroids.clone()
+    }
+
+    /// The distance used.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// A model from given centroids (`[k, d]`, finite; normalised to unit rows under
+    /// cosine), to predict with. It has no training points: [`labels`](Self::labels) is
+    /// empty and [`inertia`](Self::inertia) and [`n_iter`](Self::n_iter) are 0.
+    ///
+    /// # Errors
+    /// [`KMeansError::InvalidCentroids`] for an empty or non-finite matrix.
+    pub fn from_centroids(centroids: Tensor<2>, metric: Metric) -> Result<Self, KMeansError> {
+        let [k, d] = centroids.dims();
+        if k == 0 || d == 0 || !centroids.clone().is_finite().all().into_scalar::<bool>() {
+            return Err(KMeansError::InvalidCentroids);
+        }
+        Ok(Self {
+            centroids: prepare(&centroids, metric),
+            labels: Vec::new(),
+            inertia: 0.0,
+            n_iter: 0,
+            metric,
+            block_rows: 4096,
+        })
+    }
+
+    /// The K-means objective on `x`: the sum of squared distances to the nearest centroid
+    /// (cosine: of `1 − cos`); on the training points it is [`inertia`](Self::inertia).
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
+        let (_, dists) = self.nearest(x)?;
+        let total = f64::from(dists.sum().into_scalar::<f32>());
+        Ok(match self.metric {
+            Metric::Euclidean => total,
+            Metric::Cosine => total / 2.0,
+        })
     }
 
     /// The cluster of each training point.
@@ -44,6 +84,11 @@ impl FittedKMeans {
     /// # Errors
     /// Invalid input, or points of another dimension than the centroids.
     pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
+        let (labels, _) = self.nearest(x)?;
+        Ok(to_indices(labels))
+    }
+
+    fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
         let expected = self.centroids.dims()[1];
         let found = x.dims()[1];
         if found != expected {
@@ -51,9 +96,8 @@ impl FittedKMeans {
         }
         check_input(x, self.metric)?;
         let x = prepare(x, self.metric);
-        let x_aug = augment_rows(&x);
-        let (labels, _) = assign(&x_aug, &self.centroids, self.block_rows);
-        Ok(to_indices(labels))
+        let centroids = self.centroids.clone().to_device(&x.device());
+        Ok(assign(&augment_rows(&x), &centroids, self.block_rows))
     }
 }
 
@@ -104,7 +148,7 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
 
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {
-        let mut rng = SplitMix64::new(p.seed.wrapping_add(run as u64));
+        let mut rng = Rng::new(p.seed.wrapping_add(run as u64));
         let init = kmeans_plus_plus(&x, &x_aug, p.k, &mut rng);
         let fitted = lloyd(p, &x, &x_aug, init, tol);
         if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
@@ -120,7 +164,7 @@ pub(super) fn kmeans_plus_plus(
     x: &Tensor<2>,
     x_aug: &Tensor<2>,
     k: usize,
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
 ) -> Tensor<2> {
     let n = x.dims()[0];
     let device = x.device();

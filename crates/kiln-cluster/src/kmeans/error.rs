@@ -40,9 +40,17 @@ pub enum KMeansError {
         /// Points given.
         n: usize,
     },
-    /// A mini-batch model was asked to predict before it saw any batch.
-    #[error("the mini-batch K-means model has not seen a batch yet")]
-    NotFitted,
+    /// Centroids given to `from_centroids` are empty or not finite, or not `k` of them.
+    #[error("centroids must be a non-empty [k, d] matrix of finite values")]
+    InvalidCentroids,
+    /// A saved model could not be written or read.
+    #[error("{}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// `predict` got points of another dimension than the centroids'.
     #[error("the model has {expected}-dimensional centroids, the points have {found} dimensions")]
     DimensionMismatch {

@@ -3,14 +3,14 @@
 //! `1 / (points it has seen)`, so data that never fits in memory at once can be clustered
 //! batch by batch.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::algorithm::{
     FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
 };
 use super::{KMeansError, KMeansParamsError};
 use crate::metric::augment_rows;
-use crate::{Metric, SplitMix64, check_input, to_indices};
+use crate::{InputError, Metric, Rng, check_input, to_indices};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
 pub struct MiniBatchKMeans;
@@ -32,16 +32,16 @@ impl MiniBatchKMeans {
 }
 
 /// Mini-batch K-means parameters; [`fit`](Self::fit), [`fit_stream`](Self::fit_stream) and
-/// [`start`](Self::start) validate them first.
-#[derive(Debug, Clone, PartialEq)]
+/// [`partial_fit`](Self::partial_fit) validate them first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MiniBatchKMeansParams {
-    k: usize,
+    pub(crate) k: usize,
     batch_size: usize,
     max_iter: usize,
     tolerance: f64,
     max_no_improvement: usize,
     seed: u64,
-    metric: Metric,
+    pub(crate) metric: Metric,
 }
 
 impl MiniBatchKMeansParams {
@@ -85,6 +85,11 @@ impl MiniBatchKMeansParams {
         self
     }
 
+    /// The seed.
+    pub(crate) fn seed_value(&self) -> u64 {
+        self.seed
+    }
+
     /// Checks every value.
     ///
     /// # Errors
@@ -105,20 +110,38 @@ impl MiniBatchKMeansParams {
         Ok(())
     }
 
-    /// An empty model for [`MiniBatchKMeansModel::partial_fit`]: its first batch seeds the
-    /// centroids with k-means++.
+    /// Starts a model on its first batch (`[m, d]`, `m ≥ k`): k-means++ seeds the centroids
+    /// from it, then one mini-batch step uses it. Continue with
+    /// [`FittedMiniBatchKMeans::partial_fit`].
     ///
     /// # Errors
-    /// Invalid parameters.
-    pub fn start(&self) -> Result<MiniBatchKMeansModel, KMeansError> {
+    /// Invalid parameters or input, or a first batch smaller than `k`.
+    pub fn partial_fit(&self, first: &Tensor<2>) -> Result<FittedMiniBatchKMeans, KMeansError> {
         self.validate()?;
-        Ok(MiniBatchKMeansModel {
+        check_input(first, self.metric)?;
+        let [m, _] = first.dims();
+        if m < self.k {
+            return Err(KMeansError::TooFewPoints { k: self.k, n: m });
+        }
+        let first = prepare(first, self.metric);
+        let mut model = self.seeded(&first, Rng::new(self.seed));
+        model.update(&first);
+        Ok(model)
+    }
+
+    /// A model whose centroids are k-means++ on a prepared sample of at least `k` rows.
+    fn seeded(&self, sample: &Tensor<2>, mut rng: Rng) -> FittedMiniBatchKMeans {
+        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.k, &mut rng);
+        let d = sample.dims()[1];
+        FittedMiniBatchKMeans {
             params: self.clone(),
-            centroids: None,
+            centroids: init.into_data().iter::<f32>().collect(),
+            d,
+            device: sample.device(),
             counts: vec![0.0; self.k],
             n_batches: 0,
-            rng: SplitMix64::new(self.seed),
-        })
+            rng,
+        }
     }
 
     /// Clusters the rows of `x` (`[n, d]`) in shuffled batches of `batch_size`, pass after
@@ -130,8 +153,8 @@ impl MiniBatchKMeansParams {
     ///
     /// # Errors
     /// Invalid parameters or input, or fewer points than clusters.
-    pub fn fit(&self, x: &Tensor<2>) -> Result<MiniBatchKMeansModel, KMeansError> {
-        let mut model = self.start()?;
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedMiniBatchKMeans, KMeansError> {
+        self.validate()?;
         check_input(x, self.metric)?;
         let [n, _] = x.dims();
         if self.k > n {
@@ -151,14 +174,15 @@ impl MiniBatchKMeansParams {
 
         let mut order: Vec<usize> = (0..n).collect();
         let init_size = (3 * self.batch_size).max(self.k).min(n);
-        model.rng.shuffle(&mut order);
-        model.initialise(&rows(&order[..init_size]));
+        let mut rng = Rng::new(self.seed);
+        rng.shuffle(&mut order);
+        let mut model = self.seeded(&rows(&order[..init_size]), rng);
         // scikit-learn's smoothing: an exponentially weighted average of the mean batch
         // inertia with weight 2 · batch / (n + 1).
         let alpha = (2.0 * self.batch_size as f64 / (n as f64 + 1.0)).min(1.0);
         let (mut smoothed, mut best, mut stale) = (None::<f64>, f64::INFINITY, 0);
         'passes: for _ in 0..self.max_iter {
-            let before = model.centroids.clone().unwrap_or_default();
+            let before = model.centroids.clone();
             model.rng.shuffle(&mut order);
             for batch in order.chunks(self.batch_size) {
                 let mean = model.update(&rows(batch)) / batch.len() as f64;
@@ -173,7 +197,7 @@ impl MiniBatchKMeansParams {
                     }
                 }
             }
-            let after = model.centroids.as_deref().unwrap_or_default();
+            let after = &model.centroids;
             let shift: f64 = before
                 .iter()
                 .zip(after)
@@ -192,11 +216,13 @@ impl MiniBatchKMeansParams {
     ///
     /// # Errors
     /// Invalid parameters, an invalid batch, or a batch of another dimension.
-    pub fn fit_stream<I>(&self, batches: I) -> Result<MiniBatchKMeansModel, KMeansError>
+    pub fn fit_stream<I>(&self, batches: I) -> Result<FittedMiniBatchKMeans, KMeansError>
     where
         I: IntoIterator<Item = Tensor<2>>,
     {
-        let mut model = self.start()?;
+        let mut batches = batches.into_iter();
+        let first = batches.next().ok_or(InputError::Empty)?;
+        let mut model = self.partial_fit(&first)?;
         for batch in batches {
             model.partial_fit(&batch)?;
         }
@@ -206,51 +232,49 @@ impl MiniBatchKMeansParams {
 
 /// A mini-batch K-means model that learns batch by batch.
 #[derive(Debug, Clone)]
-pub struct MiniBatchKMeansModel {
-    params: MiniBatchKMeansParams,
-    /// `k × d` row-major on the host; `None` before the first batch.
-    centroids: Option<Vec<f32>>,
-    counts: Vec<f64>,
-    n_batches: usize,
-    rng: SplitMix64,
+pub struct FittedMiniBatchKMeans {
+    pub(crate) params: MiniBatchKMeansParams,
+    /// `k × d` row-major on the host.
+    pub(crate) centroids: Vec<f32>,
+    pub(crate) d: usize,
+    /// Where [`centroids`](Self::centroids) builds its tensor: the first batch's device.
+    pub(crate) device: Device,
+    pub(crate) counts: Vec<f64>,
+    pub(crate) n_batches: usize,
+    pub(crate) rng: Rng,
 }
 
-impl MiniBatchKMeansModel {
-    /// Updates the centroids with one batch (`[m, d]`). The first batch seeds them with
-    /// k-means++ and must hold at least `k` points.
+impl FittedMiniBatchKMeans {
+    /// Updates the centroids with one more batch (`[m, d]`, any size).
     ///
     /// # Errors
-    /// Invalid input, a first batch smaller than `k`, or another dimension than earlier
-    /// batches'. The model is unchanged on error.
+    /// Invalid input, or another dimension than the centroids'. The model is unchanged on
+    /// error.
     pub fn partial_fit(&mut self, batch: &Tensor<2>) -> Result<(), KMeansError> {
         check_input(batch, self.params.metric)?;
-        let [m, d] = batch.dims();
-        let batch = prepare(batch, self.params.metric);
-        match self.dims() {
-            Some(expected) if expected != d => {
-                return Err(KMeansError::DimensionMismatch { expected, found: d });
-            }
-            Some(_) => {}
-            None if m < self.params.k => {
-                return Err(KMeansError::TooFewPoints {
-                    k: self.params.k,
-                    n: m,
-                });
-            }
-            None => self.initialise(&batch),
+        let found = batch.dims()[1];
+        if found != self.d {
+            return Err(KMeansError::DimensionMismatch {
+                expected: self.d,
+                found,
+            });
         }
+        let batch = prepare(batch, self.params.metric);
         self.update(&batch);
         Ok(())
     }
 
-    /// The centroids `[k, d]` on `device`, or `None` before the first batch.
-    pub fn centroids(&self, device: &burn::tensor::Device) -> Option<Tensor<2>> {
-        let d = self.dims()?;
-        let values = self.centroids.clone()?;
-        Some(Tensor::from_data(
-            TensorData::new(values, [self.params.k, d]),
+    /// The centroids, `[k, d]`, on the device of the first batch (unit vectors under
+    /// cosine).
+    pub fn centroids(&self) -> Tensor<2> {
+        self.centroids_on(&self.device)
+    }
+
+    fn centroids_on(&self, device: &Device) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(self.centroids.clone(), [self.params.k, self.d]),
             device,
-        ))
+        )
     }
 
     /// Points each centroid has absorbed so far.
@@ -263,22 +287,26 @@ impl MiniBatchKMeansModel {
         self.n_batches
     }
 
+    /// The distance used.
+    pub fn metric(&self) -> Metric {
+        self.params.metric
+    }
+
     /// The nearest centroid of each row of `x`.
     ///
     /// # Errors
-    /// [`KMeansError::NotFitted`] before the first batch, invalid input, or another
-    /// dimension than the centroids'.
+    /// Invalid input, or another dimension than the centroids'.
     pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
         let (labels, _) = self.nearest(x)?;
         Ok(to_indices(labels))
     }
 
     /// The K-means objective on `x`: the sum of squared distances to the nearest centroid
-    /// (cosine: of `1 − cos`), comparable to [`FittedKMeans::inertia`](super::FittedKMeans::inertia).
+    /// (cosine: of `1 − cos`), as [`FittedKMeans::inertia_on`](super::FittedKMeans::inertia_on).
     ///
     /// # Errors
     /// As [`predict`](Self::predict).
-    pub fn inertia(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
+    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
         let (_, dists) = self.nearest(x)?;
         let total = f64::from(dists.sum().into_scalar::<f32>());
         Ok(match self.params.metric {
@@ -287,13 +315,9 @@ impl MiniBatchKMeansModel {
         })
     }
 
-    fn dims(&self) -> Option<usize> {
-        self.centroids.as_ref().map(|c| c.len() / self.params.k)
-    }
-
     fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
-        let centroids = self.centroids(&x.device()).ok_or(KMeansError::NotFitted)?;
-        let [_, expected] = centroids.dims();
+        let centroids = self.centroids_on(&x.device());
+        let expected = self.d;
         let found = x.dims()[1];
         if found != expected {
             return Err(KMeansError::DimensionMismatch { expected, found });
@@ -303,12 +327,6 @@ impl MiniBatchKMeansModel {
         Ok(assign(&augment_rows(&x), &centroids, BLOCK_ROWS))
     }
 
-    /// k-means++ on a prepared sample of at least `k` rows.
-    fn initialise(&mut self, sample: &Tensor<2>) {
-        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.params.k, &mut self.rng);
-        self.centroids = Some(init.into_data().iter::<f32>().collect());
-    }
-
     /// One mini-batch step on a prepared batch, after initialisation; returns the batch's
     /// squared distances to the centroids it was assigned to, summed.
     ///
@@ -316,15 +334,12 @@ impl MiniBatchKMeansModel {
     /// - batch: `[m, d]`
     fn update(&mut self, batch: &Tensor<2>) -> f64 {
         let k = self.params.k;
-        let device = batch.device();
-        let Some(centroids) = self.centroids(&device) else {
-            return 0.0;
-        };
-        let d = batch.dims()[1];
+        let centroids = self.centroids_on(&batch.device());
+        let d = self.d;
         let (labels, dists) = assign(&augment_rows(batch), &centroids, BLOCK_ROWS);
         let (batch_counts, sums) = cluster_sums(batch, labels, k);
         let mut far: Option<FarthestPoints> = None;
-        let values = self.centroids.as_mut().expect("initialised above");
+        let values = &mut self.centroids;
         for c in 0..k {
             let row = &mut values[c * d..(c + 1) * d];
             let seen = batch_counts[c];

@@ -7,5 +7,5 @@ mod params;
 
 pub use algorithm::FittedKMeans;
 pub use error::{KMeansError, KMeansParamsError};
-pub use minibatch::{MiniBatchKMeans, MiniBatchKMeansModel, MiniBatchKMeansParams};
+pub use minibatch::{FittedMiniBatchKMeans, MiniBatchKMeans, MiniBatchKMeansParams};
 pub use params::{KMeans, KMeansParams};

@@ -1,4 +1,8 @@
 //! Deep Q-learning (Mnih et al. 2015), with CleanRL's CartPole settings as defaults.
+//!
+//! The core: [`train`] (kiln's [`Mlp`](kiln_mlp::Mlp) as the Q-network) and [`train_with`]
+//! (any [`QNetwork`]) learn in memory on any [`DiscreteEnvironment`](crate::DiscreteEnvironment);
+//! [`evaluate`] plays greedy episodes. The run layer (feature `run`): [`run`](crate::run).
 
 mod config;
 mod policy;
@@ -11,6 +15,8 @@ pub use policy::{QPolicy, QPolicyState};
 pub use replay::{ReplayBuffer, Sample};
 pub use td::{hard_update, soft_update, td_targets};
 pub use training::{
-    CHECKPOINT_DIR, CONFIG_FILE, DqnError, Episode, LossPoint, METRICS_FILE, MODEL_FILE, Metrics,
-    Progress, TrainedDqn, evaluate, load_trained, train,
+    DqnError, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate, td_loss, train,
+    train_with,
 };
+#[cfg(feature = "run")]
+pub(crate) use training::{Learner, LoopState};

@@ -1,27 +1,25 @@
 //! The ε-greedy Q-policy, on burn-rl's `Policy` trait.
 
-use burn::module::Module;
+use crate::Rng;
+use crate::dqn::QNetwork;
 use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_rl::{Policy, PolicyState};
-use kiln_mlp::Mlp;
-
-use crate::Rng;
 
 /// Acts ε-greedily on a Q-network: with probability ε a uniformly random action, otherwise
 /// `argmax_a Q(s, a)`. `deterministic` (burn-rl's flag) means greedy.
 #[derive(Debug, Clone)]
-pub struct QPolicy {
-    network: Mlp,
+pub struct QPolicy<Q: QNetwork = kiln_mlp::Mlp> {
+    network: Q,
     epsilon: f64,
     rng: Rng,
 }
 
 /// The Q-network a [`QPolicy`] acts with, as burn-rl's policy state.
 #[derive(Debug, Clone)]
-pub struct QPolicyState(pub Mlp);
+pub struct QPolicyState<Q: QNetwork = kiln_mlp::Mlp>(pub Q);
 
-impl PolicyState for QPolicyState {
+impl<Q: QNetwork> PolicyState for QPolicyState<Q> {
     type Record = ModuleRecord;
 
     fn into_record(self) -> ModuleRecord {
@@ -33,9 +31,9 @@ impl PolicyState for QPolicyState {
     }
 }
 
-impl QPolicy {
+impl<Q: QNetwork> QPolicy<Q> {
     /// A policy acting on `network` with exploration rate `epsilon`, seeded.
-    pub fn new(network: Mlp, epsilon: f64, seed: u64) -> Self {
+    pub fn new(network: Q, epsilon: f64, seed: u64) -> Self {
         Self {
             network,
             epsilon,
@@ -44,7 +42,7 @@ impl QPolicy {
     }
 
     /// The Q-network.
-    pub fn network(&self) -> &Mlp {
+    pub fn network(&self) -> &Q {
         &self.network
     }
 
@@ -57,7 +55,7 @@ impl QPolicy {
     /// network runs, so exploration costs no forward pass), else greedy.
     pub fn act(&mut self, observation: &[f32], device: &Device) -> usize {
         if self.epsilon > 0.0 && self.rng.unit() < self.epsilon {
-            return self.rng.below(self.network.output_size());
+            return self.rng.below(self.network.num_actions());
         }
         self.greedy(observation, device)
     }
@@ -68,12 +66,12 @@ impl QPolicy {
             TensorData::new(observation.to_vec(), [1, observation.len()]),
             device,
         );
-        let best = self.network.forward(x).argmax(1).into_scalar::<i64>();
+        let best = self.network.q_values(x).argmax(1).into_scalar::<i64>();
         usize::try_from(best).unwrap_or(0)
     }
 }
 
-impl Policy for QPolicy {
+impl<Q: QNetwork> Policy for QPolicy<Q> {
     /// `[batch, observation_size]`.
     type Observation = Tensor<2>;
     /// Q-values, `[batch, actions]`.
@@ -82,17 +80,17 @@ impl Policy for QPolicy {
     type Action = Vec<usize>;
     /// The Q-value of the chosen action.
     type ActionContext = f32;
-    type PolicyState = QPolicyState;
+    type PolicyState = QPolicyState<Q>;
 
     fn forward(&mut self, obs: Tensor<2>) -> Tensor<2> {
-        self.network.forward(obs)
+        self.network.q_values(obs)
     }
 
     fn action(&mut self, obs: Tensor<2>, deterministic: bool) -> (Vec<usize>, Vec<f32>) {
-        let [batch, actions] = [obs.dims()[0], self.network.output_size()];
+        let [batch, actions] = [obs.dims()[0], self.network.num_actions()];
         let q: Vec<f32> = self
             .network
-            .forward(obs)
+            .q_values(obs)
             .into_data()
             .iter::<f32>()
             .collect();
@@ -113,11 +111,11 @@ impl Policy for QPolicy {
         (chosen, values)
     }
 
-    fn update(&mut self, update: QPolicyState) {
+    fn update(&mut self, update: QPolicyState<Q>) {
         self.network = update.0;
     }
 
-    fn state(&self) -> QPolicyState {
+    fn state(&self) -> QPolicyState<Q> {
         QPolicyState(self.network.clone())
     }
 

@@ -1,9 +1,7 @@
 //! TD targets and target-network updates.
 
-use burn::module::Module;
-use burn::nn::Linear;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::Tensor;
-use kiln_mlp::Mlp;
 
 /// One-step TD targets `r + γ · (1 − terminated) · bootstrap(s′)`.
 ///
@@ -35,36 +33,54 @@ pub fn td_targets(
 }
 
 /// The target network after a hard update: a copy of the online network without autodiff.
-pub fn hard_update(online: &Mlp) -> Mlp {
+pub fn hard_update<M: Module>(online: &M) -> M {
     online.valid()
 }
 
-/// Polyak averaging `τ·online + (1 − τ)·target`, layer by layer (`online` on any device; the
-/// result lives where `target` does, without autodiff).
-pub fn soft_update(target: Mlp, online: &Mlp, tau: f64) -> Mlp {
-    let online = online.valid();
-    let blend = |t: Linear, o: &Linear| {
-        let w = o.weight.val();
-        let weight = t.weight.map(|v| v * (1.0 - tau) + w * tau);
-        let bias = match (t.bias, &o.bias) {
-            (Some(tb), Some(ob)) => {
-                let b = ob.val();
-                Some(tb.map(|v| v * (1.0 - tau) + b * tau))
-            }
-            (tb, _) => tb,
+/// Polyak averaging `τ·online + (1 − τ)·target`, parameter by parameter, for any module
+/// (`online` on any device; the result lives where `target` does, without autodiff). Both
+/// must be the same module type with the same sizes, as a target copied from its online
+/// network is.
+pub fn soft_update<M: Module>(target: M, online: &M, tau: f64) -> M {
+    let mut collect = Collect(Vec::new());
+    online.valid().visit(&mut collect);
+    let device = target.devices().first().cloned();
+    let online = collect.0.into_iter().map(|t| match &device {
+        Some(d) => t.to_device(d),
+        None => t,
+    });
+    target.map(&mut Blend {
+        online: online.collect::<Vec<_>>().into_iter(),
+        tau,
+    })
+}
+
+/// Every float parameter of a module, flattened, in visiting order.
+struct Collect(Vec<Tensor<1>>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let n = t.shape().num_elements();
+        self.0.push(t.reshape([n]));
+    }
+}
+
+/// Blends each float parameter with the next collected one.
+struct Blend {
+    online: std::vec::IntoIter<Tensor<1>>,
+    tau: f64,
+}
+
+impl ModuleMapper for Blend {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(o) = self.online.next() else {
+            return param;
         };
-        Linear { weight, bias }
-    };
-    let hidden = target
-        .hidden
-        .into_iter()
-        .zip(&online.hidden)
-        .map(|(t, o)| blend(t, o))
-        .collect();
-    Mlp {
-        hidden,
-        output: blend(target.output, &online.output),
-        dropout: target.dropout,
-        activation: target.activation,
+        let tau = self.tau;
+        param.map(|t| {
+            let dims = t.dims();
+            t * (1.0 - tau) + o.reshape(dims) * tau
+        })
     }
 }

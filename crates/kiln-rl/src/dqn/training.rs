@@ -1,8 +1,6 @@
-//! The DQN training loop, checkpoints, evaluation and reloading.
+//! The DQN training loop and evaluation, in memory.
 
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -10,8 +8,8 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use burn_rl::Policy;
+use kiln_core::{ControlFlow, Progress, Unit};
 use kiln_mlp::{Mlp, MlpConfigError};
-use kiln_train::{ArtifactError, RunMode, load_json, load_module, save_json, save_module};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -20,14 +18,62 @@ use super::{
 };
 use crate::{DiscreteEnvironment, Rng};
 
-/// The training config inside an artifact folder.
-pub const CONFIG_FILE: &str = "config.json";
-/// The trained Q-network's weights.
-pub const MODEL_FILE: &str = "model.bpk";
-/// Episode returns and losses of the run (JSON).
-pub const METRICS_FILE: &str = "metrics.json";
-/// The folder of the last complete checkpoint.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// A Q-network the DQN can learn with: any Burn module that maps a batch of observations to
+/// one value per action. kiln's [`Mlp`] is one; a CNN over pixels of your own is another.
+///
+/// ```
+/// use burn::module::Module;
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::tensor::{Device, Tensor};
+/// use kiln_rl::dqn::QNetwork;
+///
+/// /// A linear Q-function.
+/// #[derive(Module, Debug)]
+/// struct LinearQ {
+///     layer: Linear,
+/// }
+///
+/// impl QNetwork for LinearQ {
+///     fn q_values(&self, observations: Tensor<2>) -> Tensor<2> {
+///         self.layer.forward(observations)
+///     }
+///     fn observation_size(&self) -> usize {
+///         self.layer.weight.dims()[0]
+///     }
+///     fn num_actions(&self) -> usize {
+///         self.layer.weight.dims()[1]
+///     }
+/// }
+///
+/// let q = LinearQ { layer: LinearConfig::new(4, 2).init(&Device::flex()) };
+/// assert_eq!(q.q_values(Tensor::zeros([3, 4], &Device::flex())).dims(), [3, 2]);
+/// ```
+pub trait QNetwork: Module + 'static {
+    /// `Q(s, ·)` for a batch of observations.
+    ///
+    /// # Shapes
+    /// - observations: `[batch, observation_size]`
+    /// - output: `[batch, num_actions]`
+    fn q_values(&self, observations: Tensor<2>) -> Tensor<2>;
+    /// Length of an observation.
+    fn observation_size(&self) -> usize;
+    /// Number of actions.
+    fn num_actions(&self) -> usize;
+}
+
+impl QNetwork for Mlp {
+    fn q_values(&self, observations: Tensor<2>) -> Tensor<2> {
+        self.forward(observations)
+    }
+
+    fn observation_size(&self) -> usize {
+        self.input_size()
+    }
+
+    fn num_actions(&self) -> usize {
+        self.output_size()
+    }
+}
 
 /// Episodes whose returns make the progress average.
 const AVERAGE_OVER: usize = 20;
@@ -67,35 +113,13 @@ pub struct Metrics {
     pub losses: Vec<LossPoint>,
 }
 
-/// A snapshot for progress displays, given to `train`'s callback every 1,000 steps and
-/// after the last step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    /// Environment steps done.
-    pub step: usize,
-    /// Steps in the run.
-    pub total_steps: usize,
-    /// Current ε.
-    pub epsilon: f64,
-    /// Finished episodes.
-    pub episodes: usize,
-    /// Return of the last finished episode.
-    pub last_return: Option<f64>,
-    /// Mean return of the last 20 episodes.
-    pub mean_return: Option<f64>,
-    /// Last recorded TD loss.
-    pub loss: Option<f64>,
-    /// Environment steps per second since this call of `train` began.
-    pub steps_per_second: f64,
-}
-
 /// A trained Q-network with its config and metrics.
 #[derive(Debug, Clone)]
-pub struct TrainedDqn {
+pub struct TrainedDqn<Q: QNetwork = Mlp> {
     /// The run's config.
     pub config: DqnConfig,
     /// The Q-network (no autodiff).
-    pub network: Mlp,
+    pub network: Q,
     /// Episode returns and losses.
     pub metrics: Metrics,
 }
@@ -109,9 +133,6 @@ pub enum DqnError {
     /// The Q-network cannot be built.
     #[error(transparent)]
     Network(#[from] MlpConfigError),
-    /// A file could not be written or read.
-    #[error(transparent)]
-    Artifact(#[from] ArtifactError),
     /// The network does not fit the environment.
     #[error(
         "the Q-network maps {inputs} inputs to {outputs} actions, the environment has \
@@ -127,202 +148,305 @@ pub enum DqnError {
         /// Environment actions.
         actions: usize,
     },
-    /// A new run was asked for in a folder that holds a checkpoint.
-    #[error("{} already holds a run (checkpoint at step {step}); resume it or choose another folder", dir.display())]
-    ArtifactDirInUse {
-        /// The folder.
-        dir: PathBuf,
-        /// Step of its checkpoint.
-        step: usize,
-    },
-    /// Resume was asked for in a folder with no checkpoint.
-    #[error("no checkpoint to resume in {}", .0.display())]
-    NoCheckpoint(PathBuf),
+    /// A file could not be written or read.
+    #[cfg(feature = "run")]
+    #[error(transparent)]
+    Artifact(#[from] kiln_train::ArtifactError),
+    /// The run folder does not fit the run asked for.
+    #[cfg(feature = "run")]
+    #[error(transparent)]
+    Run(#[from] kiln_train::RunError),
 }
 
 /// Resumable state besides the networks, optimiser and buffer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct LoopState {
-    step: usize,
-    sampling_rng: Rng,
-    metrics: Metrics,
+pub(crate) struct LoopState {
+    pub(crate) step: usize,
+    pub(crate) sampling_rng: Rng,
+    pub(crate) metrics: Metrics,
 }
 
-/// The step of the checkpoint in `dir`, if any.
-fn checkpoint_step(dir: &Path) -> Option<usize> {
-    load_json::<LoopState>(
-        &dir.join(CHECKPOINT_DIR).join("state.json"),
-        "DQN loop state",
-    )
-    .ok()
-    .map(|s| s.step)
-}
-
-/// Trains a DQN on `env` and writes into `artifact_dir`: `config.json`, a checkpoint every
-/// `checkpoint_every` steps (`checkpoint/`: online and target networks, Adam's state, the
-/// replay buffer and the loop state, swapped in whole), and at the end `model.bpk` and
-/// `metrics.json`. `on_progress` is called every 1,000 steps; returning
-/// `ControlFlow::Break(())` ends the run there, saved as if it had reached `total_steps`
-/// (a time budget, or a stop once solved).
-///
-/// The device is seeded with `config.seed` and autodiff is turned on here. Acting uses a
-/// copy of the online network without autodiff, refreshed after every gradient step.
-/// Resuming continues from the checkpoint's step with its networks, optimiser, buffer and
-/// sampling generator; the interrupted episode is not restored (a new one starts), so a
-/// resumed run is equivalent to, not identical with, an uninterrupted one.
+/// Trains a DQN with kiln's [`Mlp`] as the Q-network (`config.network`, initialised on the
+/// device seeded with `config.seed`) on `env`, in memory. See [`train_with`].
 ///
 /// # Errors
-/// An invalid config, a network that does not fit the environment, an artifact folder that
-/// does not fit `mode`, or a file that cannot be written or read.
+/// As [`train_with`], or an invalid network config.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use kiln_rl::{Chain, dqn::{self, DqnConfig}};
+/// use kiln_mlp::MlpConfig;
+/// # fn main() -> Result<(), kiln_rl::dqn::DqnError> {
+/// // A 4-state corridor: walking right for 3 steps earns 1.
+/// let mut env = Chain::new(4);
+/// let config = DqnConfig::new()
+///     .with_network(MlpConfig::new().with_input_size(4).with_hidden_sizes(vec![16]).with_output_size(2).with_dropout(0.0))
+///     .with_total_steps(3_000)
+///     .with_learning_starts(200)
+///     .with_batch_size(32)
+///     .with_buffer_size(3_000)
+///     .with_train_every(1)
+///     .with_target_update_every(50)
+///     .with_learning_rate(0.01);
+/// let trained = dqn::train(&config, &mut env, &Device::flex(), kiln_rl::silent)?;
+/// let returns = dqn::evaluate(&trained.network, &mut env, 3, 0);
+/// assert_eq!(returns, vec![1.0; 3]);
+/// # Ok(()) }
+/// ```
 pub fn train<E: DiscreteEnvironment>(
     config: &DqnConfig,
     env: &mut E,
     device: &Device,
-    artifact_dir: &Path,
-    mode: RunMode,
-    mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn, DqnError> {
     config.validate()?;
-    let net = &config.network;
-    if net.input_size != env.observation_size() || net.output_size != env.num_actions() {
-        return Err(DqnError::EnvironmentMismatch {
-            inputs: net.input_size,
-            outputs: net.output_size,
-            observation_size: env.observation_size(),
-            actions: env.num_actions(),
-        });
-    }
-    let existing = checkpoint_step(artifact_dir);
-    match (mode, existing) {
-        (RunMode::New, Some(step)) => {
-            return Err(DqnError::ArtifactDirInUse {
-                dir: artifact_dir.to_path_buf(),
-                step,
-            });
-        }
-        (RunMode::Resume, None) => return Err(DqnError::NoCheckpoint(artifact_dir.to_path_buf())),
-        _ => {}
-    }
-    save_json(&artifact_dir.join(CONFIG_FILE), config)?;
-
     device.seed(config.seed);
-    let plain = device.clone().inner();
-    let train_device = device.clone().autodiff();
-    let mut q = config.network.init(&train_device)?;
-    let mut target = hard_update(&q);
-    let mut optim = optimizer(config);
-    let mut buffer = ReplayBuffer::new(config.buffer_size, env.observation_size());
-    let mut state = LoopState {
-        step: 0,
-        sampling_rng: Rng::new(config.seed.wrapping_add(1)),
-        metrics: Metrics::default(),
-    };
-    if mode == RunMode::Resume {
-        let dir = artifact_dir.join(CHECKPOINT_DIR);
-        q = load_module(q, &dir.join("online.bpk"))?;
-        target = load_module(target, &dir.join("target.bpk"))?;
-        optim = optim
-            .load(dir.join("optimizer.bpk"))
-            .map_err(|e| ArtifactError::Weights {
-                path: dir.join("optimizer.bpk"),
-                reason: e.to_string(),
-            })?;
-        buffer = load_json(&dir.join("buffer.json"), "replay buffer")?;
-        state = load_json(&dir.join("state.json"), "DQN loop state")?;
+    let network = config.network.init(device)?;
+    train_with(config, network, env, device, on_progress)
+}
+
+/// Trains a DQN on `env` in memory with the Q-network `network` (any [`QNetwork`], on any
+/// device: it is forked onto `device` with autodiff), and returns it with its metrics.
+/// `config.network` is not used.
+///
+/// `on_progress` gets a report every 1,000 environment steps and after the last one (unit
+/// [`Unit::EnvStep`]; metrics `epsilon`, `episodes`, `last_return`, `mean_return` (last 20
+/// episodes), `loss`); `ControlFlow::Break(())` ends the run there (a time budget, or a stop
+/// once solved). Acting uses a copy of the online network without autodiff, refreshed after
+/// every gradient step.
+///
+/// # Errors
+/// An invalid config, or a network that does not fit the environment.
+pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
+    config: &DqnConfig,
+    network: Q,
+    env: &mut E,
+    device: &Device,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedDqn<Q>, DqnError> {
+    let mut learner = Learner::new(config, network, env, device)?;
+    learner.fit(env, on_progress, |_| Ok(()))?;
+    Ok(learner.finish())
+}
+
+/// The whole state of a DQN run: what a checkpoint holds.
+pub(crate) struct Learner<Q: QNetwork> {
+    pub(crate) config: DqnConfig,
+    pub(crate) q: Q,
+    pub(crate) target: Q,
+    pub(crate) optim: ModuleOptimizer,
+    pub(crate) buffer: ReplayBuffer,
+    pub(crate) state: LoopState,
+    plain: Device,
+}
+
+impl<Q: QNetwork> Learner<Q> {
+    pub(crate) fn new<E: DiscreteEnvironment>(
+        config: &DqnConfig,
+        network: Q,
+        env: &E,
+        device: &Device,
+    ) -> Result<Self, DqnError> {
+        config.validate()?;
+        if network.observation_size() != env.observation_size()
+            || network.num_actions() != env.num_actions()
+        {
+            return Err(DqnError::EnvironmentMismatch {
+                inputs: network.observation_size(),
+                outputs: network.num_actions(),
+                observation_size: env.observation_size(),
+                actions: env.num_actions(),
+            });
+        }
+        let plain = device.clone().inner();
+        let q = network.fork(&device.clone().autodiff()).train();
+        Ok(Self {
+            config: config.clone(),
+            target: hard_update(&q),
+            optim: optimizer(config),
+            buffer: ReplayBuffer::new(config.buffer_size, env.observation_size()),
+            state: LoopState {
+                step: 0,
+                sampling_rng: Rng::new(config.seed.wrapping_add(1)),
+                metrics: Metrics::default(),
+            },
+            q,
+            plain,
+        })
     }
 
-    let start = state.step;
-    let mut policy = QPolicy::new(
-        q.valid(),
-        config.epsilon(start),
-        config.seed.wrapping_add(2).wrapping_add(start as u64),
-    );
-    env.reset_with_seed(config.seed.wrapping_add(start as u64));
-    let mut observation = env.state();
-    let (mut episode_return, mut episode_length) = (0.0, 0);
-    let mut recent: VecDeque<f64> = state
-        .metrics
-        .episodes
-        .iter()
-        .rev()
-        .take(AVERAGE_OVER)
-        .map(|e| e.episode_return)
-        .collect();
-    let clock = Instant::now();
-    let progress = |state: &LoopState, recent: &VecDeque<f64>| Progress {
-        step: state.step,
-        total_steps: config.total_steps,
-        epsilon: config.epsilon(state.step),
-        episodes: state.metrics.episodes.len(),
-        last_return: state.metrics.episodes.last().map(|e| e.episode_return),
-        mean_return: (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64),
-        loss: state.metrics.losses.last().map(|l| l.loss),
-        steps_per_second: (state.step - start) as f64 / clock.elapsed().as_secs_f64().max(1e-9),
-    };
+    /// Runs the remaining steps. `after_checkpoint` runs every `checkpoint_every` steps and
+    /// after the last (the run layer saves its checkpoint there).
+    ///
+    /// The interrupted episode of a resumed run is not restored (a new one starts), so a
+    /// resumed run is equivalent to, not identical with, an uninterrupted one.
+    pub(crate) fn fit<E: DiscreteEnvironment>(
+        &mut self,
+        env: &mut E,
+        mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+        mut after_checkpoint: impl FnMut(&Self) -> Result<(), DqnError>,
+    ) -> Result<(), DqnError> {
+        let config = self.config.clone();
+        let start = self.state.step;
+        let mut policy = QPolicy::new(
+            self.q.valid(),
+            config.epsilon(start),
+            config.seed.wrapping_add(2).wrapping_add(start as u64),
+        );
+        env.reset_with_seed(config.seed.wrapping_add(start as u64));
+        let mut observation = env.state();
+        let (mut episode_return, mut episode_length) = (0.0, 0);
+        let mut recent: VecDeque<f64> = self
+            .state
+            .metrics
+            .episodes
+            .iter()
+            .rev()
+            .take(AVERAGE_OVER)
+            .map(|e| e.episode_return)
+            .collect();
+        let clock = Instant::now();
+        let progress = |state: &LoopState, recent: &VecDeque<f64>| {
+            let mut p = Progress::new(Unit::EnvStep, state.step, config.total_steps)
+                .with("epsilon", config.epsilon(state.step))
+                .with("episodes", state.metrics.episodes.len() as f64)
+                .with_opt(
+                    "last_return",
+                    state.metrics.episodes.last().map(|e| e.episode_return),
+                )
+                .with_opt(
+                    "mean_return",
+                    (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64),
+                )
+                .with_opt("loss", state.metrics.losses.last().map(|l| l.loss));
+            p.rate = (state.step - start) as f64 / clock.elapsed().as_secs_f64().max(1e-9);
+            p
+        };
 
-    for step in start..config.total_steps {
-        let epsilon = config.epsilon(step);
-        policy.set_epsilon(epsilon);
-        let action = policy.act(&observation, &plain);
-        let result = env.step(action);
-        episode_return += result.reward;
-        episode_length += 1;
-        buffer.push_step(&observation, action, &result);
-        if result.done || result.truncated {
-            state.metrics.episodes.push(Episode {
-                step: step + 1,
-                episode_return,
-                length: episode_length,
-                epsilon,
-            });
-            recent.push_front(episode_return);
-            recent.truncate(AVERAGE_OVER);
-            (episode_return, episode_length) = (0.0, 0);
-            env.reset();
-            observation = env.state();
-        } else {
-            observation = result.next_state;
-        }
+        for step in start..config.total_steps {
+            let epsilon = config.epsilon(step);
+            policy.set_epsilon(epsilon);
+            let action = policy.act(&observation, &self.plain);
+            let result = env.step(action);
+            episode_return += result.reward;
+            episode_length += 1;
+            self.buffer.push_step(&observation, action, &result);
+            if result.done || result.truncated {
+                self.state.metrics.episodes.push(Episode {
+                    step: step + 1,
+                    episode_return,
+                    length: episode_length,
+                    epsilon,
+                });
+                recent.push_front(episode_return);
+                recent.truncate(AVERAGE_OVER);
+                (episode_return, episode_length) = (0.0, 0);
+                env.reset();
+                observation = env.state();
+            } else {
+                observation = result.next_state;
+            }
 
-        if step >= config.learning_starts {
-            if step % config.train_every == 0 {
-                let sample = buffer.sample(config.batch_size, &mut state.sampling_rng, &plain);
-                let (updated, loss, mean_q) = gradient_step(config, q, &target, &mut optim, sample);
-                q = updated;
-                policy.update(QPolicyState(q.valid()));
-                if step % LOG_EVERY == 0 {
-                    state.metrics.losses.push(LossPoint { step, loss, mean_q });
+            if step >= config.learning_starts {
+                if step % config.train_every == 0 {
+                    let sample = self.buffer.sample(
+                        config.batch_size,
+                        &mut self.state.sampling_rng,
+                        &self.plain,
+                    );
+                    let (loss, mean_q) = self.gradient_step(sample);
+                    policy.update(QPolicyState(self.q.valid()));
+                    if step % LOG_EVERY == 0 {
+                        self.state
+                            .metrics
+                            .losses
+                            .push(LossPoint { step, loss, mean_q });
+                    }
+                }
+                if step % config.target_update_every == 0 {
+                    self.target = if config.tau >= 1.0 {
+                        hard_update(&self.q)
+                    } else {
+                        soft_update(self.target.clone(), &self.q, config.tau)
+                    };
                 }
             }
-            if step % config.target_update_every == 0 {
-                target = if config.tau >= 1.0 {
-                    hard_update(&q)
-                } else {
-                    soft_update(target, &q, config.tau)
-                };
+
+            self.state.step = step + 1;
+            if self.state.step.is_multiple_of(1000)
+                && on_progress(&progress(&self.state, &recent)).is_break()
+            {
+                break;
+            }
+            if self.state.step.is_multiple_of(config.checkpoint_every)
+                && self.state.step < config.total_steps
+            {
+                after_checkpoint(self)?;
             }
         }
+        if !self.state.step.is_multiple_of(1000) {
+            let _ = on_progress(&progress(&self.state, &recent));
+        }
+        after_checkpoint(self)
+    }
 
-        state.step = step + 1;
-        if state.step.is_multiple_of(1000) && on_progress(&progress(&state, &recent)).is_break() {
-            break;
-        }
-        if state.step.is_multiple_of(config.checkpoint_every) && state.step < config.total_steps {
-            save_checkpoint(artifact_dir, &q, &target, &optim, &buffer, &state)?;
+    /// One gradient step on a sampled batch; returns the loss and the batch's mean `Q(s, a)`.
+    fn gradient_step(&mut self, sample: Sample) -> (f64, f64) {
+        let config = &self.config;
+        let batch = config.batch_size;
+        // Targets without autodiff, on the plain device.
+        let next_q_target = self.target.q_values(sample.next_observations.clone()); // [batch, actions]
+        let double = match config.target {
+            TdTarget::Dqn => None,
+            TdTarget::DoubleDqn => Some(self.q.valid().q_values(sample.next_observations)),
+        };
+        let y = td_targets(
+            sample.rewards,
+            sample.not_terminal,
+            next_q_target,
+            double,
+            config.gamma,
+        ); // [batch]
+        let y = Tensor::from_inner(y);
+        let observations = Tensor::from_inner(sample.observations);
+        let actions = sample.actions.to_device(&observations.device());
+        let q_sa = self
+            .q
+            .q_values(observations)
+            .gather(1, actions)
+            .reshape([batch]); // [batch]
+        let loss = td_loss(q_sa.clone() - y, config.loss);
+        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        let mean_q = f64::from(q_sa.detach().mean().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(loss.backward(), &self.q);
+        self.q = self.optim.step(config.learning_rate, self.q.clone(), grads);
+        (loss_value, mean_q)
+    }
+
+    pub(crate) fn finish(self) -> TrainedDqn<Q> {
+        TrainedDqn {
+            network: self.q.valid(),
+            config: self.config,
+            metrics: self.state.metrics,
         }
     }
-    if !state.step.is_multiple_of(1000) {
-        let _ = on_progress(&progress(&state, &recent));
+}
+
+/// The mean TD loss of a batch of errors `Q(s, a) − y`: the squared error, or Huber's
+/// `0.5·min(|e|, 1)² + (|e| − min(|e|, 1))` (quadratic inside ±1, linear outside).
+///
+/// # Shapes
+/// - error: `[batch]`
+/// - output: `[1]`
+pub fn td_loss(error: Tensor<1>, loss: TdLoss) -> Tensor<1> {
+    match loss {
+        TdLoss::Mse => error.powi_scalar(2).mean(),
+        TdLoss::Huber => {
+            let abs = error.abs();
+            let inner = abs.clone().clamp_max(1.0);
+            (inner.clone().powi_scalar(2) * 0.5 + abs - inner).mean()
+        }
     }
-    save_checkpoint(artifact_dir, &q, &target, &optim, &buffer, &state)?;
-    let network = q.valid();
-    save_module(network.clone(), &artifact_dir.join(MODEL_FILE))?;
-    save_json(&artifact_dir.join(METRICS_FILE), &state.metrics)?;
-    Ok(TrainedDqn {
-        config: config.clone(),
-        network,
-        metrics: state.metrics,
-    })
 }
 
 fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
@@ -332,82 +456,15 @@ fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
         .init()
 }
 
-/// One gradient step on a sampled batch; returns the updated network, the loss and the
-/// batch's mean `Q(s, a)`.
-fn gradient_step(
-    config: &DqnConfig,
-    q: Mlp,
-    target: &Mlp,
-    optim: &mut ModuleOptimizer,
-    sample: Sample,
-) -> (Mlp, f64, f64) {
-    let batch = config.batch_size;
-    // Targets without autodiff, on the plain device.
-    let next_q_target = target.forward(sample.next_observations.clone()); // [batch, actions]
-    let double = match config.target {
-        TdTarget::Dqn => None,
-        TdTarget::DoubleDqn => Some(q.valid().forward(sample.next_observations)),
-    };
-    let y = td_targets(
-        sample.rewards,
-        sample.not_terminal,
-        next_q_target,
-        double,
-        config.gamma,
-    ); // [batch]
-    let y = Tensor::from_inner(y);
-    let observations = Tensor::from_inner(sample.observations);
-    let actions = sample.actions.to_device(&observations.device());
-    let q_sa = q.forward(observations).gather(1, actions).reshape([batch]); // [batch]
-    let error = q_sa.clone() - y;
-    let loss = match config.loss {
-        TdLoss::Mse => error.powi_scalar(2).mean(),
-        TdLoss::Huber => {
-            // 0.5·min(|e|, 1)² + (|e| − min(|e|, 1)): quadratic inside ±1, linear outside.
-            let abs = error.abs();
-            let inner = abs.clone().clamp_max(1.0);
-            (inner.clone().powi_scalar(2) * 0.5 + abs - inner).mean()
-        }
-    };
-    let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-    let mean_q = f64::from(q_sa.detach().mean().into_scalar::<f32>());
-    let grads = GradientsParams::from_grads(loss.backward(), &q);
-    let q = optim.step(config.learning_rate, q, grads);
-    (q, loss_value, mean_q)
-}
-
-/// Writes the checkpoint and swaps it in whole (see [`kiln_train::replace_dir`]).
-fn save_checkpoint(
-    artifact_dir: &Path,
-    q: &Mlp,
-    target: &Mlp,
-    optim: &ModuleOptimizer,
-    buffer: &ReplayBuffer,
-    state: &LoopState,
-) -> Result<(), DqnError> {
-    kiln_train::replace_dir(&artifact_dir.join(CHECKPOINT_DIR), |dir| {
-        save_module(q.valid(), &dir.join("online.bpk"))?;
-        save_module(target.clone(), &dir.join("target.bpk"))?;
-        let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
-            path: dir.join("optimizer.bpk"),
-            reason: e.to_string(),
-        })?;
-        kiln_train::write_atomic(&dir.join("optimizer.bpk"), &bytes)?;
-        save_json(&dir.join("buffer.json"), buffer)?;
-        save_json(&dir.join("state.json"), state)?;
-        Ok(())
-    })
-}
-
 /// Greedy returns of `episodes` episodes of `network` on `env`, episode `i` starting from
 /// the initial state drawn with `seed + i`.
-pub fn evaluate<E: DiscreteEnvironment>(
-    network: &Mlp,
+pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
+    network: &Q,
     env: &mut E,
     episodes: usize,
     seed: u64,
 ) -> Vec<f64> {
-    let device = network.output.weight.device();
+    let device = network.devices().first().cloned().unwrap_or_default();
     let policy = QPolicy::new(network.clone(), 0.0, seed);
     (0..episodes)
         .map(|i| {
@@ -424,20 +481,4 @@ pub fn evaluate<E: DiscreteEnvironment>(
             }
         })
         .collect()
-}
-
-/// Loads the config, Q-network and metrics saved by [`train`] in `dir`, on `device`.
-///
-/// # Errors
-/// A missing or corrupt file, or weights that do not fit the saved config.
-pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn, DqnError> {
-    let config: DqnConfig = load_json(&dir.join(CONFIG_FILE), "DQN config")?;
-    config.validate()?;
-    let network = load_module(config.network.init(device)?, &dir.join(MODEL_FILE))?;
-    let metrics = load_json(&dir.join(METRICS_FILE), "DQN metrics")?;
-    Ok(TrainedDqn {
-        config,
-        network,
-        metrics,
-    })
 }

@@ -1,0 +1,242 @@
+//! The vocabulary every kiln model shares, with no dependency but `serde`:
+//!
+//! - [`Rng`]: the one seeded host generator (SplitMix64) behind every random draw kiln makes
+//!   on the host: shuffles, exploration, replay sampling, latent noise, k-means++.
+//! - [`Progress`] and [`ControlFlow`]: what every training loop reports, and how a caller
+//!   stops it. Every `train`/`fit` that runs for a while takes
+//!   `on_progress: impl FnMut(&Progress) -> ControlFlow<()>`.
+//!
+//! ```
+//! use kiln_core::{ControlFlow, Progress, Rng, Unit};
+//!
+//! let mut rng = Rng::new(7);
+//! let mut order: Vec<usize> = (0..5).collect();
+//! rng.shuffle(&mut order);
+//! assert_eq!(Rng::new(7).unit(), Rng::new(7).unit());
+//!
+//! // A callback that stops a run once its accuracy reaches 0.9.
+//! let mut stop_at_90 = |p: &Progress| match p.metric("accuracy") {
+//!     Some(a) if a >= 0.9 => ControlFlow::Break(()),
+//!     _ => ControlFlow::Continue(()),
+//! };
+//! let p = Progress::new(Unit::Epoch, 3, 10).with("accuracy", 0.93);
+//! assert!(stop_at_90(&p).is_break());
+//! ```
+
+pub use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+/// A small seeded generator (SplitMix64) for everything kiln draws on the host.
+///
+/// Why not `rand`'s generators: its `StdRng` may change algorithm between versions (so a seed
+/// would stop reproducing a run), checkpointing a generator's state needs `rand`'s `serde`
+/// feature, and adding features to the `rand` in Burn's tree rebuilds Burn. SplitMix64 is
+/// seven lines, serialises as one number and gives the same stream on every platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `[low, high)`.
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.unit()
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.unit().max(1e-300);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    /// Fisher–Yates shuffle in place.
+    pub fn shuffle<T>(&mut self, values: &mut [T]) {
+        for i in (1..values.len()).rev() {
+            values.swap(i, self.below(i + 1));
+        }
+    }
+
+    /// Uniform in `0..n`; 0 when `n` is 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
+    }
+}
+
+/// What a run counts its work in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Passes over the training data (MLP, DCGAN).
+    Epoch,
+    /// Optimiser steps within a run (DCGAN, between epoch ends).
+    Step,
+    /// Environment steps (DQN).
+    EnvStep,
+    /// Batches (mini-batch K-means).
+    Batch,
+}
+
+impl Unit {
+    /// The unit's name in progress lines: `epoch`, `step`, `env step`, `batch`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Epoch => "epoch",
+            Unit::Step => "step",
+            Unit::EnvStep => "env step",
+            Unit::Batch => "batch",
+        }
+    }
+}
+
+/// What every kiln training loop reports to its `on_progress` callback.
+///
+/// `done` of `total` units are finished; `metrics` holds the figures the loop tracks at that
+/// point (loss, accuracy, mean return, …) under stable names that each loop documents.
+/// `epoch_end` is `Some(e)` when this report closes epoch `e` (its metrics are then the
+/// epoch's), so a display can print one line per epoch and a bar in between.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// What `done` and `total` count.
+    pub unit: Unit,
+    /// Units finished in the whole run (a resumed run counts from its checkpoint).
+    pub done: usize,
+    /// Units in the whole run.
+    pub total: usize,
+    /// `Some(e)` when this report closes epoch `e`.
+    pub epoch_end: Option<usize>,
+    /// Named figures, in display order.
+    pub metrics: Vec<(&'static str, f64)>,
+    /// Units per second since this call of the loop began.
+    pub rate: f64,
+}
+
+impl Progress {
+    /// A report of `done` of `total` units with no metrics.
+    pub fn new(unit: Unit, done: usize, total: usize) -> Self {
+        Self {
+            unit,
+            done,
+            total,
+            epoch_end: None,
+            metrics: Vec::new(),
+            rate: 0.0,
+        }
+    }
+
+    /// Adds a named figure.
+    pub fn with(mut self, name: &'static str, value: f64) -> Self {
+        self.metrics.push((name, value));
+        self
+    }
+
+    /// Adds a named figure if there is one.
+    pub fn with_opt(self, name: &'static str, value: Option<f64>) -> Self {
+        match value {
+            Some(v) => self.with(name, v),
+            None => self,
+        }
+    }
+
+    /// The figure called `name`, if this report has it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+
+    /// Fraction of the run done, in `[0, 1]`.
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.done as f64 / self.total as f64).clamp(0.0, 1.0)
+        }
+    }
+}
+
+/// A callback that never stops the run, for callers that want no progress.
+pub fn silent(_: &Progress) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_seeded_and_in_range() {
+        let (mut a, mut b) = (Rng::new(1), Rng::new(1));
+        let mut sum = 0.0;
+        for _ in 0..10_000 {
+            let u = a.uniform(-0.05, 0.05);
+            assert_eq!(u, b.uniform(-0.05, 0.05));
+            assert!((-0.05..0.05).contains(&u));
+            assert!(a.below(7) < 7);
+            b.below(7);
+            sum += a.normal();
+            b.normal();
+        }
+        assert!(
+            (sum / 10_000.0).abs() < 0.05,
+            "normal mean {}",
+            sum / 10_000.0
+        );
+        let mut v: Vec<u32> = (0..10).collect();
+        a.shuffle(&mut v);
+        assert_ne!(
+            v,
+            (0..10).collect::<Vec<_>>(),
+            "a shuffle of 10 left them in order"
+        );
+        v.sort_unstable();
+        assert_eq!(v, (0..10).collect::<Vec<_>>());
+        assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
+    }
+
+    #[test]
+    fn splitmix_matches_the_reference_stream() {
+        // First outputs of SplitMix64 seeded with 0 (Vigna's reference implementation).
+        let mut r = Rng::new(0);
+        assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+    }
+
+    #[test]
+    fn rng_state_round_trips_through_json() {
+        let mut a = Rng::new(5);
+        a.unit();
+        let mut b: Rng = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    fn progress_metrics_and_fraction() {
+        let p = Progress::new(Unit::Epoch, 2, 8)
+            .with("loss", 0.5)
+            .with_opt("accuracy", None);
+        assert_eq!(p.metric("loss"), Some(0.5));
+        assert_eq!(p.metric("accuracy"), None);
+        assert_eq!(p.fraction(), 0.25);
+        assert_eq!(Progress::new(Unit::Batch, 0, 0).fraction(), 1.0);
+        assert!(silent(&p).is_continue());
+    }
+}

@@ -1,0 +1,93 @@
+//! The run layer (feature `run`): DQN training in a folder, with checkpoints and resuming.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use kiln_mlp::Mlp;
+pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
+use kiln_train::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+
+use crate::dqn::{DqnConfig, DqnError, Learner, LoopState, QNetwork, ReplayBuffer, TrainedDqn};
+use crate::{ControlFlow, DiscreteEnvironment, Progress};
+
+/// The trained Q-network's weights inside a run folder.
+pub const MODEL_FILE: &str = "model.bpk";
+/// Episode returns and losses of the run (JSON).
+pub const METRICS_FILE: &str = "metrics.json";
+
+/// [`crate::dqn::train`] in the run folder `run` (kiln's [`Mlp`] from `config.network`).
+///
+/// # Errors
+/// As [`train_with`].
+pub fn train<E: DiscreteEnvironment>(
+    config: &DqnConfig,
+    env: &mut E,
+    device: &Device,
+    run: &RunDir,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedDqn, DqnError> {
+    config.validate()?;
+    device.seed(config.seed);
+    let network = config.network.init(device)?;
+    train_with(config, network, env, device, run, on_progress)
+}
+
+/// [`crate::dqn::train_with`] in the run folder `run`: writes `config.json`, a checkpoint
+/// every `checkpoint_every` steps (`checkpoint/`: online and target networks, Adam's state,
+/// the replay buffer and the loop state, swapped in whole), and at the end `model.bpk` and
+/// `metrics.json`. Opened with [`RunMode::Resume`], it continues from the checkpoint's step
+/// with its networks, optimiser, buffer and sampling generator (`config.total_steps` may be
+/// raised).
+///
+/// # Errors
+/// As [`crate::dqn::train_with`], or a checkpoint or file that cannot be read or written.
+pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
+    config: &DqnConfig,
+    network: Q,
+    env: &mut E,
+    device: &Device,
+    run: &RunDir,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedDqn<Q>, DqnError> {
+    let mut learner = Learner::new(config, network, env, device)?;
+    if run.resume_from().is_some() {
+        let dir = run.checkpoint_dir();
+        learner.q = load_module(learner.q, &dir.join("online.bpk"))?;
+        learner.target = load_module(learner.target, &dir.join("target.bpk"))?;
+        learner.optim = load_optimizer(learner.optim, &dir.join("optimizer.bpk"))?;
+        learner.buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
+        learner.state = load_json::<LoopState>(&dir.join("state.json"), "DQN loop state")?;
+    }
+    run.save_config(config)?;
+    learner.fit(env, on_progress, |l| {
+        run.save_checkpoint(l.state.step, |dir| {
+            save_module(l.q.valid(), &dir.join("online.bpk"))?;
+            save_module(l.target.clone(), &dir.join("target.bpk"))?;
+            save_optimizer(&l.optim, &dir.join("optimizer.bpk"))?;
+            save_json(&dir.join("buffer.json"), &l.buffer)?;
+            save_json(&dir.join("state.json"), &l.state)?;
+            Ok::<(), DqnError>(())
+        })
+    })?;
+    let trained = learner.finish();
+    save_module(trained.network.clone(), &run.file(MODEL_FILE))?;
+    save_json(&run.file(METRICS_FILE), &trained.metrics)?;
+    Ok(trained)
+}
+
+/// Loads the config, Q-network ([`Mlp`]) and metrics that [`train`] saved in `dir`, on
+/// `device`.
+///
+/// # Errors
+/// A missing or corrupt file, or weights that do not fit the saved config.
+pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn<Mlp>, DqnError> {
+    let config: DqnConfig = RunDir::load_config(dir, "DQN config")?;
+    config.validate()?;
+    let network = load_module(config.network.init(device)?, &dir.join(MODEL_FILE))?;
+    let metrics = load_json(&dir.join(METRICS_FILE), "DQN metrics")?;
+    Ok(TrainedDqn {
+        config,
+        network,
+        metrics,
+    })
+}
