@@ -33,6 +33,10 @@ struct Args {
     /// Skip the Python reference columns (PyTorch, scikit-learn).
     #[arg(long)]
     no_pytorch: bool,
+    /// Where the PyTorch columns of W1 and W2 run: cpu (default, with the same threads as
+    /// kiln) or cuda (to compare with kiln's cuda backend on a GPU).
+    #[arg(long, default_value = "cpu")]
+    torch_device: String,
     /// Folder the JSON results go to.
     #[arg(long, default_value = "target/bench")]
     out_dir: PathBuf,
@@ -64,6 +68,15 @@ pub fn working(backends: &[Backend], workload: &str) -> Vec<(Backend, burn::tens
         .collect()
 }
 
+/// The runner name of a PyTorch column: `pytorch` on the CPU, `pytorch-cuda` on a GPU.
+pub fn torch_runner(device: &str) -> String {
+    if device == "cpu" {
+        "pytorch".into()
+    } else {
+        format!("pytorch-{device}")
+    }
+}
+
 /// One measured figure.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
@@ -93,8 +106,18 @@ fn main() -> ExitCode {
         let mut rows = Vec::new();
         for workload in &args.workloads {
             match workload.to_ascii_lowercase().as_str() {
-                "w1" => rows.extend(w1::run(&backends, args.seconds, !args.no_pytorch)?),
-                "w2" => rows.extend(w2::run(&backends, args.seconds, !args.no_pytorch)?),
+                "w1" => rows.extend(w1::run(
+                    &backends,
+                    args.seconds,
+                    !args.no_pytorch,
+                    &args.torch_device,
+                )?),
+                "w2" => rows.extend(w2::run(
+                    &backends,
+                    args.seconds,
+                    !args.no_pytorch,
+                    &args.torch_device,
+                )?),
                 "w3" => rows.extend(w3::run(&backends, !args.no_pytorch)?),
                 "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
                 "scaling" => rows.extend(cluster::scaling(&backends, !args.no_pytorch)?),

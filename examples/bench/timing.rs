@@ -162,9 +162,13 @@ pub fn python_reference(
     threads: usize,
     extra_args: &[&str],
 ) -> Result<serde_json::Value, String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("bench/python")
-        .join(script);
+    // The scripts beside the sources this binary was built from, or those in
+    // $KILN_BENCH_PYTHON_DIR (a binary run on another machine).
+    let dir = std::env::var_os("KILN_BENCH_PYTHON_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/python"),
+        std::path::PathBuf::from,
+    );
+    let path = dir.join(script);
     let out = std::process::Command::new("python3")
         .arg(&path)
         .args([

@@ -8,7 +8,7 @@ use kiln::backend::Backend;
 use kiln::cli::AnyError;
 use kiln::mlp::{Activation, Mlp, MlpConfig};
 
-use crate::Row;
+use crate::{Row, torch_runner};
 use crate::timing::{Environment, per_second};
 
 const TRAIN_BATCH: usize = 128;
@@ -70,7 +70,12 @@ pub fn infer_rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
 }
 
 /// W1 on every backend given, plus PyTorch where it is installed and wanted.
-pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
+pub fn run(
+    backends: &[Backend],
+    seconds: f64,
+    pytorch: bool,
+    torch_device: &str,
+) -> Result<Vec<Row>, AnyError> {
     let mut rows = Vec::new();
     let row = |metric: &str, runner: &str, value: f64| Row::new("W1", metric, runner, value);
     for (backend, device) in crate::working(backends, "W1") {
@@ -82,14 +87,23 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
     }
     if pytorch {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("w1.py", seconds, threads, &[]) {
+        match crate::timing::python_reference(
+            "w1.py",
+            seconds,
+            threads,
+            &["--device", torch_device],
+        ) {
             Ok(v) => {
                 let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
                 if let (Some(t), Some(i)) = (get("train_samples_per_s"), get("infer_samples_per_s"))
                 {
                     eprintln!("W1 pytorch ({threads} threads): train {t:.0}, inference {i:.0}");
-                    rows.push(row("train samples/s", "pytorch", t));
-                    rows.push(row("infer samples/s (batch 1024)", "pytorch", i));
+                    rows.push(row("train samples/s", &torch_runner(torch_device), t));
+                    rows.push(row(
+                        "infer samples/s (batch 1024)",
+                        &torch_runner(torch_device),
+                        i,
+                    ));
                 }
             }
             Err(reason) => eprintln!("W1: no PyTorch column: {reason}"),

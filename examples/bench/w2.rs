@@ -8,7 +8,7 @@ use kiln::cli::AnyError;
 use kiln::dcgan::Rng;
 use kiln::dcgan::{DiscriminatorConfig, Gan, GeneratorConfig, latent};
 
-use crate::Row;
+use crate::{Row, torch_runner};
 use crate::timing::{Environment, per_second};
 
 const BATCH: usize = 64;
@@ -40,7 +40,12 @@ fn rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
 }
 
 /// W2 on every backend given, plus PyTorch where installed.
-pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
+pub fn run(
+    backends: &[Backend],
+    seconds: f64,
+    pytorch: bool,
+    torch_device: &str,
+) -> Result<Vec<Row>, AnyError> {
     let mut rows = Vec::new();
     let row =
         |runner: &str, value: f64| Row::new("W2", "DCGAN iterations/s (batch 64)", runner, value);
@@ -51,14 +56,19 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
     }
     if pytorch {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("w2.py", seconds, threads, &[]) {
+        match crate::timing::python_reference(
+            "w2.py",
+            seconds,
+            threads,
+            &["--device", torch_device],
+        ) {
             Ok(v) => {
                 if let Some(r) = v
                     .get("iterations_per_s")
                     .and_then(serde_json::Value::as_f64)
                 {
                     eprintln!("W2 pytorch ({threads} threads): {r:.2} iterations/s");
-                    rows.push(row("pytorch", r));
+                    rows.push(row(&torch_runner(torch_device), r));
                 }
             }
             Err(reason) => eprintln!("W2: no PyTorch column: {reason}"),
