@@ -20,9 +20,11 @@ pub struct StepStats {
     pub d_fake: f64,
 }
 
-impl StepStats {
+impl std::ops::Add for StepStats {
+    type Output = StepStats;
+
     /// The element-wise sum.
-    pub fn add(self, o: StepStats) -> StepStats {
+    fn add(self, o: StepStats) -> StepStats {
         StepStats {
             d_loss: self.d_loss + o.d_loss,
             g_loss: self.g_loss + o.g_loss,
@@ -30,7 +32,9 @@ impl StepStats {
             d_fake: self.d_fake + o.d_fake,
         }
     }
+}
 
+impl StepStats {
     /// Divided by `n` (a sum over `n` steps made a mean).
     pub fn scaled(self, n: usize) -> StepStats {
         let n = n.max(1) as f64;

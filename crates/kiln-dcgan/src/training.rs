@@ -442,7 +442,7 @@ impl Trainer {
                     &mut rng,
                     &self.train_device,
                 );
-                sum = sum.add(self.gan.step(real, z));
+                sum = sum + self.gan.step(real, z);
                 if (step + 1) % 50 == 0 && step + 1 < steps {
                     let mut p = sum
                         .scaled(step + 1)
