@@ -163,7 +163,8 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
             common.spread,
             common.seed(),
         );
-        let (values, truth) = make_blobs(n, &centres, common.std, common.seed());
+        let (values, truth) = make_blobs(n, &centres, common.std, common.seed())
+            .map_err(|e| format!("--centres / --dims: {e}"))?;
         let x = tensor_from_slice(&values, n, common.dims, device)?;
         return Ok(Points {
             name: "blobs".into(),
@@ -223,6 +224,17 @@ fn kmeans(
     batch_size: Option<usize>,
     common: &Common,
 ) -> Result<(), AnyError> {
+    // The parameters first: `--k 0` is a parameter error, not an empty set of blobs.
+    match batch_size {
+        None => KMeans::params(k)
+            .n_init(n_init)
+            .max_iter(max_iter)
+            .validate()?,
+        Some(b) => MiniBatchKMeans::params(k)
+            .batch_size(b)
+            .max_iter(max_iter)
+            .validate()?,
+    }
     let (backend, device) = backend::select(common.run.backend.as_deref())?;
     let points = load(common, k, &device)?;
     let n = points.truth.len();

@@ -221,30 +221,17 @@ fn names(list: &[Backend]) -> String {
 
 /// Runs one tiny operation on `device`; a panic there (no adapter, no driver) becomes an error.
 fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| {
+    let result = kiln_core::catch_panic(|| {
         let t = Tensor::<1>::from_floats([1.0, 2.0], device);
         t.sum().into_scalar::<f32>()
     });
-    std::panic::set_hook(previous);
     match result {
         Ok(3.0) => Ok(()),
         Ok(v) => Err(BackendError::Unavailable {
             backend,
             reason: format!("1 + 2 gave {v}"),
         }),
-        Err(payload) => {
-            let reason = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "the device panicked".into());
-            Err(BackendError::Unavailable {
-                backend,
-                reason: reason.lines().next().unwrap_or_default().to_string(),
-            })
-        }
+        Err(reason) => Err(BackendError::Unavailable { backend, reason }),
     }
 }
 

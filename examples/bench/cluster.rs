@@ -29,7 +29,9 @@ fn seconds(device: &Device, f: impl Fn()) -> f64 {
 
 /// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), k = 32, exactly 20 iterations.
 fn w4(device: &Device, n: usize) -> f64 {
-    let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4).0;
+    let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4)
+        .expect("32 centres of 16 dimensions")
+        .0;
     let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
     seconds(device, || {
         KMeans::params(32)
@@ -42,7 +44,9 @@ fn w4(device: &Device, n: usize) -> f64 {
 
 /// W5's recipe at `n` points: 3 blobs in 2 dims (std 0.5), eps 0.3, min_samples 10.
 fn w5(device: &Device, n: usize) -> f64 {
-    let values = make_blobs(n, &random_centres(3, 2, 5.0, 5), 0.5, 5).0;
+    let values = make_blobs(n, &random_centres(3, 2, 5.0, 5), 0.5, 5)
+        .expect("3 centres of 2 dimensions")
+        .0;
     let x = Tensor::<2>::from_data(TensorData::new(values, [n, 2]), device);
     seconds(device, || {
         Dbscan::params(0.3, 10).fit(&x).expect("dbscan");

@@ -8,8 +8,8 @@ use kiln::backend::Backend;
 use kiln::cli::AnyError;
 use kiln::mlp::{Activation, Mlp, MlpConfig};
 
-use crate::{Row, torch_runner};
 use crate::timing::{Environment, per_second};
+use crate::{Row, torch_runner};
 
 const TRAIN_BATCH: usize = 128;
 const INFER_BATCH: usize = 1024;

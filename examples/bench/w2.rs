@@ -8,8 +8,8 @@ use kiln::cli::AnyError;
 use kiln::dcgan::Rng;
 use kiln::dcgan::{DiscriminatorConfig, Gan, GeneratorConfig, latent};
 
-use crate::{Row, torch_runner};
 use crate::timing::{Environment, per_second};
+use crate::{Row, torch_runner};
 
 const BATCH: usize = 64;
 

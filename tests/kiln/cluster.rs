@@ -12,7 +12,7 @@ use super::common::{backends, cpu};
 /// `per` points around each centre (grouped by centre), with their centre index.
 fn blobs(centres: &[[f32; 2]], per: usize, std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
     let centres: Vec<Vec<f32>> = centres.iter().map(|c| c.to_vec()).collect();
-    make_blobs(per * centres.len(), &centres, std, seed)
+    make_blobs(per * centres.len(), &centres, std, seed).unwrap()
 }
 
 const CENTRES: [[f32; 2]; 3] = [[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]];
@@ -290,7 +290,7 @@ fn dbscan_labels_equal_scikit_learns_for_both_metrics() {
 #[test]
 fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
     let centres = kiln::cluster::random_centres(8, 4, 20.0, 11);
-    let (values, truth) = make_blobs(8000, &centres, 1.0, 12);
+    let (values, truth) = make_blobs(8000, &centres, 1.0, 12).unwrap();
     for (backend, device) in backends() {
         let x = tensor_from_slice(&values, 8000, 4, &device).unwrap();
         let full = KMeans::params(8).n_init(3).fit(&x).unwrap();

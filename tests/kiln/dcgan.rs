@@ -334,3 +334,29 @@ fn three_channel_images_train_and_the_wrong_shape_is_a_typed_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_quality_check_with_fewer_than_two_real_images_is_a_typed_error() {
+    let device = cpu();
+    let judge = kiln::dcgan::Judge::new(
+        kiln::mlp::MlpConfig::new()
+            .with_hidden_sizes(vec![8])
+            .init(&device)
+            .unwrap(),
+        0.5,
+        0.5,
+    );
+    let one = Tensor::<4>::zeros([1, 1, 28, 28], &device);
+    assert!(matches!(
+        kiln::dcgan::QualityCheck::new(judge.clone(), one),
+        Err(DcganError::QualityImages(1))
+    ));
+    let wrong_size = Tensor::<4>::zeros([4, 1, 8, 8], &device);
+    assert!(matches!(
+        kiln::dcgan::QualityCheck::new(judge, wrong_size),
+        Err(DcganError::JudgeInput {
+            judge: 784,
+            pixels: 64
+        })
+    ));
+}

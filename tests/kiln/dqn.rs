@@ -121,7 +121,7 @@ fn td_targets_mask_terminal_steps_and_double_dqn_uses_the_online_argmax() {
 #[test]
 fn truncated_steps_are_stored_as_non_terminal() {
     let mut env = Chain::new(3);
-    let mut buffer = ReplayBuffer::new(64, 3);
+    let mut buffer = ReplayBuffer::new(64, 3).unwrap();
     let mut observation = env.state();
     let (mut saw_truncation, mut saw_termination) = (false, false);
     // Walk left until truncated, then right until the goal.

@@ -18,7 +18,7 @@
 //! let device = Device::flex();
 //! // 300 points around three centres in 2-D.
 //! let centres = vec![vec![0.0, 0.0], vec![8.0, 0.0], vec![0.0, 8.0]];
-//! let (values, truth) = make_blobs(300, &centres, 0.5, 1);
+//! let (values, truth) = make_blobs(300, &centres, 0.5, 1)?;
 //! let x = tensor_from_slice(&values, 300, 2, &device)?;
 //!
 //! let model = KMeans::params(3).n_init(3).seed(42).fit(&x)?;
@@ -163,18 +163,38 @@ fn to_f64(t: Tensor<1>) -> Vec<f64> {
 /// `n` points drawn round-robin around `centres` (each of the same dimension) with normal
 /// noise of the given std, deterministic for a seed, like scikit-learn's `make_blobs`.
 /// Returns row-major values and each point's centre index.
-pub fn make_blobs(n: usize, centres: &[Vec<f32>], std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
+///
+/// # Errors
+/// [`InputError::Empty`] without centres, [`InputError::ZeroDimensions`] for 0-dimensional
+/// ones, [`InputError::Shape`] when a centre's length differs from the first's.
+pub fn make_blobs(
+    n: usize,
+    centres: &[Vec<f32>],
+    std: f32,
+    seed: u64,
+) -> Result<(Vec<f32>, Vec<usize>), InputError> {
+    let d = centres.first().ok_or(InputError::Empty)?.len();
+    if d == 0 {
+        return Err(InputError::ZeroDimensions);
+    }
+    if let Some(c) = centres.iter().find(|c| c.len() != d) {
+        return Err(InputError::Shape {
+            len: c.len(),
+            rows: 1,
+            cols: d,
+        });
+    }
     let mut rng = Rng::new(seed);
-    let mut values = Vec::with_capacity(n * centres.first().map_or(0, Vec::len));
+    let mut values = Vec::with_capacity(n * d);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
-        let k = i % centres.len().max(1);
+        let k = i % centres.len();
         for &c in &centres[k] {
             values.push(c + std * rng.normal() as f32);
         }
         labels.push(k);
     }
-    (values, labels)
+    Ok((values, labels))
 }
 
 /// `k` centres in `d` dimensions, uniform in `±spread`, deterministic for a seed.
@@ -231,5 +251,24 @@ mod tests {
         assert_eq!(adjusted_rand_index(&[0, 0, 1, 1, 2], &[5, 5, 3, 3, 9]), 1.0);
         let ari = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 1, 0, 1, 0, 1]);
         assert!(ari < 0.1, "{ari}");
+    }
+
+    #[test]
+    fn make_blobs_refuses_no_centres_and_ragged_ones() {
+        assert_eq!(make_blobs(10, &[], 1.0, 0), Err(InputError::Empty));
+        assert_eq!(
+            make_blobs(10, &[vec![]], 1.0, 0),
+            Err(InputError::ZeroDimensions)
+        );
+        assert!(matches!(
+            make_blobs(10, &[vec![0.0, 1.0], vec![2.0]], 1.0, 0),
+            Err(InputError::Shape {
+                len: 1,
+                cols: 2,
+                ..
+            })
+        ));
+        let (values, labels) = make_blobs(5, &[vec![0.0, 0.0], vec![9.0, 9.0]], 0.1, 0).unwrap();
+        assert_eq!((values.len(), labels), (10, vec![0, 1, 0, 1, 0]));
     }
 }

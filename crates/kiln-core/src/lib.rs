@@ -5,6 +5,8 @@
 //! - [`Progress`] and [`ControlFlow`]: what every training loop reports, and how a caller
 //!   stops it. Every `train`/`fit` that runs for a while takes
 //!   `on_progress: impl FnMut(&Progress) -> ControlFlow<()>`.
+//! - [`catch_panic`]: runs code that reports failure by panicking (a dependency's download, a
+//!   device probe) and turns the panic into an error message, printing nothing.
 //!
 //! ```
 //! use kiln_core::{ControlFlow, Progress, Rng, Unit};
@@ -173,6 +175,44 @@ impl Progress {
     }
 }
 
+thread_local! {
+    /// Whether a panic on this thread is being caught by [`catch_panic`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`; a panic in it becomes `Err` with the first line of its message, and prints
+/// nothing. Other panics, on other threads or outside `f`, still reach the panic hook that
+/// was installed before the first call.
+///
+/// The hook is wrapped once (not swapped in and out around each call, which raced when two
+/// threads caught panics at once and could leave the silent hook installed for good); each
+/// call only marks its own thread as quiet.
+///
+/// # Errors
+/// The panic's message (first line), or "panicked" when it carried no text.
+pub fn catch_panic<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(f);
+    QUIET.with(|q| q.set(was_quiet));
+    result.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_else(|| "panicked".into());
+        text.lines().next().unwrap_or_default().to_string()
+    })
+}
+
 /// A callback that never stops the run, for callers that want no progress.
 pub fn silent(_: &Progress) -> ControlFlow<()> {
     ControlFlow::Continue(())
@@ -238,5 +278,39 @@ mod tests {
         assert_eq!(p.fraction(), 0.25);
         assert_eq!(Progress::new(Unit::Batch, 0, 0).fraction(), 1.0);
         assert!(silent(&p).is_continue());
+    }
+
+    #[test]
+    fn caught_panics_are_quiet_and_leave_the_hook_in_place_under_concurrency() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        // The hook in place before the first catch_panic (this is the only test of this
+        // binary that panics, so it owns the hook).
+        std::panic::set_hook(Box::new(|_| {
+            SEEN.fetch_add(1, Ordering::SeqCst);
+        }));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let r = catch_panic(|| -> u32 { panic!("probe {t}-{i}\nmore") });
+                        assert_eq!(r, Err(format!("probe {t}-{i}")));
+                        assert_eq!(catch_panic(|| 7), Ok(7));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            SEEN.load(Ordering::SeqCst),
+            0,
+            "a caught panic reached the hook"
+        );
+        // An ordinary panic still reaches the hook: the silent one was not left installed.
+        let _ = std::thread::spawn(|| panic!("not caught quietly")).join();
+        assert_eq!(SEEN.load(Ordering::SeqCst), 1);
+        let _ = std::panic::take_hook();
     }
 }

@@ -67,6 +67,14 @@ pub enum IdxError {
         /// The dimensions declared.
         dims: Vec<usize>,
     },
+    /// The header's dimensions multiply to more bytes than a `usize` holds: a corrupt header.
+    #[error("{path} declares dimensions {dims:?}, larger than any file")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+    },
     /// The data is shorter or longer than the header declares.
     #[error("{path} holds {found} data bytes but its header {dims:?} declares {expected}")]
     LengthMismatch {
@@ -164,7 +172,14 @@ fn parse<'a>(
             dims,
         });
     }
-    let expected_len = dims.iter().product::<usize>();
+    // Checked: u32 dimensions can multiply past usize, and a wrapped product could even
+    // match the data's length.
+    let Some(expected_len) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(IdxError::TooLarge {
+            path: path.to_path_buf(),
+            dims,
+        });
+    };
     let data = &bytes[header..];
     if data.len() != expected_len {
         return Err(IdxError::LengthMismatch {
@@ -319,5 +334,13 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = idx(IMAGES_MAGIC, &[u32::MAX, u32::MAX, u32::MAX], &[0; 16]);
+        let err = read_images(&write(&dir, "huge", &bytes)).unwrap_err();
+        assert!(matches!(err, IdxError::TooLarge { .. }), "{err}");
     }
 }

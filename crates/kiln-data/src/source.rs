@@ -216,23 +216,11 @@ fn burn_cache_dir(split: Split) -> Option<PathBuf> {
 /// Asks burn-dataset to download MNIST into its cache. burn-dataset panics when it cannot
 /// (no network); the panic is caught, its message kept, and returned as an error.
 fn download_mnist(split: Split) -> Result<(), DataError> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| match split {
+    kiln_core::catch_panic(|| match split {
         Split::Train => drop(burn_dataset::vision::MnistDataset::train()),
         Split::Test => drop(burn_dataset::vision::MnistDataset::test()),
-    });
-    std::panic::set_hook(previous);
-    result.map_err(|payload| {
-        let reason = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown error".into());
-        DataError::DownloadFailed {
-            reason: reason.lines().next().unwrap_or_default().to_string(),
-        }
     })
+    .map_err(|reason| DataError::DownloadFailed { reason })
 }
 
 #[cfg(test)]

@@ -152,6 +152,9 @@ pub enum DcganError {
         /// `channels × side × side`.
         pixels: usize,
     },
+    /// A quality check was given fewer than 2 real images (a covariance needs two).
+    #[error("the quality check needs at least 2 real images, got {0}")]
+    QualityImages(usize),
     /// The dataset has fewer images than one batch.
     #[error("{images} training images do not fill one batch of {batch}")]
     TooFewImages {
@@ -258,9 +261,13 @@ impl QualityCheck {
     /// A check against `real` images (`[n, c, h, w]` in [−1, 1]).
     ///
     /// # Errors
-    /// [`DcganError::JudgeInput`] if the judge does not take `c·h·w` inputs.
+    /// [`DcganError::JudgeInput`] if the judge does not take `c·h·w` inputs;
+    /// [`DcganError::QualityImages`] for fewer than 2 images.
     pub fn new(judge: Judge, real: Tensor<4>) -> Result<Self, DcganError> {
-        let [_, c, h, w] = real.dims();
+        let [n, c, h, w] = real.dims();
+        if n < 2 {
+            return Err(DcganError::QualityImages(n));
+        }
         if judge.input_size() != c * h * w {
             return Err(DcganError::JudgeInput {
                 judge: judge.input_size(),

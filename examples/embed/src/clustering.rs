@@ -33,7 +33,7 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         vec![0.0, 6.0, 0.0],
         vec![0.0, 0.0, 6.0],
     ];
-    let (values, truth) = make_blobs(400, &centres, 0.4, 9);
+    let (values, truth) = make_blobs(400, &centres, 0.4, 9)?;
     let x = tensor_from_slice(&values, 400, 3, &device)?;
 
     let kmeans = KMeans::params(4).n_init(3).seed(1).fit(&x)?;

@@ -58,17 +58,11 @@ fn kiln_dcgan_trains_on_own_colour_images_without_the_run_layer() {
 fn the_embedding_guide_quotes_this_crates_code() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let guide = std::fs::read_to_string(root.join("../../docs/embedding.md")).unwrap();
-    let sources: String = [
-        "lib.rs",
-        "own_model.rs",
-        "classifier.rs",
-        "dqn.rs",
-        "clustering.rs",
-    ]
-    .iter()
-    .map(|f| std::fs::read_to_string(root.join("src").join(f)).unwrap())
-    .collect::<Vec<_>>()
-    .join("\n");
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        sources += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        sources.push('\n');
+    }
     let mut blocks = 0;
     for block in guide.split("```rust\n").skip(1) {
         let code = block.split("```").next().unwrap();

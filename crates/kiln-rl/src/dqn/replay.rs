@@ -10,6 +10,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn_rl::StepResult;
 use serde::{Deserialize, Serialize};
 
+use super::DqnConfigError;
 use crate::Rng;
 
 /// A ring buffer of transitions `(s, a, r, s′, terminated)`.
@@ -48,8 +49,14 @@ pub struct Sample {
 
 impl ReplayBuffer {
     /// An empty buffer for `capacity` transitions of `observation_size` values.
-    pub fn new(capacity: usize, observation_size: usize) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`DqnConfigError::ZeroBufferSize`] for a capacity of 0 (it could store nothing).
+    pub fn new(capacity: usize, observation_size: usize) -> Result<Self, DqnConfigError> {
+        if capacity == 0 {
+            return Err(DqnConfigError::ZeroBufferSize);
+        }
+        Ok(Self {
             capacity,
             observation_size,
             observations: vec![0.0; capacity * observation_size],
@@ -59,7 +66,7 @@ impl ReplayBuffer {
             terminated: vec![false; capacity],
             head: 0,
             len: 0,
-        }
+        })
     }
 
     /// Transitions stored (at most the capacity).
@@ -170,7 +177,7 @@ mod tests {
     use super::*;
 
     fn filled(capacity: usize, pushes: usize) -> ReplayBuffer {
-        let mut b = ReplayBuffer::new(capacity, 2);
+        let mut b = ReplayBuffer::new(capacity, 2).unwrap();
         for t in 0..pushes {
             let v = t as f32;
             b.push(&[v, -v], t % 2, f64::from(v), &[v + 1.0, 0.0], t % 3 == 0);
@@ -208,5 +215,13 @@ mod tests {
         let b = filled(4, 6);
         let back: ReplayBuffer = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
         assert_eq!(back, b);
+    }
+
+    #[test]
+    fn a_buffer_of_no_capacity_is_refused() {
+        assert!(matches!(
+            ReplayBuffer::new(0, 4),
+            Err(DqnConfigError::ZeroBufferSize)
+        ));
     }
 }

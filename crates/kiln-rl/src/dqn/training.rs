@@ -264,7 +264,7 @@ impl<Q: QNetwork> Learner<Q> {
             config: config.clone(),
             target: hard_update(&q),
             optim: optimizer(config),
-            buffer: ReplayBuffer::new(config.buffer_size, env.observation_size()),
+            buffer: ReplayBuffer::new(config.buffer_size, env.observation_size())?,
             state: LoopState {
                 step: 0,
                 sampling_rng: Rng::new(config.seed.wrapping_add(1)),
