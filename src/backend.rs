@@ -271,7 +271,19 @@ mod tests {
     }
 
     #[test]
-    fn default_is_the_first_compiled() {
-        assert_eq!(default_backend().ok(), compiled().first().copied());
+    fn default_is_the_first_compiled_in_the_documented_order() {
+        // The documented preference (GPUs first, then flex, tch, ndarray), written out here
+        // rather than taken from `Backend::ALL`, so reordering that list fails this test.
+        let expected = [
+            (cfg!(feature = "cuda"), Backend::Cuda),
+            (cfg!(feature = "vulkan"), Backend::Vulkan),
+            (cfg!(feature = "wgpu"), Backend::Wgpu),
+            (cfg!(feature = "flex"), Backend::Flex),
+            (cfg!(feature = "tch"), Backend::Tch),
+            (cfg!(feature = "ndarray"), Backend::Ndarray),
+        ]
+        .into_iter()
+        .find_map(|(on, b)| on.then_some(b));
+        assert_eq!(default_backend().ok(), expected);
     }
 }

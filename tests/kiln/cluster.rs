@@ -60,6 +60,13 @@ fn kmeans_plus_plus_is_deterministic_for_a_seed() {
     let b = KMeans::params(5).seed(3).max_iter(1).fit(&x).unwrap();
     assert_eq!(a.labels(), b.labels());
     assert_eq!(a.inertia(), b.inertia());
+    // The seed matters: a test of two equal calls alone would pass with a fixed start too.
+    let other = KMeans::params(5).seed(4).max_iter(1).fit(&x).unwrap();
+    assert_ne!(
+        (a.labels(), a.inertia()),
+        (other.labels(), other.inertia()),
+        "seeds 3 and 4 gave the same k-means++ start"
+    );
 }
 
 #[test]

@@ -154,19 +154,21 @@ fn target_networks_sync_hard_and_soft() {
     device.seed(1);
     let online = config.init(&device).unwrap();
     let old = config.init(&device).unwrap();
+    // Every parameter: soft_update walks the module generically, so each tensor counts.
     let weights = |m: &kiln::mlp::Mlp| -> Vec<f32> {
-        let mut v: Vec<f32> = m.hidden[0].weight.val().into_data().iter::<f32>().collect();
-        v.extend(
-            m.output
-                .bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .into_data()
-                .iter::<f32>(),
-        );
+        let mut v = Vec::new();
+        for layer in m.hidden.iter().chain(std::iter::once(&m.output)) {
+            v.extend(layer.weight.val().into_data().iter::<f32>());
+            v.extend(layer.bias.as_ref().unwrap().val().into_data().iter::<f32>());
+        }
         v
     };
+    assert_eq!(weights(&online).len(), 4 * 8 + 8 + 8 * 2 + 2);
+    assert_ne!(
+        weights(&online),
+        weights(&old),
+        "two inits gave the same weights"
+    );
     let hard = hard_update(&online);
     assert_eq!(weights(&hard), weights(&online));
     let soft = soft_update(old.clone(), &online, 0.25);
