@@ -2,13 +2,15 @@
 # Runs kiln's bench on a machine with an NVIDIA GPU, from a binary built elsewhere:
 #
 #   cargo build --release --example bench --no-default-features \
-#       --features cuda,flex,fusion,autotune --target-dir /tmp/cuda-target
-#   cp /tmp/cuda-target/release/examples/bench .gpubin/bench     # then, on the GPU machine:
-#   OUT=results bash scripts/gpu-bench.sh .gpubin/bench
+#       --features wgpu,flex,fusion,autotune --target-dir /tmp/gpu-target
+#   gzip -c /tmp/gpu-target/release/examples/bench > .gpubin/bench.gz   # ~20 MB; then there:
+#   gunzip -c .gpubin/bench.gz > /tmp/bench && chmod +x /tmp/bench
+#   BACKENDS=wgpu,flex OUT=results bash scripts/gpu-bench.sh /tmp/bench
 #
-# kiln's cuda backend and the PyTorch columns both run on the GPU (`--torch-device cuda`);
-# flex runs on the machine's CPU cores. cudarc loads libcuda and libnvrtc at run time, so the
-# binary needs no CUDA at build time, only a driver and NVRTC where it runs.
+# wgpu needs the Vulkan loader there (the device README's .gl debs); with `cuda` instead of
+# `wgpu` the same works on a machine that can build cubecl-cuda (its LLVM bundle is downloaded
+# at build time, which this project's machines cannot: docs/backends.md). The PyTorch columns
+# run on the GPU (`--torch-device cuda`); flex runs on the machine's CPU cores.
 set -uo pipefail
 bin=${1:?usage: gpu-bench.sh BENCH_BINARY}
 out=${OUT:-target/bench-gpu}
