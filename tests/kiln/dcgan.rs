@@ -360,3 +360,25 @@ fn a_quality_check_with_fewer_than_two_real_images_is_a_typed_error() {
         })
     ));
 }
+
+/// Non-commuting covariances, against a value computed by hand: with
+/// Σ₁ = [[2, 1], [1, 2]], Σ₂ = [[1, 0], [0, 3]], M = Σ₁Σ₂ = [[2, 3], [1, 6]] has trace 8 and
+/// determinant 9, so Tr(M^½) = √(8 + 2·√9) = √14; with μ₂ − μ₁ = (1, 2) the distance is
+/// 5 + 4 + 4 − 2√14. A formula such as Tr(Σ₁^½ Σ₂^½) gives another value here.
+#[test]
+fn frechet_distance_is_right_for_non_commuting_covariances() {
+    let a = FeatureStats {
+        mean: vec![0.0, 0.0],
+        covariance: vec![2.0, 1.0, 1.0, 2.0],
+        dim: 2,
+    };
+    let b = FeatureStats {
+        mean: vec![1.0, 2.0],
+        covariance: vec![1.0, 0.0, 0.0, 3.0],
+        dim: 2,
+    };
+    let expected = 13.0 - 2.0 * 14f64.sqrt();
+    let got = frechet_distance(&a, &b);
+    assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+    assert!((frechet_distance(&b, &a) - expected).abs() < 1e-9);
+}

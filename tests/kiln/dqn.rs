@@ -405,3 +405,16 @@ fn progress_can_end_a_run_early_and_it_is_saved() {
     .unwrap();
     assert_eq!(resumed_from, Some(3_000));
 }
+
+/// The TD losses against hand-computed values: errors 0.5, −2 and 3 give Huber
+/// (0.125 + 1.5 + 2.5) / 3 = 1.375 and MSE (0.25 + 4 + 9) / 3.
+#[test]
+fn td_losses_match_hand_computed_values() {
+    let device = cpu();
+    let errors = || Tensor::<1>::from_data(TensorData::new(vec![0.5f32, -2.0, 3.0], [3]), &device);
+    let value = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
+    let huber = value(dqn::td_loss(errors(), kiln::rl::dqn::TdLoss::Huber));
+    assert!((huber - 1.375).abs() < 1e-6, "{huber}");
+    let mse = value(dqn::td_loss(errors(), kiln::rl::dqn::TdLoss::Mse));
+    assert!((mse - 13.25 / 3.0).abs() < 1e-6, "{mse}");
+}
