@@ -33,7 +33,7 @@ pub fn backends() -> Vec<(Backend, burn::tensor::Device)> {
     for b in backend::compiled() {
         match b.device() {
             Ok(d) => out.push((b, d)),
-            Err(e) => println!("skipping {b}: {e}"),
+            Err(e) => loud(&format!("skipping {b}: {e}")),
         }
     }
     if let Ok(expected) = std::env::var("KILN_EXPECT_BACKENDS") {
@@ -47,6 +47,30 @@ pub fn backends() -> Vec<(Backend, burn::tensor::Device)> {
     }
     assert!(!out.is_empty(), "no backend works in this build");
     out
+}
+
+/// Writes a line to standard error past the test harness's output capture (which takes only
+/// `print!`/`eprint!`), so that it shows in `cargo test`'s output even when the test passes.
+pub fn loud(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// [`backends`] for a test that compares backends with each other: with fewer than two it
+/// compares nothing, and says so on standard error (CI sets `KILN_EXPECT_BACKENDS`, which
+/// makes [`backends`] fail instead when one it names does not run).
+pub fn cross_backends(test: &str) -> Vec<(Backend, burn::tensor::Device)> {
+    let all = backends();
+    if all.len() < 2 {
+        loud(&format!(
+            "WARNING {test}: only {} runs here, so nothing is compared across backends",
+            all.iter()
+                .map(|(b, _)| b.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    all
 }
 
 /// The reference CPU device: flex when compiled in, else the first working backend.

@@ -5,11 +5,11 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Tensor, TensorData};
 use kiln::mlp::{Activation, MlpConfig};
 
-use super::common::{backends, max_abs_diff};
+use super::common::{cross_backends, max_abs_diff};
 
 #[test]
 fn same_weights_same_logits_on_every_backend() {
-    let all = backends();
+    let all = cross_backends("same_weights_same_logits_on_every_backend");
     let names: Vec<_> = all.iter().map(|(b, _)| b.name()).collect();
     println!("cross-backend MLP test runs on: {}", names.join(", "));
     for activation in Activation::ALL {

@@ -12,7 +12,7 @@ use kiln::dcgan::{
     generator_loss, latent,
 };
 
-use super::common::{backends, cpu, max_abs_diff};
+use super::common::{cpu, cross_backends, max_abs_diff};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
@@ -185,7 +185,7 @@ fn a_generator_saved_and_reloaded_gives_the_same_images() {
 
 #[test]
 fn same_weights_same_images_on_every_backend() {
-    let all = backends();
+    let all = cross_backends("same_weights_same_images_on_every_backend");
     let config = GeneratorConfig::new();
     let (ref_backend, ref_device) = &all[0];
     ref_device.seed(4);

@@ -14,7 +14,7 @@ use kiln::rl::dqn::{
 use kiln::rl::run::{RunDir, RunError, RunMode};
 use kiln::rl::{CartPole, CartPoleState, Chain};
 
-use super::common::{backends, cpu, max_abs_diff};
+use super::common::{cpu, cross_backends, max_abs_diff};
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -227,7 +227,7 @@ fn dqn_learns_the_chain_mdps_optimal_q_values() {
 
 #[test]
 fn same_weights_same_q_values_on_every_backend() {
-    let all = backends();
+    let all = cross_backends("same_weights_same_q_values_on_every_backend");
     let config = DqnConfig::new().network;
     let (ref_backend, ref_device) = &all[0];
     ref_device.seed(3);
