@@ -12,6 +12,7 @@ mod kiln {
     mod data_real;
     mod dcgan;
     mod dqn;
+    mod fuzz;
     mod gradients;
     mod layers;
     mod mlp_training;

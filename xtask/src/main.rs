@@ -3,6 +3,8 @@
 //! - `cargo xtask bench [--features F] [ARGS...]`: builds the `bench` example in release
 //!   mode with the backend features and runs it; ARGS go to it (`--workloads w1`,
 //!   `--backends flex,tch`, `--seconds 5`, `--no-pytorch`).
+//! - `cargo xtask fuzz [--cases N] [--features F]`: the bad-bytes tests (`tests/kiln/fuzz.rs`)
+//!   with N cases per reader (CI runs 300).
 
 use std::process::{Command, ExitCode};
 
@@ -28,6 +30,16 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Feed every file reader truncations, bit flips and random bytes (tests/kiln/fuzz.rs)
+    /// with more cases than CI's 300 per reader.
+    Fuzz {
+        /// Cases per reader.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Backend features to build with (as `bench`).
+        #[arg(long)]
+        features: Option<String>,
+    },
 }
 
 fn default_features() -> String {
@@ -39,35 +51,51 @@ fn default_features() -> String {
     f.join(",")
 }
 
+/// `cargo` in the workspace root, without the variables `cargo run` gave this process.
+fn cargo() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = Command::new(cargo);
+    command.current_dir(root);
+    // `cargo run` gave this process CARGO_MANIFEST_DIR, CARGO_PKG_* and friends. Some
+    // build scripts (ring's) track CARGO_MANIFEST_DIR, so passing them on would make
+    // the inner build differ from a plain `cargo test` and rebuild half of Burn.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                key.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
+fn exit(status: std::io::Result<std::process::ExitStatus>) -> ExitCode {
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Bench { features, args } => {
             let features = features.unwrap_or_else(default_features);
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             eprintln!("building the benchmark with --features {features}");
-            let mut command = Command::new(cargo);
-            // `cargo run` gave this process CARGO_MANIFEST_DIR, CARGO_PKG_* and friends. Some
-            // build scripts (ring's) track CARGO_MANIFEST_DIR, so passing them on would make
-            // the inner build differ from a plain `cargo test` and rebuild half of Burn.
-            for (key, _) in std::env::vars_os() {
-                let key = key.to_string_lossy();
-                if key.starts_with("CARGO_PKG_")
-                    || matches!(
-                        key.as_ref(),
-                        "CARGO_MANIFEST_DIR"
-                            | "CARGO_MANIFEST_PATH"
-                            | "CARGO_CRATE_NAME"
-                            | "CARGO_BIN_NAME"
-                            | "CARGO_PRIMARY_PACKAGE"
-                    )
-                {
-                    command.env_remove(key.as_ref());
-                }
-            }
-            let status = command
-                .current_dir(&root)
+            let status = cargo()
                 .args([
                     "run",
                     "--release",
@@ -80,14 +108,26 @@ fn main() -> ExitCode {
                 ])
                 .args(&args)
                 .status();
-            match status {
-                Ok(s) if s.success() => ExitCode::SUCCESS,
-                Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
-                Err(e) => {
-                    eprintln!("error: cannot run cargo: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit(status)
+        }
+        Cmd::Fuzz { cases, features } => {
+            let features = features.unwrap_or_else(default_features);
+            let status = cargo()
+                .env("KILN_FUZZ_CASES", cases.to_string())
+                .args([
+                    "test",
+                    "--release",
+                    "--workspace",
+                    "--features",
+                    &features,
+                    "--test",
+                    "kiln",
+                    "--",
+                    "fuzz::",
+                    "--nocapture",
+                ])
+                .status();
+            exit(status)
         }
     }
 }

@@ -187,15 +187,20 @@ pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), ArtifactErro
 /// [`ArtifactError::Io`] if the file cannot be read; [`ArtifactError::Weights`] if it is
 /// corrupt or its tensors do not match the module's.
 pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError> {
-    if !path.is_file() {
-        return Err(not_found(path));
-    }
-    let weights_err = |e: burn::store::RecordError| ArtifactError::Weights {
+    let bytes = read_whole(path)?;
+    let weights_err = |reason: String| ArtifactError::Weights {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason,
     };
-    let record = ModuleRecord::load(path).map_err(weights_err)?;
-    module.try_load_record(record).map_err(weights_err)
+    // The whole file is read first: burn's file reader reads tensors lazily, and a file
+    // damaged under it then panicked later on a device thread, not here.
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| weights_err(e.to_string()))?;
+    kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
+        module.try_load_record(record)
+    }))
+    .map_err(weights_err)?
+    .map_err(|e| weights_err(e.to_string()))
 }
 
 /// Saves an optimiser's state (Adam's moments, step counts) as a burnpack file, atomically.
@@ -220,21 +225,23 @@ pub fn load_optimizer(
     optim: ModuleOptimizer,
     path: &Path,
 ) -> Result<ModuleOptimizer, ArtifactError> {
-    if !path.is_file() {
-        return Err(not_found(path));
-    }
-    optim.load(path).map_err(|e| ArtifactError::Weights {
+    let bytes = read_whole(path)?;
+    let weights_err = |reason: String| ArtifactError::Weights {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    // burn 0.22.1 panics on some damaged optimizer records ("Optimizer record tensors should
+    // carry a parameter id"): caught here and returned as the typed error.
+    kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
+        optim.from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+    }))
+    .map_err(weights_err)?
+    .map_err(|e| weights_err(e.to_string()))
 }
 
-fn not_found(path: &Path) -> ArtifactError {
-    ArtifactError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-    }
+/// The whole file, or [`ArtifactError::Io`].
+fn read_whole(path: &Path) -> Result<Vec<u8>, ArtifactError> {
+    std::fs::read(path).map_err(io_err("read", path))
 }
 
 #[cfg(test)]
