@@ -181,13 +181,9 @@ fn target_networks_sync_hard_and_soft() {
     }
 }
 
-/// DQN on a 5-state chain learns the optimal Q-values `Q*(s, right) = γ^(3 − s)`,
-/// `Q*(s, left) = γ·V*(s − 1)` to within 0.05.
-#[test]
-fn dqn_learns_the_chain_mdps_optimal_q_values() {
-    let device = cpu();
-    let mut env = Chain::new(5);
-    let config = DqnConfig::new()
+/// The DQN settings that learn the 5-state chain in 6,000 steps.
+fn chain_config() -> DqnConfig {
+    DqnConfig::new()
         .with_network(
             MlpConfig::new()
                 .with_input_size(5)
@@ -205,7 +201,15 @@ fn dqn_learns_the_chain_mdps_optimal_q_values() {
         .with_target_update_every(100)
         .with_exploration_fraction(0.5)
         .with_end_epsilon(0.2)
-        .with_checkpoint_every(100_000);
+}
+
+/// DQN on a 5-state chain learns the optimal Q-values `Q*(s, right) = γ^(3 − s)`,
+/// `Q*(s, left) = γ·V*(s − 1)` to within 0.05.
+#[test]
+fn dqn_learns_the_chain_mdps_optimal_q_values() {
+    let device = cpu();
+    let mut env = Chain::new(5);
+    let config = chain_config().with_checkpoint_every(100_000);
     let run = dqn::train(&config, &mut env, &device, kiln::rl::silent).unwrap();
     let optimal = env.optimal_q(config.gamma);
     let mut policy = QPolicy::new(run.network.clone(), 0.0, 0);
@@ -427,26 +431,10 @@ fn td_losses_match_hand_computed_values() {
 #[test]
 fn dqn_options_are_used_inside_the_loop_and_still_learn() {
     let device = cpu();
-    let base = DqnConfig::new()
-        .with_network(
-            MlpConfig::new()
-                .with_input_size(5)
-                .with_hidden_sizes(vec![32])
-                .with_output_size(2)
-                .with_dropout(0.0),
-        )
-        .with_total_steps(6_000)
-        .with_learning_rate(5e-3)
-        .with_gamma(0.9)
-        .with_buffer_size(2_000)
-        .with_batch_size(64)
-        .with_learning_starts(500)
-        .with_train_every(1)
+    let base = chain_config()
         // A target that lags, so that online and target networks disagree on some argmax
         // and Double DQN's target differs from DQN's.
         .with_target_update_every(1_000)
-        .with_exploration_fraction(0.5)
-        .with_end_epsilon(0.2)
         .with_seed(3);
     let run = |config: &DqnConfig| {
         let mut env = Chain::new(5);
