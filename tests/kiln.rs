@@ -1,9 +1,13 @@
 //! kiln's cross-crate and cross-backend tests, in one binary so that the workspace links
 //! Burn's backends once.
 //!
-//! Tests that need MNIST or Fashion-MNIST read them from `KILN_DATA_DIR`, else from
-//! `../shared/data` beside the checkout (the layout of kiln's CI), and fail with a message
-//! saying so when neither has them: they never touch the network.
+//! Tests that need real images use the committed sample in `tests/fixtures/data/` (the
+//! first 4,000 training and 1,000 test images of MNIST and Fashion-MNIST). Tests that need
+//! the full datasets (sizes, class balance, full-set accuracy, the real checksums) read them
+//! from `KILN_DATA_DIR` or kiln's download cache, and skip with a line on standard error when
+//! they are not there, unless `KILN_REQUIRE_FULL_DATA=1` (CI), which makes that a failure.
+//! No test touches the network: the downloader's tests talk to a server they start on
+//! 127.0.0.1.
 
 mod kiln {
     mod cluster;
@@ -12,6 +16,7 @@ mod kiln {
     mod data_real;
     mod dcgan;
     mod dqn;
+    mod fetch;
     mod fuzz;
     mod gradients;
     mod layers;

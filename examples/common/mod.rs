@@ -20,7 +20,8 @@ pub struct CommonArgs {
     /// Seed of the run (weights, batch order, noise, exploration).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Folder with the IDX files (default: $KILN_DATA_DIR, else burn-dataset's cache).
+    /// Folder with the IDX files (default: $KILN_DATA_DIR, else kiln's download cache,
+    /// downloading into it when needed).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Where the run writes its config, checkpoints, weights, metrics and plots.

@@ -5,24 +5,49 @@ use std::path::PathBuf;
 use kiln::backend::{self, Backend};
 use kiln::data::{DatasetKind, ImageDataset, Split};
 
-/// The folder holding `mnist/` and `fashion-mnist/` IDX files.
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(kiln::data::DATA_DIR_ENV) {
-        return PathBuf::from(dir);
-    }
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        beside.is_dir(),
-        "MNIST not found: set KILN_DATA_DIR to a folder with mnist/ and fashion-mnist/ IDX files \
-         (CI uses ../shared/data)"
-    );
-    beside
+/// The committed sample: the first 4,000 training and 1,000 test images of each dataset
+/// (`tests/fixtures/data/`, see its README). Every test that needs real images but not the
+/// whole set uses it, so the default test run needs no network and no downloaded data.
+pub fn sample(kind: DatasetKind, split: Split) -> ImageDataset {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data");
+    kiln::data::load_from_dir(kind, split, &dir)
+        .unwrap_or_else(|e| panic!("cannot load the {kind} sample: {e}"))
 }
 
-/// One split of a real dataset, from [`data_dir`].
-pub fn real(kind: DatasetKind, split: Split) -> ImageDataset {
-    kiln::data::load_from_dir(kind, split, &data_dir())
-        .unwrap_or_else(|e| panic!("cannot load {kind} {split:?}: {e}"))
+/// Whether tests that need the full datasets must run (`KILN_REQUIRE_FULL_DATA=1`, as CI
+/// sets it) rather than skip when the data is not here.
+fn full_data_required() -> bool {
+    std::env::var("KILN_REQUIRE_FULL_DATA").is_ok_and(|v| v == "1")
+}
+
+/// The folder holding the full `kind` (all four files), from `KILN_DATA_DIR` or kiln's
+/// download cache, without downloading. When it is not there, `test` is skipped with a line
+/// on standard error, or fails when `KILN_REQUIRE_FULL_DATA=1`.
+pub fn full_dir(kind: DatasetKind, test: &str) -> Option<PathBuf> {
+    let found = kiln::data::find(kind, Split::Train, None)
+        .and_then(|_| kiln::data::find(kind, Split::Test, None));
+    match found {
+        Ok((images, _)) => Some(images.parent().expect("a file has a folder").to_path_buf()),
+        Err(e) if full_data_required() => {
+            panic!("KILN_REQUIRE_FULL_DATA=1 but the full {kind} is not here: {e}")
+        }
+        Err(_) => {
+            loud(&format!(
+                "SKIPPED {test}: the full {kind} is not here (run `cargo xtask data`, or set \
+                 KILN_DATA_DIR)"
+            ));
+            None
+        }
+    }
+}
+
+/// One split of the full dataset, as [`full_dir`] finds it.
+pub fn full(kind: DatasetKind, split: Split, test: &str) -> Option<ImageDataset> {
+    let dir = full_dir(kind, test)?;
+    Some(
+        kiln::data::load_from_dir(kind, split, &dir)
+            .unwrap_or_else(|e| panic!("cannot load {kind} {split:?}: {e}")),
+    )
 }
 
 /// Every backend compiled in whose device works here, with its device. When

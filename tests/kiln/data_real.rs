@@ -1,15 +1,21 @@
-//! The real MNIST and Fashion-MNIST files load, with the sizes and labels they are known to have.
+//! Real MNIST and Fashion-MNIST: the committed sample always, the full sets when they are
+//! here (required in CI) with the sizes and labels they are known to have.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use kiln::data::{DatasetKind, ImageBatcher, Normalization, Split};
 
-use super::common::{cpu, real};
+use super::common::{cpu, full, sample};
 
 #[test]
 fn mnist_has_its_known_sizes_and_first_labels() {
-    let train = real(DatasetKind::Mnist, Split::Train);
-    let test = real(DatasetKind::Mnist, Split::Test);
+    let name = "mnist_has_its_known_sizes_and_first_labels";
+    let (Some(train), Some(test)) = (
+        full(DatasetKind::Mnist, Split::Train, name),
+        full(DatasetKind::Mnist, Split::Test, name),
+    ) else {
+        return;
+    };
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!((train.height(), train.width()), (28, 28));
     assert_eq!(train.label(0), Some(5));
@@ -18,8 +24,13 @@ fn mnist_has_its_known_sizes_and_first_labels() {
 
 #[test]
 fn fashion_mnist_has_its_known_sizes_and_balanced_classes() {
-    let train = real(DatasetKind::FashionMnist, Split::Train);
-    let test = real(DatasetKind::FashionMnist, Split::Test);
+    let name = "fashion_mnist_has_its_known_sizes_and_balanced_classes";
+    let (Some(train), Some(test)) = (
+        full(DatasetKind::FashionMnist, Split::Train, name),
+        full(DatasetKind::FashionMnist, Split::Test, name),
+    ) else {
+        return;
+    };
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     let mut counts = [0usize; 10];
     for i in 0..train.len() {
@@ -31,9 +42,39 @@ fn fashion_mnist_has_its_known_sizes_and_balanced_classes() {
     );
 }
 
+/// The sample is the full sets' first items: same shape, same first labels, every class.
+#[test]
+fn the_samples_are_the_first_items_of_both_datasets() {
+    for (kind, first_train, first_test) in [
+        (DatasetKind::Mnist, 5, 7),
+        // Ankle boot, ankle boot: Zalando's README shows the same first items.
+        (DatasetKind::FashionMnist, 9, 9),
+    ] {
+        let train = sample(kind, Split::Train);
+        let test = sample(kind, Split::Test);
+        assert_eq!((train.len(), test.len()), (4000, 1000), "{kind}");
+        assert_eq!((train.height(), train.width()), (28, 28));
+        assert_eq!(train.label(0), Some(first_train), "{kind}");
+        assert_eq!(test.label(0), Some(first_test), "{kind}");
+        let mut counts = [0usize; 10];
+        for i in 0..train.len() {
+            counts[usize::from(train.label(i).unwrap())] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| c >= 300),
+            "{kind}: every class has 300+ of the 4,000 sample images: {counts:?}"
+        );
+        if let Some(full_train) = full(kind, Split::Train, "the_samples_are_the_first_items") {
+            for i in [0, 1, 1234, 3999] {
+                assert_eq!(train.item(i), full_train.item(i), "{kind} item {i}");
+            }
+        }
+    }
+}
+
 #[test]
 fn standardised_batches_have_zero_mean_and_unit_std() {
-    let train = real(DatasetKind::Mnist, Split::Train);
+    let train = sample(DatasetKind::Mnist, Split::Train);
     let items: Vec<_> = (0..2000).map(|i| train.get(i).unwrap()).collect();
     let batch = ImageBatcher::new(Normalization::MNIST).batch(items, &cpu());
     assert_eq!(batch.images.dims(), [2000, 1, 28, 28]);

@@ -382,3 +382,54 @@ fn frechet_distance_is_right_for_non_commuting_covariances() {
     assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
     assert!((frechet_distance(&b, &a) - expected).abs() < 1e-9);
 }
+
+/// The example's path on real images (the committed Fashion-MNIST sample): images scaled to
+/// [−1, 1] through kiln-data, a judge trained on the sample, a quality check against its
+/// test images. Over two epochs (125 steps) the Fréchet distance of generated to real images
+/// falls, and ends below half of uniform noise's (measured: 458 → 143 against noise's 648).
+#[test]
+fn on_the_fashion_sample_the_generator_moves_toward_real_images() {
+    use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
+    use kiln::dcgan::{ImageData, Judge, QualityCheck};
+    use kiln::mlp::{self, MlpTrainingConfig};
+
+    let device = cpu();
+    let kind = DatasetKind::FashionMnist;
+    let train = super::common::sample(kind, Split::Train);
+    let norm = kind.standardization();
+    let judge = mlp::train(
+        &MlpTrainingConfig::new().with_epochs(2),
+        &NormalizedImages::new(train.clone(), norm),
+        None,
+        &device,
+        mlp::silent,
+    )
+    .unwrap();
+    let (mean, std) = norm.mean_std();
+    let test = NormalizedImages::new(super::common::sample(kind, Split::Test), Normalization::Symmetric);
+    let batch = |range: std::ops::Range<usize>| {
+        let len = range.len();
+        let values: Vec<f32> = range.filter_map(|i| test.image(i)).flatten().collect();
+        Tensor::<4>::from_data(TensorData::new(values, [len, 1, 28, 28]), &device)
+    };
+    let check = QualityCheck::new(Judge::new(judge.model, mean, std), batch(0..500)).unwrap();
+    let (real_fd, _) = check.score(batch(500..1000));
+    let noise = Tensor::<4>::random([500, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
+    let (noise_fd, _) = check.score(noise);
+
+    let images = NormalizedImages::new(train, Normalization::Symmetric);
+    let config = DcganTrainingConfig::new()
+        .with_epochs(2)
+        .with_batch_size(64)
+        .with_quality_samples(500);
+    let trained = dcgan::train(&config, &images, &device, Some(&check), dcgan::silent).unwrap();
+    let fds: Vec<f64> = trained.metrics.iter().map(|m| m.frechet_distance.unwrap()).collect();
+    let fd = *fds.last().unwrap();
+    println!("Fréchet distance: real {real_fd:.1}, per epoch {fds:.1?}, noise {noise_fd:.1}");
+    for m in &trained.metrics {
+        assert!(m.mean.d_loss.is_finite() && m.mean.g_loss.is_finite(), "{m:?}");
+    }
+    assert!(real_fd < fd, "real images {real_fd} vs generated {fd}");
+    assert!(fds[1] < fds[0], "the distance did not fall: {fds:?}");
+    assert!(fd < noise_fd / 2.0, "generated {fd} vs noise {noise_fd}");
+}

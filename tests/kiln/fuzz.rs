@@ -7,7 +7,7 @@ use std::path::Path;
 use kiln::Rng;
 use kiln::mlp::{MlpConfig, MlpTrainingConfig};
 
-use super::common::{cpu, data_dir};
+use super::common::cpu;
 
 fn cases() -> usize {
     std::env::var("KILN_FUZZ_CASES")
@@ -65,7 +65,11 @@ fn fuzz<T, E>(name: &str, valid: &[u8], read: impl Fn(&Path) -> Result<T, E>) ->
 
 #[test]
 fn idx_files_raw_and_gzipped_never_panic() {
-    let labels = std::fs::read(data_dir().join("mnist/t10k-labels-idx1-ubyte.gz")).unwrap();
+    let labels = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/data/mnist/t10k-labels-idx1-ubyte.gz"
+    ))
+    .unwrap();
     fuzz("gzipped IDX labels", &labels, kiln::data::idx::read_labels);
     // A small raw image file: 3 images of 4×5.
     let mut raw = 0x0803u32.to_be_bytes().to_vec();

@@ -1,45 +1,71 @@
-//! Training the MLP classifier: it learns real MNIST, its run folder checkpoints and
-//! resumes to the same weights, and data that does not fit the network is a typed error.
+//! Training the MLP classifier: it learns real MNIST (the committed sample always, the full
+//! set when it is here), its run folder checkpoints and resumes to the same weights, and data
+//! that does not fit the network is a typed error.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln::data::{DatasetKind, NormalizedImages, Split};
 use kiln::mlp::run::{RunDir, RunError, RunMode};
 use kiln::mlp::{self, Labelled, MlpConfig, MlpError, MlpTrainingConfig};
 
-use super::common::{cpu, max_abs_diff, real};
+use super::common::{cpu, full, max_abs_diff, sample};
 
 fn mnist(range: std::ops::Range<usize>, split: Split) -> NormalizedImages {
-    let data = real(DatasetKind::Mnist, split);
+    let data = sample(DatasetKind::Mnist, split);
     NormalizedImages::new(data.slice(range), DatasetKind::Mnist.standardization())
 }
 
 #[test]
-fn short_training_on_real_mnist_beats_90_percent_on_held_out_images() {
-    let config = MlpTrainingConfig::new().with_epochs(4).with_batch_size(64);
+fn short_training_on_the_mnist_sample_beats_90_percent_on_held_out_images() {
+    let config = MlpTrainingConfig::new().with_epochs(5).with_batch_size(64);
     let dir = tempfile::tempdir().unwrap();
     let device = cpu();
     let run = RunDir::open(dir.path(), RunMode::New).unwrap();
-    let (train, valid) = (
-        mnist(0..10_000, Split::Train),
-        mnist(10_000..11_000, Split::Train),
-    );
+    let (train, valid) = (mnist(0..3500, Split::Train), mnist(3500..4000, Split::Train));
     mlp::run::train(&config, &train, Some(&valid), &device, &run, mlp::silent).unwrap();
 
-    // Held out: the first 2,000 test images, never seen in training or validation.
+    // Held out: the sample's 1,000 test images, never seen in training or validation.
     let trained = mlp::run::load_trained(dir.path(), &device).unwrap();
-    assert_eq!(trained.metrics.len(), 4);
-    let eval = mlp::evaluate(&trained.model, &mnist(0..2000, Split::Test), 500).unwrap();
+    assert_eq!(trained.metrics.len(), 5);
+    let eval = mlp::evaluate(&trained.model, &mnist(0..1000, Split::Test), 500).unwrap();
     println!(
-        "accuracy after 4 epochs on 10,000 images: {:.2}%",
+        "accuracy after 5 epochs on 3,500 images: {:.2}%",
         eval.accuracy * 100.0
     );
-    assert_eq!(eval.count(), 2000);
+    assert_eq!(eval.count(), 1000);
     assert!(eval.accuracy > 0.90, "accuracy {}", eval.accuracy);
-    let (_, valid_accuracy) = trained.metrics[3].valid.unwrap();
+    let (_, valid_accuracy) = trained.metrics[4].valid.unwrap();
     assert!(
         valid_accuracy > 0.90,
         "validation accuracy {valid_accuracy}"
     );
+}
+
+/// Two epochs over all 60,000 training images reach 97% on all 10,000 test images (the
+/// README's ten-epoch run reaches 98.5%).
+#[test]
+fn two_epochs_on_full_mnist_reach_97_percent_on_its_test_set() {
+    let name = "two_epochs_on_full_mnist_reach_97_percent_on_its_test_set";
+    let (Some(train), Some(test)) = (
+        full(DatasetKind::Mnist, Split::Train, name),
+        full(DatasetKind::Mnist, Split::Test, name),
+    ) else {
+        return;
+    };
+    let norm = DatasetKind::Mnist.standardization();
+    let config = MlpTrainingConfig::new().with_epochs(2);
+    let device = cpu();
+    let trained = mlp::train(
+        &config,
+        &NormalizedImages::new(train, norm),
+        None,
+        &device,
+        mlp::silent,
+    )
+    .unwrap();
+    let eval = mlp::evaluate(&trained.model, &NormalizedImages::new(test, norm), 1000).unwrap();
+    println!("full MNIST, 2 epochs: {:.2}%", eval.accuracy * 100.0);
+    assert_eq!(eval.count(), 10_000);
+    assert!(eval.accuracy > 0.97, "accuracy {}", eval.accuracy);
 }
 
 fn weights(model: &kiln::mlp::Mlp, device: &Device) -> Vec<f32> {

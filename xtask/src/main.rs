@@ -5,6 +5,9 @@
 //!   `--backends flex,tch`, `--seconds 5`, `--no-pytorch`).
 //! - `cargo xtask fuzz [--cases N] [--features F]`: the bad-bytes tests (`tests/kiln/fuzz.rs`)
 //!   with N cases per reader (CI runs 300).
+//! - `cargo xtask data [ARGS...]`: downloads and verifies MNIST and Fashion-MNIST into kiln's
+//!   cache (the `data` example, built with the default features, as `cargo run --release
+//!   --example mlp` builds them); ARGS go to it (`--dir D`, `--mirror URL`, `--dataset mnist`).
 
 use std::process::{Command, ExitCode};
 
@@ -28,6 +31,14 @@ enum Cmd {
         features: Option<String>,
         /// Arguments for the benchmark runner (see `cargo xtask bench -- --help`).
         #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Download MNIST and Fashion-MNIST into kiln's cache and check their SHA-256s (see
+    /// `cargo xtask data -- --help`).
+    Data {
+        /// Arguments for the downloader: --dir DIR, --mirror URL, --only-mirror,
+        /// --dataset mnist|fashion-mnist|all.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Feed every file reader truncations, bit flips and random bytes (tests/kiln/fuzz.rs)
@@ -107,6 +118,13 @@ fn main() -> ExitCode {
                     "--",
                 ])
                 .args(&args)
+                .status();
+            exit(status)
+        }
+        Cmd::Data { args } => {
+            let status = cargo()
+                .args(["run", "--release", "--quiet", "--example", "data", "--"])
+                .args(args.iter().filter(|a| *a != "--"))
                 .status();
             exit(status)
         }

@@ -94,16 +94,22 @@ pub enum Unit {
     EnvStep,
     /// Batches (mini-batch K-means).
     Batch,
+    /// Bytes of a download (kiln-data's fetcher): `done` and `total` count the current
+    /// file's bytes (`total` is 0 while the server has not said), `epoch_end` is `Some(i)`
+    /// when file `i` (from 1) is downloaded and verified, and the metrics `file` and
+    /// `files` say which file of how many this is.
+    Byte,
 }
 
 impl Unit {
-    /// The unit's name in progress lines: `epoch`, `step`, `env step`, `batch`.
+    /// The unit's name in progress lines: `epoch`, `step`, `env step`, `batch`, `byte`.
     pub fn name(self) -> &'static str {
         match self {
             Unit::Epoch => "epoch",
             Unit::Step => "step",
             Unit::EnvStep => "env step",
             Unit::Batch => "batch",
+            Unit::Byte => "byte",
         }
     }
 }

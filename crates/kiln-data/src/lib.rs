@@ -2,18 +2,24 @@
 //!
 //! - [`idx`]: a validating reader for IDX files, raw or gzipped.
 //! - [`ImageDataset`]: MNIST-style labelled images in memory, a Burn [`Dataset`](burn::data::dataset::Dataset).
-//! - [`load`]: finds MNIST or Fashion-MNIST (explicit folder, `KILN_DATA_DIR`,
-//!   burn-dataset's cache, or burn-dataset's download) and returns a typed error otherwise.
+//! - [`load`]: finds MNIST or Fashion-MNIST (explicit folder, `KILN_DATA_DIR`, kiln's
+//!   download cache) or downloads it into the cache, and returns a typed error otherwise.
+//! - [`Fetcher`]: the downloader behind it: mirrors, SHA-256 checks of every file,
+//!   retries, atomic writes, progress reports (`cargo xtask data` prefetches both sets).
 //! - [`ImageBatcher`]: normalised `[batch, 1, h, w]` tensors and `[batch]` labels.
 
 mod batcher;
 mod dataset;
+pub mod fetch;
 pub mod idx;
 mod source;
 
 pub use batcher::{ImageBatch, ImageBatcher, Normalization};
 pub use dataset::{ImageDataset, ImageItem, NormalizedImages};
-pub use source::{DATA_DIR_ENV, DatasetKind, Split, load, load_from_dir};
+pub use fetch::{
+    FetchAttempt, FetchFailure, Fetcher, MIRROR_ENV, RemoteFile, cache_dir, stderr_progress,
+};
+pub use source::{DATA_DIR_ENV, DatasetKind, Split, find, load, load_from_dir};
 
 use std::path::PathBuf;
 
@@ -48,7 +54,8 @@ pub enum DataError {
     #[error(
         "{kind} not found (looked in {searched:?}): pass --data-dir DIR or set KILN_DATA_DIR to a \
          folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte \
-         and t10k-labels-idx1-ubyte (raw or .gz), directly or in a '{kind}' subfolder"
+         and t10k-labels-idx1-ubyte (raw or .gz), directly or in a '{kind}' subfolder; or leave \
+         both unset to download it (cargo xtask data)"
     )]
     NotFound {
         /// The dataset asked for.
@@ -56,13 +63,59 @@ pub enum DataError {
         /// The folders looked in.
         searched: Vec<PathBuf>,
     },
-    /// burn-dataset's MNIST download failed (usually: no network).
+    /// Every mirror failed to give a file.
     #[error(
-        "mnist is not in burn-dataset's cache and its download failed ({reason}): pass \
-         --data-dir DIR or set KILN_DATA_DIR to a folder with the four IDX files"
+        "cannot download {file}.gz: {tried}. Check the network (or set KILN_DATA_MIRROR to a \
+         mirror), or put the file there by hand as {folder}/{file}.gz (raw or gzipped), or pass \
+         --data-dir DIR with the four files", tried = join(.attempts), folder = .dest.display()
     )]
-    DownloadFailed {
-        /// The first line of burn-dataset's error.
-        reason: String,
+    Download {
+        /// The file (without `.gz`).
+        file: String,
+        /// The folder it was to go into.
+        dest: PathBuf,
+        /// Each mirror's failure, in the order tried.
+        attempts: Vec<FetchAttempt>,
     },
+    /// A downloaded file cannot be written (a full disk, a read-only or missing folder).
+    #[error("cannot write {shown}: {source}{hint}", shown = .path.display(), hint = write_hint(.source))]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Neither `XDG_CACHE_HOME`, `HOME` nor `LOCALAPPDATA` names a folder to download into.
+    #[error(
+        "no cache folder to download into (HOME is not set): pass --data-dir DIR or set \
+         KILN_DATA_DIR to a folder with the four IDX files"
+    )]
+    NoCacheDir,
+    /// The progress callback stopped the download.
+    #[error("the download was cancelled")]
+    Cancelled,
+}
+
+fn join(attempts: &[FetchAttempt]) -> String {
+    if attempts.is_empty() {
+        return "no mirror to try".into();
+    }
+    attempts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn write_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            " — the disk is full: free space (the two datasets take 43 MB) or point XDG_CACHE_HOME \
+             or --data-dir at another disk"
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            " — the folder is not writable: point XDG_CACHE_HOME or --data-dir elsewhere"
+        }
+        _ => "",
+    }
 }

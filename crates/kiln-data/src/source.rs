@@ -4,16 +4,17 @@
 //! 1. the folder given by the caller (`--data-dir` in the examples), else the folder in the
 //!    `KILN_DATA_DIR` environment variable: the four IDX files (raw or `.gz`) either directly
 //!    in it or in its `mnist/` or `fashion-mnist/` subfolder. A folder that was asked for
-//!    and lacks the files is an error, not a reason to look elsewhere;
-//! 2. burn-dataset's cache, `$XDG_CACHE_HOME/burn-dataset/mnist/{train,test}/` (else
-//!    `~/.cache/...`) — MNIST only, since burn-dataset has no Fashion-MNIST;
-//! 3. burn-dataset's download of MNIST into that cache, when the network allows it.
+//!    and lacks the files is an error, not a reason to look elsewhere or to download;
+//! 2. kiln's download cache, [`cache_dir`]`/<kind>/` (`~/.cache/kiln/data/mnist/`, …);
+//! 3. a download into that cache ([`Fetcher`]: mirrors, SHA-256 checks, retries), with a
+//!    progress line on standard error.
 //!
 //! When none of these works, the error says what to do in one line.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::fetch::{Fetcher, cache_dir, stderr_progress};
 use crate::{DataError, ImageDataset, Normalization};
 
 /// The environment variable naming a folder with the IDX files.
@@ -111,13 +112,6 @@ impl Split {
         }
     }
 
-    fn burn_cache_dir(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        }
-    }
-
     /// The IDX file names of this split: (images, labels), without `.gz`.
     pub fn file_names(self) -> (String, String) {
         let p = self.file_prefix();
@@ -128,37 +122,63 @@ impl Split {
     }
 }
 
-/// Loads one split of a dataset, looking where the module docs say.
+/// Loads one split of a dataset, looking where the module docs say, downloading it into
+/// the cache when it is nowhere else.
 ///
 /// `data_dir` is the caller's explicit folder (a command line's `--data-dir`); when it is
 /// `None`, `KILN_DATA_DIR` is used if set.
 ///
 /// # Errors
-/// [`DataError::NotFound`] when no source has the files (the message says what to do),
-/// or any error of the files found.
+/// [`DataError::NotFound`] when an explicit folder lacks the files,
+/// [`DataError::Download`]/[`DataError::Write`] when the download fails (the message says
+/// what to do), or any error of the files found.
 pub fn load(
     kind: DatasetKind,
     split: Split,
     data_dir: Option<&Path>,
 ) -> Result<ImageDataset, DataError> {
-    let env_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
-    if let Some(dir) = data_dir.map(Path::to_path_buf).or(env_dir) {
-        return load_from_dir(kind, split, &dir);
-    }
-    let mut searched = Vec::new();
-    if kind == DatasetKind::Mnist {
-        if let Some(dir) = burn_cache_dir(split) {
-            if let Some(found) = find_pair(&dir, split) {
-                return read_pair(kind, found);
-            }
-            searched.push(dir);
+    match find(kind, split, data_dir) {
+        Ok(found) => read_pair(kind, found),
+        Err(DataError::NotFound { .. }) if explicit_dir(data_dir).is_none() => {
+            let cache = cache_dir().ok_or(DataError::NoCacheDir)?;
+            let dir = Fetcher::new().fetch(kind, &cache, stderr_progress(kind))?;
+            load_from_dir(kind, split, &dir)
         }
-        download_mnist(split)?;
-        if let Some(found) = burn_cache_dir(split).and_then(|d| find_pair(&d, split)) {
-            return read_pair(kind, found);
-        }
+        Err(e) => Err(e),
     }
-    Err(DataError::NotFound { kind, searched })
+}
+
+/// Where [`load`] would read `split` of `kind` from, without downloading: the image and
+/// label files, from the explicit folder (or `KILN_DATA_DIR`) when one is given, else
+/// from the download cache.
+///
+/// # Errors
+/// [`DataError::NotFound`] naming the folders looked in.
+pub fn find(
+    kind: DatasetKind,
+    split: Split,
+    data_dir: Option<&Path>,
+) -> Result<(PathBuf, PathBuf), DataError> {
+    let candidates = match explicit_dir(data_dir) {
+        Some(dir) => vec![dir.join(kind.name()), dir],
+        None => cache_dir()
+            .map(|c| c.join(kind.name()))
+            .into_iter()
+            .collect(),
+    };
+    candidates
+        .iter()
+        .find_map(|dir| find_pair(dir, split))
+        .ok_or(DataError::NotFound {
+            kind,
+            searched: candidates,
+        })
+}
+
+fn explicit_dir(data_dir: Option<&Path>) -> Option<PathBuf> {
+    data_dir
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(DATA_DIR_ENV).map(PathBuf::from))
 }
 
 /// Loads one split from `dir` (or its `mnist/` / `fashion-mnist/` subfolder).
@@ -198,29 +218,6 @@ fn find_pair(dir: &Path, split: Split) -> Option<(PathBuf, PathBuf)> {
             .find(|p| p.is_file())
     };
     Some((find(&images)?, find(&labels)?))
-}
-
-/// The folder burn-dataset 0.22 reads MNIST from.
-fn burn_cache_dir(split: Split) -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let base = xdg.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(
-        base.join("burn-dataset")
-            .join("mnist")
-            .join(split.burn_cache_dir()),
-    )
-}
-
-/// Asks burn-dataset to download MNIST into its cache. burn-dataset panics when it cannot
-/// (no network); the panic is caught, its message kept, and returned as an error.
-fn download_mnist(split: Split) -> Result<(), DataError> {
-    kiln_core::catch_panic(|| match split {
-        Split::Train => drop(burn_dataset::vision::MnistDataset::train()),
-        Split::Test => drop(burn_dataset::vision::MnistDataset::test()),
-    })
-    .map_err(|reason| DataError::DownloadFailed { reason })
 }
 
 #[cfg(test)]
