@@ -13,8 +13,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use burn::data::dataset::Dataset;
+use clap::Parser;
 use kiln::cli::AnyError;
 use kiln::data::{self, DatasetKind, Fetcher, Split};
 

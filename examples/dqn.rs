@@ -60,6 +60,12 @@ struct Args {
     /// Clip each parameter's gradient to this norm.
     #[arg(long)]
     max_grad_norm: Option<f32>,
+    /// Steps of random play that fill the replay buffer before learning starts.
+    #[arg(long, default_value_t = 10_000)]
+    learning_starts: usize,
+    /// Steps between checkpoints (each holds the networks, Adam's state and the buffer).
+    #[arg(long, default_value_t = 50_000)]
+    checkpoint_every: usize,
 }
 
 fn parse_loss(s: &str) -> Result<TdLoss, String> {
@@ -103,6 +109,8 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
             .with_tau(args.tau)
             .with_target_update_every(args.target_every)
             .with_max_grad_norm(args.max_grad_norm)
+            .with_learning_starts(args.learning_starts)
+            .with_checkpoint_every(args.checkpoint_every)
     };
     config.validate()?;
     tracing::info!(

@@ -16,6 +16,7 @@ mod kiln {
     mod data_real;
     mod dcgan;
     mod dqn;
+    mod faults;
     mod fetch;
     mod fuzz;
     mod gradients;

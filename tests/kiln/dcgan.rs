@@ -406,7 +406,10 @@ fn on_the_fashion_sample_the_generator_moves_toward_real_images() {
     )
     .unwrap();
     let (mean, std) = norm.mean_std();
-    let test = NormalizedImages::new(super::common::sample(kind, Split::Test), Normalization::Symmetric);
+    let test = NormalizedImages::new(
+        super::common::sample(kind, Split::Test),
+        Normalization::Symmetric,
+    );
     let batch = |range: std::ops::Range<usize>| {
         let len = range.len();
         let values: Vec<f32> = range.filter_map(|i| test.image(i)).flatten().collect();
@@ -423,11 +426,18 @@ fn on_the_fashion_sample_the_generator_moves_toward_real_images() {
         .with_batch_size(64)
         .with_quality_samples(500);
     let trained = dcgan::train(&config, &images, &device, Some(&check), dcgan::silent).unwrap();
-    let fds: Vec<f64> = trained.metrics.iter().map(|m| m.frechet_distance.unwrap()).collect();
+    let fds: Vec<f64> = trained
+        .metrics
+        .iter()
+        .map(|m| m.frechet_distance.unwrap())
+        .collect();
     let fd = *fds.last().unwrap();
     println!("Fréchet distance: real {real_fd:.1}, per epoch {fds:.1?}, noise {noise_fd:.1}");
     for m in &trained.metrics {
-        assert!(m.mean.d_loss.is_finite() && m.mean.g_loss.is_finite(), "{m:?}");
+        assert!(
+            m.mean.d_loss.is_finite() && m.mean.g_loss.is_finite(),
+            "{m:?}"
+        );
     }
     assert!(real_fd < fd, "real images {real_fd} vs generated {fd}");
     assert!(fds[1] < fds[0], "the distance did not fall: {fds:?}");

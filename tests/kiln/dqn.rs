@@ -38,9 +38,11 @@ struct FixtureStep {
     truncated: bool,
 }
 
-/// Every state (to 1e-12), observation, reward and flag of Gymnasium's CartPole-v1 on recorded
-/// trajectories (random, alternating and constant actions, and a 500-step balancing run
-/// that ends in truncation). Regenerate the fixture with
+/// Every state (to 1e-12), observation (to 1e-6 relative: they are f32), reward and flag
+/// (exactly) of Gymnasium's CartPole-v1 on recorded trajectories: random, alternating and
+/// constant actions, a 500-step balancing run that ends in truncation, and one whose pole
+/// falls on step 500, which Gymnasium's TimeLimit reports as terminated *and* truncated.
+/// Regenerate the fixture with
 /// `python3 scripts/fixtures/cartpole_gymnasium.py` (needs `pip install gymnasium`).
 #[test]
 fn cartpole_matches_gymnasium_step_by_step() {
@@ -48,7 +50,7 @@ fn cartpole_matches_gymnasium_step_by_step() {
     let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut env = CartPole::new(0);
     let mut worst = 0.0f64;
-    let mut truncations = 0;
+    let (mut truncations, mut both) = (0, 0);
     for (t, trajectory) in fixture.trajectories.iter().enumerate() {
         let [x, x_dot, theta, theta_dot] = trajectory.start;
         env.set_state(CartPoleState {
@@ -84,9 +86,14 @@ fn cartpole_matches_gymnasium_step_by_step() {
             assert_eq!(got.done, expected.terminated, "trajectory {t} step {i}");
             assert_eq!(got.truncated, expected.truncated, "trajectory {t} step {i}");
             truncations += usize::from(got.truncated);
+            both += usize::from(got.truncated && got.done);
         }
     }
-    assert_eq!(truncations, 1, "the fixture has one time-limit truncation");
+    assert_eq!(
+        (truncations, both),
+        (2, 1),
+        "the fixture has two time-limit truncations, one of them on a terminating step"
+    );
     println!("CartPole matches Gymnasium, max |Δ state| {worst:.1e}");
 }
 
@@ -325,6 +332,27 @@ fn training_saves_reloads_and_resumes() {
     )
     .unwrap();
     assert_eq!(q(&restored.network), q(&run.network));
+
+    // Resuming with fewer total steps than the checkpoint reached is a typed error that
+    // leaves the checkpoint as it was.
+    let err = kiln::rl::run::train(
+        &config.clone().with_total_steps(1_500),
+        &mut env,
+        &device,
+        &open(dir.path(), RunMode::Resume),
+        kiln::rl::silent,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DqnError::TotalBelowCheckpoint {
+                checkpoint: 2_000,
+                total_steps: 1_500
+            }
+        ),
+        "{err}"
+    );
 
     // A new run in the same folder is refused; resuming goes on from step 2,000.
     assert!(matches!(

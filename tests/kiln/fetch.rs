@@ -117,7 +117,8 @@ fn serve(
         format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n")
     };
     let _ = match routes.get(&path) {
-        None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        None => stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
         Some(Reply::Status(code)) => stream.write_all(
             format!("HTTP/1.1 {code} Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .as_bytes(),
@@ -126,7 +127,11 @@ fn serve(
             .write_all(ok(body.len()).as_bytes())
             .and_then(|()| stream.write_all(body)),
         Some(Reply::DropFirst { times, body }) => {
-            let sent = if hit <= *times { &body[..body.len() / 2] } else { &body[..] };
+            let sent = if hit <= *times {
+                &body[..body.len() / 2]
+            } else {
+                &body[..]
+            };
             stream
                 .write_all(ok(body.len()).as_bytes())
                 .and_then(|()| stream.write_all(sent))
@@ -198,10 +203,16 @@ fn a_good_file_is_downloaded_verified_and_written_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut reports = Vec::new();
     let path = fetcher()
-        .fetch_file(&[server.url("/m/a.gz")], &file, dir.path(), (1, 1), &mut |p| {
-            reports.push(p.clone());
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/m/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |p| {
+                reports.push(p.clone());
+                ControlFlow::Continue(())
+            },
+        )
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), gz);
     assert_eq!(names_in(dir.path()), ["train-images-idx3-ubyte.gz"]);
@@ -223,9 +234,13 @@ fn a_corrupted_file_is_a_checksum_error_and_the_next_mirror_is_tried() {
     let dir = tempfile::tempdir().unwrap();
 
     let err = fetcher()
-        .fetch_file(&[server.url("/bad/a.gz")], &file, dir.path(), (1, 1), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/bad/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap_err();
     let message = err.to_string();
     assert!(!message.contains('\n'), "{message}");
@@ -237,13 +252,19 @@ fn a_corrupted_file_is_a_checksum_error_and_the_next_mirror_is_tried() {
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].tries, 1, "a checksum mismatch is not retried");
     match &attempts[0].failure {
-        FetchFailure::Checksum { expected, actual, .. } => {
+        FetchFailure::Checksum {
+            expected, actual, ..
+        } => {
             assert_eq!(expected, file.sha256);
             assert_ne!(actual, expected);
         }
         other => panic!("expected a checksum failure, got {other}"),
     }
-    assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
+    assert!(
+        names_in(dir.path()).is_empty(),
+        "{:?}",
+        names_in(dir.path())
+    );
 
     let urls = [
         server.url("/bad/a.gz"),
@@ -265,9 +286,13 @@ fn a_truncated_file_is_rejected_and_nothing_is_written() {
     let server = Server::start(vec![("/t/a.gz", Reply::Body(gz[..gz.len() / 2].to_vec()))]);
     let dir = tempfile::tempdir().unwrap();
     let err = fetcher()
-        .fetch_file(&[server.url("/t/a.gz")], &file, dir.path(), (1, 1), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/t/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap_err();
     let attempts = download_attempts(err);
     assert!(
@@ -299,18 +324,30 @@ fn a_dropped_connection_is_retried_and_then_reported() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let path = fetcher()
-        .fetch_file(&[server.url("/flaky/a.gz")], &file, dir.path(), (1, 1), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/flaky/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), gz);
-    assert_eq!(server.hits("/flaky/a.gz"), 3, "two drops, then the whole file");
+    assert_eq!(
+        server.hits("/flaky/a.gz"),
+        3,
+        "two drops, then the whole file"
+    );
 
     let other = tempfile::tempdir().unwrap();
     let err = fetcher()
-        .fetch_file(&[server.url("/dead/a.gz")], &file, other.path(), (1, 1), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/dead/a.gz")],
+            &file,
+            other.path(),
+            (1, 1),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap_err();
     let attempts = download_attempts(err);
     assert_eq!(attempts[0].tries, 3);
@@ -366,9 +403,13 @@ fn an_unwritable_folder_is_a_write_error_and_a_full_disk_says_so() {
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").unwrap();
     let err = fetcher()
-        .fetch_file(&[server.url("/m/a.gz")], &file, &blocker.join("sub"), (1, 1), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .fetch_file(
+            &[server.url("/m/a.gz")],
+            &file,
+            &blocker.join("sub"),
+            (1, 1),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap_err();
     assert!(matches!(err, DataError::Write { .. }), "{err}");
 
@@ -389,9 +430,13 @@ fn a_callback_can_cancel_a_download() {
     let server = Server::start(vec![("/m/a.gz", Reply::Body(gz))]);
     let dir = tempfile::tempdir().unwrap();
     let err = fetcher()
-        .fetch_file(&[server.url("/m/a.gz")], &file, dir.path(), (1, 1), &mut |_| {
-            ControlFlow::Break(())
-        })
+        .fetch_file(
+            &[server.url("/m/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |_| ControlFlow::Break(()),
+        )
         .unwrap_err();
     assert!(matches!(err, DataError::Cancelled), "{err}");
     assert!(names_in(dir.path()).is_empty());
@@ -412,14 +457,20 @@ fn the_real_datasets_pass_the_recorded_checksums() {
                 let gz = source.join(format!("{}.gz", f.name));
                 let bytes = match std::fs::read(&gz) {
                     Ok(bytes) => bytes,
-                    Err(_) => gzip(&std::fs::read(source.join(f.name)).unwrap_or_else(|e| {
-                        panic!("{kind} {}: {e}", f.name)
-                    })),
+                    Err(_) => gzip(
+                        &std::fs::read(source.join(f.name))
+                            .unwrap_or_else(|e| panic!("{kind} {}: {e}", f.name)),
+                    ),
                 };
                 (format!("/{kind}/{}.gz", f.name), Reply::Body(bytes))
             })
             .collect();
-        let server = Server::start(routes.iter().map(|(p, r)| (p.as_str(), r.clone())).collect());
+        let server = Server::start(
+            routes
+                .iter()
+                .map(|(p, r)| (p.as_str(), r.clone()))
+                .collect(),
+        );
         let cache = tempfile::tempdir().unwrap();
         let dir = fetcher()
             .with_mirror(server.url("/"))
@@ -436,6 +487,8 @@ fn the_real_datasets_pass_the_recorded_checksums() {
             .unwrap();
         let after: usize = routes.iter().map(|(p, _)| server.hits(p)).sum();
         assert_eq!((before, after), (4, 4));
-        loud(&format!("{kind}: the four real files pass their recorded SHA-256s"));
+        loud(&format!(
+            "{kind}: the four real files pass their recorded SHA-256s"
+        ));
     }
 }

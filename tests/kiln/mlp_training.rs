@@ -20,7 +20,10 @@ fn short_training_on_the_mnist_sample_beats_90_percent_on_held_out_images() {
     let dir = tempfile::tempdir().unwrap();
     let device = cpu();
     let run = RunDir::open(dir.path(), RunMode::New).unwrap();
-    let (train, valid) = (mnist(0..3500, Split::Train), mnist(3500..4000, Split::Train));
+    let (train, valid) = (
+        mnist(0..3500, Split::Train),
+        mnist(3500..4000, Split::Train),
+    );
     mlp::run::train(&config, &train, Some(&valid), &device, &run, mlp::silent).unwrap();
 
     // Held out: the sample's 1,000 test images, never seen in training or validation.

@@ -3,7 +3,7 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::ImageItem;
+use crate::{DataError, ImageItem};
 
 /// How pixel bytes (0..=255) become floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,26 +87,121 @@ impl ImageBatcher {
     }
 }
 
-impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
-    /// # Panics
-    /// On an empty batch or images of different sizes; the data loader never makes either.
-    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
-        let size = items.first().map_or(0, |i| i.pixels.len());
-        let side = (size as f64).sqrt() as usize;
-        assert!(
-            side * side == size && side > 0,
-            "ImageBatcher takes square images"
-        );
+impl ImageBatcher {
+    /// Batches `items`, which must all have one shape (any `height × width`, square or not).
+    ///
+    /// # Errors
+    /// [`DataError::EmptyBatch`] for no items, [`DataError::ItemShape`] for an item whose
+    /// shape differs from the first's or whose pixel count is not its `height × width`.
+    pub fn try_batch(&self, items: &[ImageItem], device: &Device) -> Result<ImageBatch, DataError> {
+        let first = items.first().ok_or(DataError::EmptyBatch)?;
+        let (height, width) = (first.height, first.width);
+        let size = height * width;
         let mut pixels = Vec::with_capacity(items.len() * size);
         let mut labels = Vec::with_capacity(items.len());
-        for item in &items {
-            assert_eq!(item.pixels.len(), size, "images of one batch share a size");
+        for (index, item) in items.iter().enumerate() {
+            if (item.height, item.width) != (height, width) || item.pixels.len() != size {
+                return Err(DataError::ItemShape {
+                    index,
+                    expected: [height, width],
+                    got: [item.height, item.width],
+                    pixels: item.pixels.len(),
+                });
+            }
             pixels.extend(item.pixels.iter().map(|&p| self.lut[usize::from(p)]));
             labels.push(i64::from(item.label));
         }
         let n = items.len();
-        let images = Tensor::from_data(TensorData::new(pixels, [n, 1, side, side]), device);
+        let images = Tensor::from_data(TensorData::new(pixels, [n, 1, height, width]), device);
         let targets = Tensor::from_data(TensorData::new(labels, [n]), device);
-        ImageBatch { images, targets }
+        Ok(ImageBatch { images, targets })
+    }
+}
+
+impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
+    /// [`ImageBatcher::try_batch`] for Burn's data loader, whose `Batcher` trait cannot return
+    /// an error.
+    ///
+    /// # Panics
+    /// On an empty batch or items of different shapes, which a data loader over one
+    /// [`ImageDataset`](crate::ImageDataset) never makes; call `try_batch` for items from
+    /// elsewhere.
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
+        self.try_batch(&items, device)
+            .unwrap_or_else(|e| panic!("ImageBatcher: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(label: u8, height: usize, width: usize) -> ImageItem {
+        ImageItem {
+            pixels: (0..height * width).map(|i| (i * 40) as u8).collect(),
+            label,
+            height,
+            width,
+        }
+    }
+
+    #[test]
+    fn non_square_images_batch_in_their_shape() {
+        let batch = ImageBatcher::new(Normalization::Unit)
+            .try_batch(&[item(1, 2, 3), item(2, 2, 3)], &Device::flex())
+            .unwrap();
+        assert_eq!(batch.images.dims(), [2, 1, 2, 3]);
+        let values: Vec<f32> = batch.images.into_data().iter::<f32>().collect();
+        assert_eq!(
+            values[..6],
+            [
+                0.0,
+                40.0 / 255.0,
+                80.0 / 255.0,
+                120.0 / 255.0,
+                160.0 / 255.0,
+                200.0 / 255.0
+            ]
+        );
+        let labels: Vec<i64> = batch.targets.into_data().iter::<i64>().collect();
+        assert_eq!(labels, [1, 2]);
+    }
+
+    #[test]
+    fn mixed_shapes_and_empty_batches_are_typed_errors() {
+        let batcher = ImageBatcher::new(Normalization::Unit);
+        let err = batcher
+            .try_batch(&[item(0, 2, 3), item(0, 3, 2)], &Device::flex())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::ItemShape {
+                    index: 1,
+                    expected: [2, 3],
+                    got: [3, 2],
+                    pixels: 6
+                }
+            ),
+            "{err}"
+        );
+        let mut short = item(0, 2, 3);
+        short.pixels.pop();
+        let err = batcher.try_batch(&[short], &Device::flex()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::ItemShape {
+                    index: 0,
+                    pixels: 5,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            batcher.try_batch(&[], &Device::flex()),
+            Err(DataError::EmptyBatch)
+        ));
     }
 }

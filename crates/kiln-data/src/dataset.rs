@@ -16,6 +16,10 @@ pub struct ImageItem {
     pub pixels: Vec<u8>,
     /// The class label.
     pub label: u8,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
 }
 
 /// A labelled grayscale image dataset held in memory (MNIST's 60,000 training images
@@ -126,6 +130,8 @@ impl ImageDataset {
         Some(ImageItem {
             pixels: self.pixels[i * size..(i + 1) * size].to_vec(),
             label: self.labels[i],
+            height: self.height,
+            width: self.width,
         })
     }
 }
@@ -210,7 +216,9 @@ mod tests {
             s.get(0).unwrap(),
             ImageItem {
                 pixels: vec![1, 1],
-                label: 1
+                label: 1,
+                height: 1,
+                width: 2
             }
         );
         assert_eq!(s.slice(1..10).item(0).unwrap().label, 2);

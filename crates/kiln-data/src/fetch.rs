@@ -301,12 +301,12 @@ impl Fetcher {
             .extra_mirrors
             .iter()
             .map(|base| format!("{}/{}/{}.gz", base.trim_end_matches('/'), kind, file.name));
-        let builtin = self
-            .builtin_mirrors
-            .then(|| kind.mirrors())
-            .unwrap_or_default()
-            .iter()
-            .map(|base| format!("{base}{}.gz", file.name));
+        let builtin: &[&str] = if self.builtin_mirrors {
+            kind.mirrors()
+        } else {
+            &[]
+        };
+        let builtin = builtin.iter().map(|base| format!("{base}{}.gz", file.name));
         extra.chain(builtin).collect()
     }
 
@@ -329,8 +329,7 @@ impl Fetcher {
         let dest = dir.join(kind.name());
         let files = kind.files();
         for (index, file) in files.iter().enumerate() {
-            if dest.join(file.name).is_file() || dest.join(format!("{}.gz", file.name)).is_file()
-            {
+            if dest.join(file.name).is_file() || dest.join(format!("{}.gz", file.name)).is_file() {
                 continue;
             }
             let urls = self.urls(kind, file);
@@ -558,7 +557,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The progress display [`load`](crate::load) uses while it downloads: on a terminal, one
-/// line redrawn in place (`mnist 1/4 train-images-idx3-ubyte.gz  4.1/9.9 MB`); otherwise a
+/// line redrawn in place (`mnist 1/4 train-images-idx3-ubyte.gz  4.1 MB of 9.9 MB`); otherwise a
 /// line per finished file. It writes to standard error.
 pub fn stderr_progress(kind: DatasetKind) -> impl FnMut(&Progress) -> ControlFlow<()> {
     use std::io::IsTerminal;
@@ -571,26 +570,32 @@ pub fn stderr_progress(kind: DatasetKind) -> impl FnMut(&Progress) -> ControlFlo
         let file = p.metric("file").unwrap_or(1.0) as usize;
         let files = p.metric("files").unwrap_or(1.0) as usize;
         let name = names.get(file.saturating_sub(1)).copied().unwrap_or("?");
-        let mb = |b: usize| b as f64 / 1e6;
+        let size = |b: usize| {
+            if b < 1_000_000 {
+                format!("{:.1} kB", b as f64 / 1e3)
+            } else {
+                format!("{:.1} MB", b as f64 / 1e6)
+            }
+        };
         let mut err = std::io::stderr().lock();
         if p.epoch_end.is_some() {
             let clear = if terminal { "\r\x1b[2K" } else { "" };
             let _ = writeln!(
                 err,
-                "{clear}{kind} {file}/{files} {name}.gz: {:.1} MB downloaded and verified",
-                mb(p.done)
+                "{clear}{kind} {file}/{files} {name}.gz: {} downloaded and verified",
+                size(p.done)
             );
         } else if terminal && last.elapsed() >= Duration::from_millis(100) {
             last = std::time::Instant::now();
             let total = if p.total > 0 {
-                format!("/{:.1}", mb(p.total))
+                format!(" of {}", size(p.total))
             } else {
                 String::new()
             };
             let _ = write!(
                 err,
-                "\r\x1b[2K{kind} {file}/{files} {name}.gz  {:.1}{total} MB",
-                mb(p.done)
+                "\r\x1b[2K{kind} {file}/{files} {name}.gz  {}{total}",
+                size(p.done)
             );
             let _ = err.flush();
         }

@@ -47,6 +47,24 @@ pub enum DataError {
         /// Number of classes.
         num_classes: usize,
     },
+    /// A batch with no items.
+    #[error("a batch needs at least one image")]
+    EmptyBatch,
+    /// An item of a batch does not have the batch's shape.
+    #[error(
+        "image {index} of the batch is {got:?} ({pixels} pixels) but the batch is {expected:?} \
+         (height, width)"
+    )]
+    ItemShape {
+        /// The item's position in the batch.
+        index: usize,
+        /// The first item's `[height, width]`.
+        expected: [usize; 2],
+        /// This item's `[height, width]`.
+        got: [usize; 2],
+        /// This item's pixel count.
+        pixels: usize,
+    },
     /// The name is not a dataset kiln knows.
     #[error("unknown dataset '{0}': expected mnist or fashion-mnist")]
     UnknownDataset(String),

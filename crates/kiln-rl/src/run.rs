@@ -37,7 +37,8 @@ pub fn train<E: DiscreteEnvironment>(
 /// the replay buffer and the loop state, swapped in whole), and at the end `model.bpk` and
 /// `metrics.json`. Opened with [`RunMode::Resume`], it continues from the checkpoint's step
 /// with its networks, optimiser, buffer and sampling generator (`config.total_steps` may be
-/// raised).
+/// raised, not lowered below the checkpoint's step: that is
+/// [`DqnError::TotalBelowCheckpoint`]).
 ///
 /// # Errors
 /// As [`crate::dqn::train_with`], or a checkpoint or file that cannot be read or written.
@@ -57,6 +58,12 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
         learner.optim = load_optimizer(learner.optim, &dir.join("optimizer.bpk"))?;
         learner.buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
         learner.state = load_json::<LoopState>(&dir.join("state.json"), "DQN loop state")?;
+        if learner.state.step > config.total_steps {
+            return Err(DqnError::TotalBelowCheckpoint {
+                checkpoint: learner.state.step,
+                total_steps: config.total_steps,
+            });
+        }
     }
     run.save_config(config)?;
     learner.fit(env, on_progress, |l| {

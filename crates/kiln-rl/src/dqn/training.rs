@@ -156,6 +156,18 @@ pub enum DqnError {
     #[cfg(feature = "run")]
     #[error(transparent)]
     Run(#[from] kiln_train::RunError),
+    /// A resumed run's `total_steps` is below the step its checkpoint reached.
+    #[cfg(feature = "run")]
+    #[error(
+        "the checkpoint is at step {checkpoint}, past total_steps {total_steps}: resume with \
+         --total-steps {checkpoint} or more"
+    )]
+    TotalBelowCheckpoint {
+        /// The checkpoint's step.
+        checkpoint: usize,
+        /// The config's total.
+        total_steps: usize,
+    },
 }
 
 /// Resumable state besides the networks, optimiser and buffer.

@@ -138,7 +138,8 @@ impl Environment for CartPole {
             next_state: self.observation(),
             reward,
             done,
-            truncated: !done && self.steps >= Self::MAX_EPISODE_STEPS,
+            // As Gymnasium's TimeLimit: step 500 is truncated even when it also terminates.
+            truncated: self.steps >= Self::MAX_EPISODE_STEPS,
         }
     }
 
