@@ -446,3 +446,75 @@ fn kmeans_groups_the_mnist_sample_by_digit_well_above_chance() {
     }
     assert!(sizes.iter().all(|&s| s > 0), "an empty cluster: {sizes:?}");
 }
+
+/// When eps covers most points the neighbour lists grow as n²: past `max_neighbour_pairs`
+/// the fit stops with a typed error naming the limit, instead of exhausting memory; with
+/// room enough the same data clusters.
+#[test]
+fn dbscan_refuses_neighbour_lists_past_their_limit() {
+    let device = cpu();
+    let (values, _) = blobs(&[[0.0, 0.0]], 600, 0.5, 4);
+    let x = tensor_from_slice(&values, 600, 2, &device).unwrap();
+    // eps 100 makes every point every other's neighbour: 600² = 360,000 pairs.
+    let err = Dbscan::params(100.0, 5)
+        .max_neighbour_pairs(100_000)
+        .fit(&x)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            kiln::cluster::DbscanError::TooManyNeighbours {
+                n: 600,
+                limit: 100_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("max_neighbour_pairs"), "{err}");
+    let fitted = Dbscan::params(100.0, 5)
+        .max_neighbour_pairs(360_000)
+        .fit(&x)
+        .unwrap();
+    assert_eq!(fitted.n_clusters(), 1);
+    assert!(matches!(
+        Dbscan::params(1.0, 5).max_neighbour_pairs(0).fit(&x),
+        Err(kiln::cluster::DbscanError::Params(
+            kiln::cluster::DbscanParamsError::ZeroMaxNeighbourPairs
+        ))
+    ));
+}
+
+/// An input larger than WGPU's usual 128 MiB buffer limit (40,000 × 1,000 floats, 160 MB) on
+/// the wgpu backend: K-means either fits it or returns `InputError::Device`; it never panics
+/// on a device read. (On lavapipe the upload itself fails — "can't allocate buffer of size:
+/// 160000000" — so the typed error is what this test sees here; before, Burn's
+/// `into_scalar` panicked.)
+#[test]
+fn kmeans_past_the_wgpu_binding_limit_fits_or_errors_without_a_panic() {
+    let Some((_, device)) = backends().into_iter().find(|(b, _)| b.name() == "wgpu") else {
+        super::common::loud("SKIPPED kmeans_past_the_wgpu_binding_limit: wgpu is not compiled in");
+        return;
+    };
+    let (n, d) = (40_000, 1_000);
+    let mut rng = kiln::Rng::new(5);
+    let values: Vec<f32> = (0..n * d)
+        .map(|i| (i / d % 2) as f32 * 4.0 + rng.uniform(0.0, 1.0) as f32)
+        .collect();
+    let x = tensor_from_slice(&values, n, d, &device).unwrap();
+    let outcome = kiln::catch_panic(std::panic::AssertUnwindSafe(|| {
+        KMeans::params(2)
+            .seed(1)
+            .max_iter(3)
+            .fit(&x)
+            .map(|f| f.inertia())
+    }));
+    println!("k-means on {n} × {d} floats on wgpu: {outcome:?}");
+    match outcome.unwrap_or_else(|panic| panic!("k-means panicked: {panic}")) {
+        Ok(inertia) => assert!(inertia.is_finite()),
+        Err(KMeansError::Input(InputError::Device(reason))) => {
+            assert!(!reason.contains('\n'), "{reason}");
+        }
+        Err(other) => panic!("expected a device error, got {other}"),
+    }
+}

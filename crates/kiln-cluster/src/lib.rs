@@ -42,7 +42,9 @@ pub mod kmeans;
 mod metric;
 mod record;
 
-pub use dbscan::{Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan};
+pub use dbscan::{
+    DEFAULT_MAX_NEIGHBOUR_PAIRS, Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan,
+};
 pub use kiln_core::Rng;
 pub use kmeans::{
     FittedKMeans, FittedMiniBatchKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError,
@@ -59,6 +61,16 @@ pub enum InputError {
     /// No points.
     #[error("the input has no points")]
     Empty,
+    /// The device failed to compute or read back a result. On WGPU an input past the
+    /// device's storage-buffer limit (usually 128 MiB, 33 million floats) fails this way:
+    /// split it into row blocks and fit with `MiniBatchKMeans::fit_stream`, or use a CPU
+    /// backend.
+    #[error(
+        "the device could not compute or read back a result ({0}); an input past the device's \
+         buffer limit (WGPU: usually 128 MiB) must be split into row blocks \
+         (MiniBatchKMeans::fit_stream) or fitted on a CPU backend"
+    )]
+    Device(String),
     /// Points with no coordinates.
     #[error("the points have 0 dimensions")]
     ZeroDimensions,
@@ -115,12 +127,12 @@ fn check_input(x: &Tensor<2>, metric: Metric) -> Result<(), InputError> {
     if d == 0 {
         return Err(InputError::ZeroDimensions);
     }
-    let all_finite = x.clone().is_finite().all().into_scalar::<bool>();
+    let all_finite = read_scalar::<1, burn::tensor::Bool, bool>(x.clone().is_finite().all())?;
     if !all_finite {
         return Err(InputError::NonFinite);
     }
     if metric == Metric::Cosine {
-        let norms = metric::row_sq_norms(x).reshape([n]).into_data();
+        let norms = read(metric::row_sq_norms(x).reshape([n]))?;
         if let Some(index) = norms.iter::<f32>().position(|v| v == 0.0) {
             return Err(InputError::ZeroVector { index });
         }
@@ -128,10 +140,38 @@ fn check_input(x: &Tensor<2>, metric: Metric) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Reads a tensor back to the host; a failure of the device (a lost GPU, a buffer past its
+/// limits) is [`InputError::Device`], on one line, instead of Burn's panic.
+pub(crate) fn read<const D: usize, K: burn::tensor::kind::Basic>(
+    t: Tensor<D, K>,
+) -> Result<TensorData, InputError> {
+    t.try_into_data().map_err(|e| device_error(&e))
+}
+
+/// [`read`] of a one-element tensor as a scalar.
+pub(crate) fn read_scalar<
+    const D: usize,
+    K: burn::tensor::kind::Basic,
+    E: burn::tensor::Element,
+>(
+    t: Tensor<D, K>,
+) -> Result<E, InputError> {
+    t.try_into_scalar::<E>().map_err(|e| device_error(&e))
+}
+
+fn device_error(e: &dyn std::fmt::Display) -> InputError {
+    InputError::Device(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 /// Row-major indices pulled to the host.
-fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Vec<usize> {
-    let data = t.into_data();
-    match data.clone().try_into_vec_as::<i64>() {
+fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, InputError> {
+    let data = read(t)?;
+    Ok(match data.clone().try_into_vec_as::<i64>() {
         Ok(v) => v
             .into_iter()
             .map(|v| usize::try_from(v).unwrap_or(0))
@@ -140,24 +180,24 @@ fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Vec<usize> {
             .iter::<i64>()
             .map(|v| usize::try_from(v).unwrap_or(0))
             .collect(),
-    }
+    })
 }
 
 /// Values of a float tensor pulled to the host, row-major.
 ///
 /// `TensorData::iter` goes through a boxed iterator per element; a whole-buffer conversion
 /// is several times faster for the large reads (distances of every point) done here.
-fn to_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    let data = t.into_data();
-    match data.clone().try_into_vec_as::<f32>() {
+fn to_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InputError> {
+    let data = read(t)?;
+    Ok(match data.clone().try_into_vec_as::<f32>() {
         Ok(v) => v,
         Err(_) => data.iter::<f32>().collect(),
-    }
+    })
 }
 
 /// Values of a float tensor pulled to the host, widened to `f64`.
-fn to_f64(t: Tensor<1>) -> Vec<f64> {
-    to_f32(t).into_iter().map(f64::from).collect()
+fn to_f64(t: Tensor<1>) -> Result<Vec<f64>, InputError> {
+    Ok(to_f32(t)?.into_iter().map(f64::from).collect())
 }
 
 /// `n` points drawn round-robin around `centres` (each of the same dimension) with normal

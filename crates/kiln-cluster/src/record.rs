@@ -61,8 +61,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, KMeansError
     serde_json::from_slice(&bytes).map_err(|e| file_error(path, format!("not a saved model: {e}")))
 }
 
-fn centroid_values(c: Tensor<2>) -> Vec<f32> {
-    c.into_data().iter::<f32>().collect()
+fn centroid_values(c: Tensor<2>) -> Result<Vec<f32>, KMeansError> {
+    Ok(crate::to_f32(c)?)
 }
 
 /// Checks that `k × d` values were stored.
@@ -78,17 +78,20 @@ fn check_shape(path: &Path, k: usize, d: usize, len: usize) -> Result<(), KMeans
 
 impl FittedKMeans {
     /// The model as a serialisable record.
-    pub fn to_record(&self) -> KMeansRecord {
+    ///
+    /// # Errors
+    /// [`InputError::Device`](crate::InputError::Device) if the centroids cannot be read back.
+    pub fn to_record(&self) -> Result<KMeansRecord, KMeansError> {
         let [k, d] = self.centroids.dims();
-        KMeansRecord {
+        Ok(KMeansRecord {
             metric: self.metric,
             k,
             d,
-            centroids: centroid_values(self.centroids.clone()),
+            centroids: centroid_values(self.centroids.clone())?,
             labels: self.labels.clone(),
             inertia: self.inertia,
             n_iter: self.n_iter,
-        }
+        })
     }
 
     /// Saves the model as JSON, atomically.
@@ -96,7 +99,7 @@ impl FittedKMeans {
     /// # Errors
     /// [`KMeansError::File`] if it cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), KMeansError> {
-        write_json(path, &self.to_record())
+        write_json(path, &self.to_record()?)
     }
 
     /// Loads a model saved by [`save`](Self::save), its centroids on `device`.
@@ -149,7 +152,7 @@ impl FittedMiniBatchKMeans {
         }
         Ok(Self {
             device: fitted.centroids.device(),
-            centroids: centroid_values(fitted.centroids),
+            centroids: centroid_values(fitted.centroids)?,
             d,
             counts: vec![0.0; k],
             n_batches: 0,

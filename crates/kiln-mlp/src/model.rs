@@ -143,6 +143,51 @@ impl MlpConfig {
     }
 }
 
+impl MlpConfig {
+    /// [`init`](Self::init) with the initial weights drawn on the host from `seed` (kiln's
+    /// [`Rng`](kiln_core::Rng)) rather than from the device's shared generator, so a seed
+    /// gives the same network whatever else runs on the device at the same time (parallel
+    /// tests, other models). The distribution is `init`'s, Burn's and PyTorch's default for a
+    /// linear layer: weights and biases uniform in ±1/√fan_in.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init).
+    pub fn init_seeded(
+        &self,
+        device: &burn::tensor::Device,
+        seed: u64,
+    ) -> Result<Mlp, MlpConfigError> {
+        let mut mlp = self.init(device)?;
+        let mut rng = kiln_core::Rng::new(seed);
+        let mut draw = |layer: &mut Linear| {
+            let [fan_in, fan_out] = layer.weight.dims();
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            let mut uniform = |n: usize| -> Vec<f32> {
+                (0..n).map(|_| rng.uniform(-bound, bound) as f32).collect()
+            };
+            let weight = uniform(fan_in * fan_out);
+            layer.weight = burn::module::Param::from_tensor(burn::tensor::Tensor::from_data(
+                burn::tensor::TensorData::new(weight, [fan_in, fan_out]),
+                device,
+            ));
+            if layer.bias.is_some() {
+                let bias = uniform(fan_out);
+                layer.bias = Some(burn::module::Param::from_tensor(
+                    burn::tensor::Tensor::from_data(
+                        burn::tensor::TensorData::new(bias, [fan_out]),
+                        device,
+                    ),
+                ));
+            }
+        };
+        for layer in &mut mlp.hidden {
+            draw(layer);
+        }
+        draw(&mut mlp.output);
+        Ok(mlp)
+    }
+}
+
 /// A fully connected network: `(Linear → activation → dropout)* → Linear`.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -200,6 +245,37 @@ impl Mlp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeded_weights_do_not_depend_on_the_device_generator() {
+        let device = burn::tensor::Device::flex();
+        let config = MlpConfig::new()
+            .with_input_size(6)
+            .with_hidden_sizes(vec![5])
+            .with_output_size(3);
+        let values = |m: &Mlp| -> Vec<f32> {
+            let x = Tensor::<2>::from_data(
+                burn::tensor::TensorData::new(
+                    (0..12).map(|i| i as f32 / 7.0).collect::<Vec<_>>(),
+                    [2, 6],
+                ),
+                &device,
+            );
+            m.forward(x).into_data().iter::<f32>().collect()
+        };
+        device.seed(1);
+        let a = config.init_seeded(&device, 5).unwrap();
+        // Anything else drawing from, or reseeding, the device's generator in between.
+        device.seed(99);
+        let _ = Tensor::<2>::random([100, 100], burn::tensor::Distribution::Default, &device);
+        let b = config.init_seeded(&device, 5).unwrap();
+        assert_eq!(values(&a), values(&b));
+        assert_ne!(values(&a), values(&config.init_seeded(&device, 6).unwrap()));
+        // Within ±1/√fan_in, as `init`.
+        let w: Vec<f32> = a.hidden[0].weight.val().into_data().iter::<f32>().collect();
+        let bound = 1.0 / 6f32.sqrt();
+        assert!(w.iter().all(|v| v.abs() <= bound), "{w:?}");
+    }
 
     #[test]
     fn default_config_is_valid() {

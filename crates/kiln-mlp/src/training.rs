@@ -229,7 +229,8 @@ pub(crate) struct Trainer {
 }
 
 impl Trainer {
-    /// A fresh run: seeds `device`, turns on autodiff, builds the network.
+    /// A fresh run: seeds `device` (for dropout's masks), turns on autodiff, builds the
+    /// network with its initial weights drawn on the host from the run's seed.
     pub(crate) fn new(
         config: &MlpTrainingConfig,
         examples: usize,
@@ -243,7 +244,7 @@ impl Trainer {
         let device = device.clone().autodiff();
         Ok(Self {
             config: config.clone(),
-            model: config.model.init(&device)?,
+            model: config.model.init_seeded(&device, config.seed)?,
             optim: config.optimizer(),
             metrics: Vec::new(),
             steps_per_epoch: examples.div_ceil(config.batch_size),

@@ -27,8 +27,7 @@ pub fn train<E: DiscreteEnvironment>(
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn, DqnError> {
     config.validate()?;
-    device.seed(config.seed);
-    let network = config.network.init(device)?;
+    let network = config.network.init_seeded(device, config.seed)?;
     train_with(config, network, env, device, run, on_progress)
 }
 

@@ -5,7 +5,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::params::BLOCK_FLOATS;
 use super::{DbscanError, DbscanParams};
 use crate::metric::{normalize_rows, row_sq_norms};
-use crate::{Metric, check_input, to_f32};
+use crate::{InputError, Metric, check_input, read, read_scalar, to_f32};
 
 /// A fitted DBSCAN clustering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,13 @@ pub(crate) fn fit(p: &DbscanParams, x: &Tensor<2>) -> Result<FittedDbscan, Dbsca
         Metric::Euclidean => (x.clone(), p.eps * p.eps),
         Metric::Cosine => (normalize_rows(x.clone()), 2.0 * p.eps),
     };
-    let nb = neighbourhoods(&x, threshold, p.block_rows);
+    let nb = neighbourhoods(&x, threshold, p.block_rows, p.max_neighbour_pairs)?.ok_or(
+        DbscanError::TooManyNeighbours {
+            eps: p.eps,
+            n,
+            limit: p.max_neighbour_pairs,
+        },
+    )?;
     // Everything below works on sorted positions; `rank[i]` is point i's position.
     let mut rank = vec![0; n];
     for (pos, &i) in nb.order.iter().enumerate() {
@@ -93,12 +99,17 @@ const DEFAULT_BLOCK_ROWS: usize = 256;
 /// only have neighbours whose coordinate lies within the radius of the block's range, which
 /// is one contiguous band of sorted columns. Each block compares its rows with its band on
 /// the device (at most `block_rows × n` distances, never `n × n`), and the host reads the
-/// boolean mask back.
+/// boolean mask back. `None` as soon as the lists would hold more than `max_pairs` entries.
 ///
 /// # Shapes
 /// - x: `[n, d]`
 /// - output: `n` lists, in sorted positions
-fn neighbourhoods(x: &Tensor<2>, threshold: f64, block_rows: Option<usize>) -> Neighbourhoods {
+fn neighbourhoods(
+    x: &Tensor<2>,
+    threshold: f64,
+    block_rows: Option<usize>,
+    max_pairs: usize,
+) -> Result<Option<Neighbourhoods>, InputError> {
     let [n, d] = x.dims();
     let device = x.device();
     // The widest coordinate prunes most.
@@ -106,9 +117,9 @@ fn neighbourhoods(x: &Tensor<2>, threshold: f64, block_rows: Option<usize>) -> N
         0
     } else {
         let var = x.clone().var(0).reshape([d]); // [d]
-        usize::try_from(var.argmax(0).into_scalar::<i64>()).unwrap_or(0)
+        usize::try_from(read_scalar::<1, Int, i64>(var.argmax(0))?).unwrap_or(0)
     };
-    let keys = to_f32(x.clone().narrow(1, axis, 1));
+    let keys = to_f32(x.clone().narrow(1, axis, 1))?;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
     let sorted_keys: Vec<f32> = order.iter().map(|&i| keys[i]).collect();
@@ -143,8 +154,8 @@ fn neighbourhoods(x: &Tensor<2>, threshold: f64, block_rows: Option<usize>) -> N
             .clone()
             .narrow(0, start, len)
             .matmul(cols.clone().narrow(1, first, width)) // [len, width]
-            .lower_equal_elem(threshold)
-            .into_data(); // [len, width]
+            .lower_equal_elem(threshold); // [len, width]
+        let within = read(within)?;
         // Native bools can be read in place; other storages (e.g. u32 on WGPU) are converted.
         let converted: Vec<bool>;
         let flags: &[bool] = match within.as_slice::<bool>() {
@@ -163,14 +174,17 @@ fn neighbourhoods(x: &Tensor<2>, threshold: f64, block_rows: Option<usize>) -> N
                 end += usize::from(near);
             }
             indices.truncate(end);
+            if end > max_pairs {
+                return Ok(None);
+            }
             offsets.push(end);
         }
     }
-    Neighbourhoods {
+    Ok(Some(Neighbourhoods {
         order,
         offsets,
         indices,
-    }
+    }))
 }
 
 /// Neighbour lists in compressed rows, over points sorted along one coordinate.

@@ -6,4 +6,4 @@ mod params;
 
 pub use algorithm::FittedDbscan;
 pub use error::{DbscanError, DbscanParamsError};
-pub use params::{Dbscan, DbscanParams};
+pub use params::{DEFAULT_MAX_NEIGHBOUR_PAIRS, Dbscan, DbscanParams};

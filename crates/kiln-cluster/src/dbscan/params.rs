@@ -15,6 +15,7 @@ impl Dbscan {
             min_samples,
             metric: Metric::Euclidean,
             block_rows: None,
+            max_neighbour_pairs: DEFAULT_MAX_NEIGHBOUR_PAIRS,
         }
     }
 }
@@ -26,7 +27,11 @@ pub struct DbscanParams {
     pub(crate) min_samples: usize,
     pub(crate) metric: Metric,
     pub(crate) block_rows: Option<usize>,
+    pub(crate) max_neighbour_pairs: usize,
 }
+
+/// Neighbour pairs DBSCAN keeps on the host by default: 2²⁸, 1 GiB of `u32` indices.
+pub const DEFAULT_MAX_NEIGHBOUR_PAIRS: usize = 1 << 28;
 
 /// Floats one block of the neighbour computation may hold by default (64 MiB of f32).
 pub(crate) const BLOCK_FLOATS: usize = 1 << 24;
@@ -47,6 +52,16 @@ impl DbscanParams {
         self
     }
 
+    /// The most neighbour pairs (each point's neighbours, itself included, summed over all
+    /// points) the fit may hold on the host, 4 bytes each; default
+    /// [`DEFAULT_MAX_NEIGHBOUR_PAIRS`] (2²⁸, 1 GiB). When `eps` reaches so many points that
+    /// the lists would grow past it — they grow as n² when `eps` covers most of the data —
+    /// the fit stops with [`DbscanError::TooManyNeighbours`] instead of exhausting memory.
+    pub fn max_neighbour_pairs(mut self, pairs: usize) -> Self {
+        self.max_neighbour_pairs = pairs;
+        self
+    }
+
     /// Checks every value.
     ///
     /// # Errors
@@ -60,6 +75,9 @@ impl DbscanParams {
         }
         if self.block_rows == Some(0) {
             return Err(DbscanParamsError::ZeroBlockRows);
+        }
+        if self.max_neighbour_pairs == 0 {
+            return Err(DbscanParamsError::ZeroMaxNeighbourPairs);
         }
         Ok(())
     }

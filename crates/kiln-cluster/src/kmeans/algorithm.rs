@@ -4,7 +4,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{KMeansError, KMeansParams};
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
-use crate::{InputError, Metric, Rng, check_input, to_f32, to_f64, to_indices};
+use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_f64, to_indices};
+use burn::tensor::Bool;
 
 /// A fitted K-means model.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ impl FittedKMeans {
     /// [`KMeansError::InvalidCentroids`] for an empty or non-finite matrix.
     pub fn from_centroids(centroids: Tensor<2>, metric: Metric) -> Result<Self, KMeansError> {
         let [k, d] = centroids.dims();
-        if k == 0 || d == 0 || !centroids.clone().is_finite().all().into_scalar::<bool>() {
+        if k == 0 || d == 0 || !read_scalar::<1, Bool, bool>(centroids.clone().is_finite().all())? {
             return Err(KMeansError::InvalidCentroids);
         }
         Ok(Self {
@@ -56,7 +57,7 @@ impl FittedKMeans {
     /// As [`predict`](Self::predict).
     pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
         let (_, dists) = self.nearest(x)?;
-        let total = f64::from(dists.sum().into_scalar::<f32>());
+        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
         Ok(match self.metric {
             Metric::Euclidean => total,
             Metric::Cosine => total / 2.0,
@@ -85,7 +86,7 @@ impl FittedKMeans {
     /// Invalid input, or points of another dimension than the centroids.
     pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
         let (labels, _) = self.nearest(x)?;
-        Ok(to_indices(labels))
+        Ok(to_indices(labels)?)
     }
 
     fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
@@ -143,14 +144,16 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
     let x_aug = augment_rows(&x);
     // scikit-learn's tolerance is relative to the mean per-feature variance.
     let centred = x.clone() - x.clone().mean_dim(0);
-    let mean_var = f64::from(centred.powi_scalar(2).mean().into_scalar::<f32>());
+    let mean_var = f64::from(read_scalar::<1, burn::tensor::Float, f32>(
+        centred.powi_scalar(2).mean(),
+    )?);
     let tol = p.tolerance * mean_var;
 
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {
         let mut rng = Rng::new(p.seed.wrapping_add(run as u64));
-        let init = kmeans_plus_plus(&x, &x_aug, p.k, &mut rng);
-        let fitted = lloyd(p, &x, &x_aug, init, tol);
+        let init = kmeans_plus_plus(&x, &x_aug, p.k, &mut rng)?;
+        let fitted = lloyd(p, &x, &x_aug, init, tol)?;
         if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
             best = Some(fitted);
         }
@@ -165,7 +168,7 @@ pub(super) fn kmeans_plus_plus(
     x_aug: &Tensor<2>,
     k: usize,
     rng: &mut Rng,
-) -> Tensor<2> {
+) -> Result<Tensor<2>, InputError> {
     let n = x.dims()[0];
     let device = x.device();
     let trials = 2 + (k as f64).ln().floor() as usize;
@@ -176,18 +179,18 @@ pub(super) fn kmeans_plus_plus(
             Tensor::<1, Int>::from_data(TensorData::new(ids, [idx.len()]), &device),
         )
     };
-    let distances_to = |idx: &[usize]| -> Vec<f32> {
+    let distances_to = |idx: &[usize]| -> Result<Vec<f32>, InputError> {
         // [n, t] squared distances to the candidate rows, row-major on the host, clamped at
         // 0 against rounding.
         let c = rows(idx);
         let c_sq = row_sq_norms(&c);
-        let mut d = to_f32(x_aug.clone().matmul(augment_cols(c, c_sq)));
+        let mut d = to_f32(x_aug.clone().matmul(augment_cols(c, c_sq)))?;
         d.iter_mut().for_each(|v| *v = v.max(0.0));
-        d
+        Ok(d)
     };
 
     let mut centres = vec![rng.below(n)];
-    let mut closest = distances_to(&centres);
+    let mut closest = distances_to(&centres)?;
     let mut cumulative = vec![0.0f64; n];
     while centres.len() < k {
         // Sampling ∝ closest: binary search in the running sum.
@@ -205,7 +208,7 @@ pub(super) fn kmeans_plus_plus(
                 cumulative.partition_point(|&c| c <= target).min(n - 1)
             })
             .collect();
-        let dist = distances_to(&candidates);
+        let dist = distances_to(&candidates)?;
         let t = candidates.len();
         // The potential each candidate would leave, in one pass over the rows.
         let mut potential = vec![0.0f64; t];
@@ -222,7 +225,7 @@ pub(super) fn kmeans_plus_plus(
         }
         centres.push(candidates[best]);
     }
-    rows(&centres)
+    Ok(rows(&centres))
 }
 
 /// Points in decreasing order of distance to their centroid, handed out one at a time to
@@ -231,17 +234,19 @@ pub(super) struct FarthestPoints(std::vec::IntoIter<usize>);
 
 impl FarthestPoints {
     /// The order of `dists` (`[n]`, each point's squared distance to its centroid).
-    pub(super) fn new(dists: &Tensor<1>) -> Self {
-        let dist = to_f64(dists.clone());
+    pub(super) fn new(dists: &Tensor<1>) -> Result<Self, InputError> {
+        let dist = to_f64(dists.clone())?;
         let mut idx: Vec<usize> = (0..dist.len()).collect();
         idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
-        Self(idx.into_iter())
+        Ok(Self(idx.into_iter()))
     }
 
     /// The next farthest row of `x` not yet handed out.
-    pub(super) fn next(&mut self, x: &Tensor<2>) -> Option<Vec<f32>> {
-        let pick = self.0.next()?;
-        Some(to_f32(x.clone().narrow(0, pick, 1)))
+    pub(super) fn next(&mut self, x: &Tensor<2>) -> Result<Option<Vec<f32>>, InputError> {
+        let Some(pick) = self.0.next() else {
+            return Ok(None);
+        };
+        Ok(Some(to_f32(x.clone().narrow(0, pick, 1))?))
     }
 }
 
@@ -264,21 +269,16 @@ pub(super) fn cluster_sums(
     x: &Tensor<2>,
     labels: Tensor<1, Int>,
     k: usize,
-) -> (Vec<f64>, Vec<f32>) {
+) -> Result<(Vec<f64>, Vec<f32>), InputError> {
     let n = x.dims()[0];
     // One-hot by comparison (burn's one_hot needs k >= 2).
     let classes = Tensor::<1, Int>::arange(0..k as i64, &x.device())
         .reshape([1, k])
         .expand([n, k]);
     let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
-    let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]));
-    let sums = onehot
-        .transpose()
-        .matmul(x.clone()) // [k, d]
-        .into_data()
-        .iter::<f32>()
-        .collect();
-    (counts, sums)
+    let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]))?;
+    let sums = to_f32(onehot.transpose().matmul(x.clone()))?; // [k, d]
+    Ok((counts, sums))
 }
 
 fn lloyd(
@@ -287,7 +287,7 @@ fn lloyd(
     x_aug: &Tensor<2>,
     init: Tensor<2>,
     tol: f64,
-) -> FittedKMeans {
+) -> Result<FittedKMeans, InputError> {
     let [_, d] = x.dims();
     let device = x.device();
     let k = p.k;
@@ -296,7 +296,7 @@ fn lloyd(
     for iter in 1..=p.max_iter {
         n_iter = iter;
         let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
-        let (counts, sums) = cluster_sums(x, labels, k);
+        let (counts, sums) = cluster_sums(x, labels, k)?;
         let mut new = sums;
         let mut far: Option<FarthestPoints> = None;
         for (c, &count) in counts.iter().enumerate() {
@@ -306,8 +306,14 @@ fn lloyd(
                 continue;
             }
             // An empty cluster takes the point farthest from its centroid not yet used.
-            let far = far.get_or_insert_with(|| FarthestPoints::new(&dists));
-            if let Some(point) = far.next(x) {
+            if far.is_none() {
+                far = Some(FarthestPoints::new(&dists)?);
+            }
+            if let Some(point) = far
+                .as_mut()
+                .and_then(|f| f.next(x).transpose())
+                .transpose()?
+            {
                 row.copy_from_slice(&point);
             }
         }
@@ -315,28 +321,25 @@ fn lloyd(
             normalize_host_rows(&mut new, d);
         }
         let new = Tensor::<2>::from_data(TensorData::new(new, [k, d]), &device);
-        let shift = f64::from(
-            (new.clone() - centroids)
-                .powi_scalar(2)
-                .sum()
-                .into_scalar::<f32>(),
-        );
+        let shift = f64::from(read_scalar::<1, burn::tensor::Float, f32>(
+            (new.clone() - centroids).powi_scalar(2).sum(),
+        )?);
         centroids = new;
         if shift <= tol {
             break;
         }
     }
     let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
-    let mut inertia = f64::from(dists.sum().into_scalar::<f32>());
+    let mut inertia = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
     if p.metric == Metric::Cosine {
         inertia /= 2.0; // ‖x − c‖² = 2 (1 − cos) for unit vectors
     }
-    FittedKMeans {
+    Ok(FittedKMeans {
         centroids,
-        labels: to_indices(labels),
+        labels: to_indices(labels)?,
         inertia,
         n_iter,
         metric: p.metric,
         block_rows: p.block_rows,
-    }
+    })
 }

@@ -10,7 +10,7 @@ use super::algorithm::{
 };
 use super::{KMeansError, KMeansParamsError};
 use crate::metric::augment_rows;
-use crate::{InputError, Metric, Rng, check_input, to_indices};
+use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_indices};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
 pub struct MiniBatchKMeans;
@@ -124,24 +124,28 @@ impl MiniBatchKMeansParams {
             return Err(KMeansError::TooFewPoints { k: self.k, n: m });
         }
         let first = prepare(first, self.metric);
-        let mut model = self.seeded(&first, Rng::new(self.seed));
-        model.update(&first);
+        let mut model = self.seeded(&first, Rng::new(self.seed))?;
+        model.update(&first)?;
         Ok(model)
     }
 
     /// A model whose centroids are k-means++ on a prepared sample of at least `k` rows.
-    fn seeded(&self, sample: &Tensor<2>, mut rng: Rng) -> FittedMiniBatchKMeans {
-        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.k, &mut rng);
+    fn seeded(
+        &self,
+        sample: &Tensor<2>,
+        mut rng: Rng,
+    ) -> Result<FittedMiniBatchKMeans, InputError> {
+        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.k, &mut rng)?;
         let d = sample.dims()[1];
-        FittedMiniBatchKMeans {
+        Ok(FittedMiniBatchKMeans {
             params: self.clone(),
-            centroids: init.into_data().iter::<f32>().collect(),
+            centroids: to_f32(init)?,
             d,
             device: sample.device(),
             counts: vec![0.0; self.k],
             n_batches: 0,
             rng,
-        }
+        })
     }
 
     /// Clusters the rows of `x` (`[n, d]`) in shuffled batches of `batch_size`, pass after
@@ -162,7 +166,10 @@ impl MiniBatchKMeansParams {
         }
         let x = prepare(x, self.metric);
         let centred = x.clone() - x.clone().mean_dim(0);
-        let tol = self.tolerance * f64::from(centred.powi_scalar(2).mean().into_scalar::<f32>());
+        let tol = self.tolerance
+            * f64::from(read_scalar::<1, burn::tensor::Float, f32>(
+                centred.powi_scalar(2).mean(),
+            )?);
         let device = x.device();
         let rows = |idx: &[usize]| {
             let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
@@ -176,7 +183,7 @@ impl MiniBatchKMeansParams {
         let init_size = (3 * self.batch_size).max(self.k).min(n);
         let mut rng = Rng::new(self.seed);
         rng.shuffle(&mut order);
-        let mut model = self.seeded(&rows(&order[..init_size]), rng);
+        let mut model = self.seeded(&rows(&order[..init_size]), rng)?;
         // scikit-learn's smoothing: an exponentially weighted average of the mean batch
         // inertia with weight 2 · batch / (n + 1).
         let alpha = (2.0 * self.batch_size as f64 / (n as f64 + 1.0)).min(1.0);
@@ -185,7 +192,7 @@ impl MiniBatchKMeansParams {
             let before = model.centroids.clone();
             model.rng.shuffle(&mut order);
             for batch in order.chunks(self.batch_size) {
-                let mean = model.update(&rows(batch)) / batch.len() as f64;
+                let mean = model.update(&rows(batch))? / batch.len() as f64;
                 let s = smoothed.map_or(mean, |s| s * (1.0 - alpha) + mean * alpha);
                 smoothed = Some(s);
                 if s < best {
@@ -260,7 +267,10 @@ impl FittedMiniBatchKMeans {
             });
         }
         let batch = prepare(batch, self.params.metric);
-        self.update(&batch);
+        // A failed step leaves the model as it was.
+        let mut next = self.clone();
+        next.update(&batch)?;
+        *self = next;
         Ok(())
     }
 
@@ -298,7 +308,7 @@ impl FittedMiniBatchKMeans {
     /// Invalid input, or another dimension than the centroids'.
     pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
         let (labels, _) = self.nearest(x)?;
-        Ok(to_indices(labels))
+        Ok(to_indices(labels)?)
     }
 
     /// The K-means objective on `x`: the sum of squared distances to the nearest centroid
@@ -308,7 +318,7 @@ impl FittedMiniBatchKMeans {
     /// As [`predict`](Self::predict).
     pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
         let (_, dists) = self.nearest(x)?;
-        let total = f64::from(dists.sum().into_scalar::<f32>());
+        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
         Ok(match self.params.metric {
             Metric::Euclidean => total,
             Metric::Cosine => total / 2.0,
@@ -332,12 +342,12 @@ impl FittedMiniBatchKMeans {
     ///
     /// # Shapes
     /// - batch: `[m, d]`
-    fn update(&mut self, batch: &Tensor<2>) -> f64 {
+    fn update(&mut self, batch: &Tensor<2>) -> Result<f64, InputError> {
         let k = self.params.k;
         let centroids = self.centroids_on(&batch.device());
         let d = self.d;
         let (labels, dists) = assign(&augment_rows(batch), &centroids, BLOCK_ROWS);
-        let (batch_counts, sums) = cluster_sums(batch, labels, k);
+        let (batch_counts, sums) = cluster_sums(batch, labels, k)?;
         let mut far: Option<FarthestPoints> = None;
         let values = &mut self.centroids;
         for c in 0..k {
@@ -353,8 +363,14 @@ impl FittedMiniBatchKMeans {
             } else if self.counts[c] == 0.0 {
                 // A centroid that has never won a point moves to the batch point farthest
                 // from its own centroid, as empty clusters do in full K-means.
-                let far = far.get_or_insert_with(|| FarthestPoints::new(&dists));
-                if let Some(point) = far.next(batch) {
+                if far.is_none() {
+                    far = Some(FarthestPoints::new(&dists)?);
+                }
+                if let Some(point) = far
+                    .as_mut()
+                    .and_then(|f| f.next(batch).transpose())
+                    .transpose()?
+                {
                     row.copy_from_slice(&point);
                 }
             }
@@ -363,7 +379,9 @@ impl FittedMiniBatchKMeans {
             normalize_host_rows(values, d);
         }
         self.n_batches += 1;
-        f64::from(dists.sum().into_scalar::<f32>())
+        Ok(f64::from(read_scalar::<1, burn::tensor::Float, f32>(
+            dists.sum(),
+        )?))
     }
 }
 

@@ -178,8 +178,8 @@ pub(crate) struct LoopState {
     pub(crate) metrics: Metrics,
 }
 
-/// Trains a DQN with kiln's [`Mlp`] as the Q-network (`config.network`, initialised on the
-/// device seeded with `config.seed`) on `env`, in memory. See [`train_with`].
+/// Trains a DQN with kiln's [`Mlp`] as the Q-network (`config.network`, its initial weights
+/// drawn on the host from `config.seed`) on `env`, in memory. See [`train_with`].
 ///
 /// # Errors
 /// As [`train_with`], or an invalid network config.
@@ -212,8 +212,7 @@ pub fn train<E: DiscreteEnvironment>(
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn, DqnError> {
     config.validate()?;
-    device.seed(config.seed);
-    let network = config.network.init(device)?;
+    let network = config.network.init_seeded(device, config.seed)?;
     train_with(config, network, env, device, on_progress)
 }
 
