@@ -201,7 +201,7 @@ fn quality_check(
     };
     let check = QualityCheck::new(judge, batch(0..n))?;
     // What a perfect generator would score: other real images against the reference.
-    let (floor, score) = check.score(batch(n..2 * n));
+    let (floor, score) = check.score(batch(n..2 * n))?;
     println!(
         "judge: {}; reference: its features of {n} real test images. Another {n} real test \
          images score: Fréchet distance {floor:.2}, class coverage {:.2}/10, confidence {:.3}, \

@@ -33,7 +33,8 @@ fn rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
         3,
         || {
             let z = latent(BATCH, 100, &mut rng, &train);
-            gan.step(real.clone(), z);
+            gan.step(real.clone(), z)
+                .expect("a DCGAN step failed on the device");
         },
         || device.sync().expect("device sync"),
     ))

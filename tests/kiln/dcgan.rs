@@ -127,7 +127,7 @@ fn each_update_changes_only_its_own_network() {
         parameters_of_generator(&gan.generator),
         parameters_of_discriminator(&gan.discriminator),
     );
-    gan.discriminator_step(real, z.clone());
+    gan.discriminator_step(real, z.clone()).unwrap();
     let (g1, d1) = (
         parameters_of_generator(&gan.generator),
         parameters_of_discriminator(&gan.discriminator),
@@ -137,7 +137,7 @@ fn each_update_changes_only_its_own_network() {
         d1, d0,
         "the discriminator step left the discriminator as it was"
     );
-    gan.generator_step(z);
+    gan.generator_step(z).unwrap();
     let (g2, d2) = (
         parameters_of_generator(&gan.generator),
         parameters_of_discriminator(&gan.discriminator),
@@ -152,7 +152,7 @@ fn the_same_seed_gives_the_same_first_step() {
     let first = |seed| {
         let mut gan = new_gan(&device, seed);
         let (real, z) = batch(&device, 9);
-        gan.step(real, z)
+        gan.step(real, z).unwrap()
     };
     let (a, b, c) = (first(5), first(5), first(6));
     assert_eq!(a, b);
@@ -416,9 +416,9 @@ fn on_the_fashion_sample_the_generator_moves_toward_real_images() {
         Tensor::<4>::from_data(TensorData::new(values, [len, 1, 28, 28]), &device)
     };
     let check = QualityCheck::new(Judge::new(judge.model, mean, std), batch(0..500)).unwrap();
-    let (real_fd, _) = check.score(batch(500..1000));
+    let (real_fd, _) = check.score(batch(500..1000)).unwrap();
     let noise = Tensor::<4>::random([500, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
-    let (noise_fd, _) = check.score(noise);
+    let (noise_fd, _) = check.score(noise).unwrap();
 
     let images = NormalizedImages::new(train, Normalization::Symmetric);
     let config = DcganTrainingConfig::new()

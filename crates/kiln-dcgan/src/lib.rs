@@ -40,3 +40,27 @@ pub use training::{
     DcganError, DcganTrainingConfig, DcganTrainingConfigError, EpochMetrics, ImageData, ImageSet,
     QualityCheck, TrainedGenerator, generate_in_batches, latent, train,
 };
+
+/// Reads a tensor back to the host; a device failure is [`DcganError::Device`] (one line)
+/// instead of Burn's panic.
+pub(crate) fn read<const D: usize>(
+    t: burn::tensor::Tensor<D>,
+) -> Result<burn::tensor::TensorData, DcganError> {
+    t.try_into_data().map_err(|e| device_error(&e))
+}
+
+/// [`read`] of a one-element tensor, widened to `f64`.
+pub(crate) fn read_scalar<const D: usize>(t: burn::tensor::Tensor<D>) -> Result<f64, DcganError> {
+    t.try_into_scalar::<f32>()
+        .map(f64::from)
+        .map_err(|e| device_error(&e))
+}
+
+fn device_error(e: &dyn std::fmt::Display) -> DcganError {
+    DcganError::Device(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}

@@ -50,7 +50,10 @@ impl Judge {
 
     /// Features and class probabilities of `images` (`[n, 1, h, w]`, values in [−1, 1] as the
     /// generator makes them), computed in batches of 500.
-    pub fn judge(&self, images: Tensor<4>) -> Judgement {
+    ///
+    /// # Errors
+    /// [`DcganError::Device`](crate::DcganError::Device) if the device fails.
+    pub fn judge(&self, images: Tensor<4>) -> Result<Judgement, crate::DcganError> {
         let n = images.dims()[0];
         let flat = images.flatten::<2>(1, 3); // [n, h·w]
         // [−1, 1] → [0, 1] → the classifier's own input scale.
@@ -65,15 +68,15 @@ impl Judge {
             let logits = self.classifier.output.forward(f.clone()); // [len, classes]
             dim = f.dims()[1];
             classes = logits.dims()[1];
-            features.extend(f.into_data().iter::<f32>());
-            probabilities.extend(softmax(logits, 1).into_data().iter::<f32>());
+            features.extend(crate::read(f)?.iter::<f32>());
+            probabilities.extend(crate::read(softmax(logits, 1))?.iter::<f32>());
         }
-        Judgement {
+        Ok(Judgement {
             features,
             dim,
             probabilities,
             classes,
-        }
+        })
     }
 }
 

@@ -111,7 +111,7 @@ pub fn train(
 /// [`DcganError::Plot`] if the image cannot be made or written.
 pub fn save_image_grid(images: Tensor<4>, path: &Path) -> Result<(), DcganError> {
     let [n, c, h, w] = images.dims();
-    let values: Vec<f32> = ((images + 1.0) * 0.5).into_data().iter::<f32>().collect();
+    let values: Vec<f32> = crate::read((images + 1.0) * 0.5)?.iter::<f32>().collect();
     kiln_plot::image_grid(&values, [n, c, h, w], 8, 3)
         .and_then(|grid| grid.save_png(path))
         .map_err(|e| DcganError::Plot {

@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 
 use crate::loss::{discriminator_loss, generator_loss};
-use crate::{Discriminator, Generator};
+use crate::{DcganError, Discriminator, Generator};
 
 /// Losses and discriminator outputs of one step (means over the batch).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -100,22 +100,32 @@ impl Gan {
     /// # Shapes
     /// - real: `[batch, channels, size, size]` in [−1, 1]
     /// - z: `[batch, latent_size]`
-    pub fn step(&mut self, real: Tensor<4>, z: Tensor<2>) -> StepStats {
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn step(&mut self, real: Tensor<4>, z: Tensor<2>) -> Result<StepStats, DcganError> {
         let fake = self.generator.forward(z);
-        let (d_loss, d_real, d_fake) = self.update_discriminator(real, fake.clone().detach());
-        let g_loss = self.update_generator(fake);
-        StepStats {
+        let (d_loss, d_real, d_fake) = self.update_discriminator(real, fake.clone().detach())?;
+        let g_loss = self.update_generator(fake)?;
+        Ok(StepStats {
             d_loss,
             g_loss,
             d_real,
             d_fake,
-        }
+        })
     }
 
     /// One discriminator update on `real` and on `G(z)` with the fake images detached, so the
     /// generator gets no gradient and is not changed. Returns `L_D`, mean `D(x)` and mean
     /// `D(G(z))` (before the update).
-    pub fn discriminator_step(&mut self, real: Tensor<4>, z: Tensor<2>) -> (f64, f64, f64) {
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn discriminator_step(
+        &mut self,
+        real: Tensor<4>,
+        z: Tensor<2>,
+    ) -> Result<(f64, f64, f64), DcganError> {
         let fake = self.generator.forward(z).detach();
         self.update_discriminator(real, fake)
     }
@@ -123,33 +133,39 @@ impl Gan {
     /// One generator update on `L_G = −log D(G(z))`: gradients flow through the
     /// discriminator into the generator, and only the generator's parameters are stepped.
     /// Returns `L_G`.
-    pub fn generator_step(&mut self, z: Tensor<2>) -> f64 {
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn generator_step(&mut self, z: Tensor<2>) -> Result<f64, DcganError> {
         let fake = self.generator.forward(z);
         self.update_generator(fake)
     }
 
-    fn update_discriminator(&mut self, real: Tensor<4>, fake: Tensor<4>) -> (f64, f64, f64) {
+    fn update_discriminator(
+        &mut self,
+        real: Tensor<4>,
+        fake: Tensor<4>,
+    ) -> Result<(f64, f64, f64), DcganError> {
         let real_logits = self.discriminator.forward(real);
         let fake_logits = self.discriminator.forward(fake);
-        let mean_sigmoid =
-            |t: &Tensor<2>| f64::from(sigmoid(t.clone().detach()).mean().into_scalar::<f32>());
-        let (d_real, d_fake) = (mean_sigmoid(&real_logits), mean_sigmoid(&fake_logits));
+        let mean_sigmoid = |t: &Tensor<2>| crate::read_scalar(sigmoid(t.clone().detach()).mean());
+        let (d_real, d_fake) = (mean_sigmoid(&real_logits)?, mean_sigmoid(&fake_logits)?);
         let d_loss = discriminator_loss(real_logits, fake_logits);
-        let value = f64::from(d_loss.clone().into_scalar::<f32>());
+        let value = crate::read_scalar(d_loss.clone())?;
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
         self.discriminator =
             self.discriminator_optim
                 .step(self.learning_rate, self.discriminator.clone(), grads);
-        (value, d_real, d_fake)
+        Ok((value, d_real, d_fake))
     }
 
-    fn update_generator(&mut self, fake: Tensor<4>) -> f64 {
+    fn update_generator(&mut self, fake: Tensor<4>) -> Result<f64, DcganError> {
         let g_loss = generator_loss(self.discriminator.forward(fake));
-        let value = f64::from(g_loss.clone().into_scalar::<f32>());
+        let value = crate::read_scalar(g_loss.clone())?;
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
         self.generator =
             self.generator_optim
                 .step(self.learning_rate, self.generator.clone(), grads);
-        value
+        Ok(value)
     }
 }

@@ -155,6 +155,9 @@ pub enum DcganError {
     /// A quality check was given fewer than 2 real images (a covariance needs two).
     #[error("the quality check needs at least 2 real images, got {0}")]
     QualityImages(usize),
+    /// The device failed to compute or read back a result (Burn's `try_` readers).
+    #[error("the device failed: {0}")]
+    Device(String),
     /// The dataset has fewer images than one batch.
     #[error("{images} training images do not fill one batch of {batch}")]
     TooFewImages {
@@ -274,19 +277,22 @@ impl QualityCheck {
                 pixels: c * h * w,
             });
         }
-        let seen = judge.judge(real);
+        let seen = judge.judge(real)?;
         let real = FeatureStats::from_features(&seen.features, seen.dim);
         Ok(Self { judge, real })
     }
 
     /// Fréchet distance and class score of `images` (`[n, c, h, w]` in [−1, 1]).
-    pub fn score(&self, images: Tensor<4>) -> (f64, ClassScore) {
-        let seen = self.judge.judge(images);
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn score(&self, images: Tensor<4>) -> Result<(f64, ClassScore), DcganError> {
+        let seen = self.judge.judge(images)?;
         let stats = FeatureStats::from_features(&seen.features, seen.dim);
-        (
+        Ok((
             frechet_distance(&self.real, &stats),
             class_score(&seen.probabilities, seen.classes),
-        )
+        ))
     }
 }
 
@@ -449,7 +455,7 @@ impl Trainer {
                     &mut rng,
                     &self.train_device,
                 );
-                sum = sum + self.gan.step(real, z);
+                sum = sum + self.gan.step(real, z)?;
                 if (step + 1) % 50 == 0 && step + 1 < steps {
                     let mut p = sum
                         .scaled(step + 1)
@@ -462,7 +468,7 @@ impl Trainer {
             let seconds = clock.elapsed().as_secs_f64();
             let (frechet, score) = match quality {
                 Some(check) => {
-                    let (fd, score) = self.score(check);
+                    let (fd, score) = self.score(check)?;
                     (Some(fd), Some(score))
                 }
                 None => (None, None),
@@ -521,7 +527,7 @@ impl Trainer {
     }
 
     /// Quality of `quality_samples` images from a fixed latent batch.
-    fn score(&self, check: &QualityCheck) -> (f64, ClassScore) {
+    fn score(&self, check: &QualityCheck) -> Result<(f64, ClassScore), DcganError> {
         let mut rng = Rng::new(self.config.seed ^ 0x0051_a71e);
         let z = latent(
             self.config.quality_samples,

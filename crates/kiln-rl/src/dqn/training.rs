@@ -156,6 +156,9 @@ pub enum DqnError {
     #[cfg(feature = "run")]
     #[error(transparent)]
     Run(#[from] kiln_train::RunError),
+    /// The device failed to compute or read back a result (Burn's `try_` readers).
+    #[error("the device failed: {0}")]
+    Device(String),
     /// A resumed run's `total_steps` is below the step its checkpoint reached.
     #[cfg(feature = "run")]
     #[error(
@@ -365,7 +368,7 @@ impl<Q: QNetwork> Learner<Q> {
                         &mut self.state.sampling_rng,
                         &self.plain,
                     );
-                    let (loss, mean_q) = self.gradient_step(sample);
+                    let (loss, mean_q) = self.gradient_step(sample)?;
                     policy.update(QPolicyState(self.q.valid()));
                     if step % LOG_EVERY == 0 {
                         self.state
@@ -402,7 +405,7 @@ impl<Q: QNetwork> Learner<Q> {
     }
 
     /// One gradient step on a sampled batch; returns the loss and the batch's mean `Q(s, a)`.
-    fn gradient_step(&mut self, sample: Sample) -> (f64, f64) {
+    fn gradient_step(&mut self, sample: Sample) -> Result<(f64, f64), DqnError> {
         let config = &self.config;
         let batch = config.batch_size;
         // Targets without autodiff, on the plain device.
@@ -427,11 +430,21 @@ impl<Q: QNetwork> Learner<Q> {
             .gather(1, actions)
             .reshape([batch]); // [batch]
         let loss = td_loss(q_sa.clone() - y, config.loss);
-        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-        let mean_q = f64::from(q_sa.detach().mean().into_scalar::<f32>());
+        let read = |t: Tensor<1>| {
+            t.try_into_scalar::<f32>().map(f64::from).map_err(|e| {
+                DqnError::Device(
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            })
+        };
+        let loss_value = read(loss.clone())?;
+        let mean_q = read(q_sa.detach().mean())?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.q);
         self.q = self.optim.step(config.learning_rate, self.q.clone(), grads);
-        (loss_value, mean_q)
+        Ok((loss_value, mean_q))
     }
 
     pub(crate) fn finish(self) -> TrainedDqn<Q> {
