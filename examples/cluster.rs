@@ -132,7 +132,39 @@ struct Points {
     truth: Vec<usize>,
     /// `(height, width)` when the points are images.
     image: Option<(usize, usize)>,
-    x: Tensor<2>,
+    device: burn::tensor::Device,
+}
+
+/// Floats per device block of the points: 64 MiB, half of WGPU's usual 128 MiB buffer limit.
+const BLOCK_FLOATS: usize = 1 << 24;
+
+impl Points {
+    /// All points as one `[n, dims]` tensor (mini-batch K-means, DBSCAN).
+    fn tensor(&self) -> Result<Tensor<2>, AnyError> {
+        Ok(tensor_from_slice(
+            &self.values,
+            self.truth.len(),
+            self.dims,
+            &self.device,
+        )?)
+    }
+
+    /// The points as row blocks of at most 64 MiB each (full K-means), so an input larger
+    /// than a device's buffer limit (MNIST's 188 MB on WGPU) still fits.
+    fn blocks(&self) -> Result<Vec<Tensor<2>>, AnyError> {
+        let rows = (BLOCK_FLOATS / self.dims.max(1)).max(1);
+        self.values
+            .chunks(rows * self.dims)
+            .map(|chunk| {
+                Ok(tensor_from_slice(
+                    chunk,
+                    chunk.len() / self.dims,
+                    self.dims,
+                    &self.device,
+                )?)
+            })
+            .collect()
+    }
 }
 
 fn main() -> ExitCode {
@@ -165,14 +197,13 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
         );
         let (values, truth) = make_blobs(n, &centres, common.std, common.seed())
             .map_err(|e| format!("--centres / --dims: {e}"))?;
-        let x = tensor_from_slice(&values, n, common.dims, device)?;
         return Ok(Points {
             name: "blobs".into(),
             values,
             dims: common.dims,
             truth,
             image: None,
-            x,
+            device: device.clone(),
         });
     }
     let kind: DatasetKind = common
@@ -190,14 +221,13 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
         values.extend(item.pixels.iter().map(|&p| f32::from(p) / 255.0));
         truth.push(usize::from(item.label));
     }
-    let x = tensor_from_slice(&values, n, h * w, device)?;
     Ok(Points {
         name: kind.to_string(),
         values,
         dims: h * w,
         truth,
         image: Some((h, w)),
-        x,
+        device: device.clone(),
     })
 }
 
@@ -250,7 +280,7 @@ fn kmeans(
                 .max_iter(max_iter)
                 .seed(common.seed())
                 .metric(common.metric)
-                .fit(&points.x)?;
+                .fit_blocks(&points.blocks()?)?;
             println!(
                 "inertia {:.4} after {} iterations ({:.2} s)",
                 fitted.inertia(),
@@ -265,15 +295,16 @@ fn kmeans(
             (fitted.labels().to_vec(), fitted.centroids())
         }
         Some(batch) => {
+            let x = points.tensor()?;
             let model = MiniBatchKMeans::params(k)
                 .batch_size(batch)
                 .max_iter(max_iter)
                 .seed(common.seed())
                 .metric(common.metric)
-                .fit(&points.x)?;
+                .fit(&x)?;
             println!(
                 "mini-batch inertia {:.4} after {} batches ({:.2} s)",
-                model.inertia_on(&points.x)?,
+                model.inertia_on(&x)?,
                 model.n_batches(),
                 start.elapsed().as_secs_f64()
             );
@@ -282,7 +313,7 @@ fn kmeans(
                 .join(format!("minibatch-kmeans-{}.json", points.name));
             model.save(&saved)?;
             println!("model: {}", saved.display());
-            (model.predict(&points.x)?, model.centroids())
+            (model.predict(&x)?, model.centroids())
         }
     };
     let labels: Vec<Option<usize>> = labels.into_iter().map(Some).collect();
@@ -316,7 +347,7 @@ fn dbscan(eps: f64, min_samples: usize, common: &Common) -> Result<(), AnyError>
     let start = Instant::now();
     let fitted = Dbscan::params(eps, min_samples)
         .metric(common.metric)
-        .fit(&points.x)?;
+        .fit(&points.tensor()?)?;
     let noise = fitted.labels().iter().filter(|l| l.is_none()).count();
     println!(
         "{} clusters, {noise} noise points, {} core points ({:.2} s)",

@@ -485,15 +485,55 @@ fn dbscan_refuses_neighbour_lists_past_their_limit() {
     ));
 }
 
-/// An input larger than WGPU's usual 128 MiB buffer limit (40,000 × 1,000 floats, 160 MB) on
-/// the wgpu backend: K-means either fits it or returns `InputError::Device`; it never panics
-/// on a device read. (On lavapipe the upload itself fails — "can't allocate buffer of size:
-/// 160000000" — so the typed error is what this test sees here; before, Burn's
-/// `into_scalar` panicked.)
+/// `fit_blocks` is `fit` of the concatenation: the same labels and inertia from one tensor
+/// and from uneven row blocks of it.
 #[test]
-fn kmeans_past_the_wgpu_binding_limit_fits_or_errors_without_a_panic() {
+fn kmeans_on_row_blocks_equals_kmeans_on_the_whole() {
+    let device = cpu();
+    let (values, _) = blobs(&CENTRES, 300, 1.5, 9);
+    let n = values.len() / 2;
+    let whole = tensor_from_slice(&values, n, 2, &device).unwrap();
+    let blocks: Vec<_> = [0..250, 250..251, 251..700, 700..n]
+        .into_iter()
+        .map(|r| whole.clone().narrow(0, r.start, r.len()))
+        .collect();
+    let params = KMeans::params(3).seed(4).n_init(2);
+    let a = params.fit(&whole).unwrap();
+    let b = params.fit_blocks(&blocks).unwrap();
+    assert_eq!(a.labels(), b.labels());
+    assert!(
+        (a.inertia() - b.inertia()).abs() <= 1e-4 * a.inertia(),
+        "{} vs {}",
+        a.inertia(),
+        b.inertia()
+    );
+    assert_eq!(a.n_iter(), b.n_iter());
+    let ragged = [
+        whole.clone(),
+        tensor_from_slice(&[0.0; 3], 1, 3, &device).unwrap(),
+    ];
+    assert!(matches!(
+        params.fit_blocks(&ragged),
+        Err(KMeansError::DimensionMismatch {
+            expected: 2,
+            found: 3
+        })
+    ));
+    assert!(matches!(
+        params.fit_blocks(&[]),
+        Err(KMeansError::Input(InputError::Empty))
+    ));
+}
+
+/// An input larger than WGPU's usual 128 MiB buffer limit (40,000 × 1,000 floats, 160 MB) on
+/// the wgpu backend (lavapipe here). As one tensor it cannot even be uploaded ("can't allocate
+/// buffer of size: 160000000"): K-means returns `InputError::Device` instead of Burn's panic
+/// (before: `into_scalar` panicked). In 40 MB row blocks, `fit_blocks` fits it, with the
+/// labels of the same fit on the CPU.
+#[test]
+fn kmeans_past_the_wgpu_buffer_limit_is_a_typed_error_whole_and_fits_in_blocks() {
     let Some((_, device)) = backends().into_iter().find(|(b, _)| b.name() == "wgpu") else {
-        super::common::loud("SKIPPED kmeans_past_the_wgpu_binding_limit: wgpu is not compiled in");
+        super::common::loud("SKIPPED kmeans_past_the_wgpu_buffer_limit: wgpu is not compiled in");
         return;
     };
     let (n, d) = (40_000, 1_000);
@@ -501,15 +541,12 @@ fn kmeans_past_the_wgpu_binding_limit_fits_or_errors_without_a_panic() {
     let values: Vec<f32> = (0..n * d)
         .map(|i| (i / d % 2) as f32 * 4.0 + rng.uniform(0.0, 1.0) as f32)
         .collect();
-    let x = tensor_from_slice(&values, n, d, &device).unwrap();
+    let params = KMeans::params(2).seed(1).max_iter(3);
     let outcome = kiln::catch_panic(std::panic::AssertUnwindSafe(|| {
-        KMeans::params(2)
-            .seed(1)
-            .max_iter(3)
-            .fit(&x)
-            .map(|f| f.inertia())
+        let x = tensor_from_slice(&values, n, d, &device).unwrap();
+        params.fit(&x).map(|f| f.inertia())
     }));
-    println!("k-means on {n} × {d} floats on wgpu: {outcome:?}");
+    println!("k-means on one {n} × {d} tensor on wgpu: {outcome:?}");
     match outcome.unwrap_or_else(|panic| panic!("k-means panicked: {panic}")) {
         Ok(inertia) => assert!(inertia.is_finite()),
         Err(KMeansError::Input(InputError::Device(reason))) => {
@@ -517,4 +554,19 @@ fn kmeans_past_the_wgpu_binding_limit_fits_or_errors_without_a_panic() {
         }
         Err(other) => panic!("expected a device error, got {other}"),
     }
+    let blocks = |device: &burn::tensor::Device| -> Vec<_> {
+        values
+            .chunks(10_000 * d)
+            .map(|c| tensor_from_slice(c, 10_000, d, device).unwrap())
+            .collect()
+    };
+    let on_gpu = params.fit_blocks(&blocks(&device)).unwrap();
+    let on_cpu = params.fit_blocks(&blocks(&cpu())).unwrap();
+    println!(
+        "in blocks: inertia {:.1} on wgpu, {:.1} on the CPU",
+        on_gpu.inertia(),
+        on_cpu.inertia()
+    );
+    assert_eq!(on_gpu.labels(), on_cpu.labels());
+    assert!((on_gpu.inertia() - on_cpu.inertia()).abs() <= 1e-3 * on_cpu.inertia());
 }

@@ -134,26 +134,145 @@ pub(super) fn assign(
     (Tensor::cat(labels, 0), Tensor::cat(dists, 0))
 }
 
-pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMeansError> {
-    check_input(x, p.metric)?;
-    let [n, _] = x.dims();
+/// The rows of one matrix held as consecutive row blocks (one block for an ordinary input;
+/// several for one larger than a device's buffer limit), each with its augmented rows.
+pub(super) struct Blocks {
+    x: Vec<Tensor<2>>,
+    x_aug: Vec<Tensor<2>>,
+    /// First row of each block, then `n`.
+    starts: Vec<usize>,
+}
+
+impl Blocks {
+    /// Checks and prepares `blocks` (each `[n_b, d]`, one `d`).
+    fn new(blocks: &[Tensor<2>], metric: Metric) -> Result<Self, KMeansError> {
+        let Some(first) = blocks.first() else {
+            return Err(InputError::Empty.into());
+        };
+        let d = first.dims()[1];
+        let mut starts = vec![0];
+        let (mut x, mut x_aug) = (Vec::new(), Vec::new());
+        for block in blocks {
+            let found = block.dims()[1];
+            if found != d {
+                return Err(KMeansError::DimensionMismatch { expected: d, found });
+            }
+            check_input(block, metric)?;
+            let prepared = prepare(block, metric);
+            x_aug.push(augment_rows(&prepared));
+            x.push(prepared);
+            starts.push(starts.last().copied().unwrap_or(0) + block.dims()[0]);
+        }
+        Ok(Self { x, x_aug, starts })
+    }
+
+    /// One prepared tensor as blocks (mini-batch K-means' samples).
+    pub(super) fn single(x: &Tensor<2>) -> Self {
+        Self {
+            x_aug: vec![augment_rows(x)],
+            x: vec![x.clone()],
+            starts: vec![0, x.dims()[0]],
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// Row `i` as `[1, d]`.
+    pub(super) fn row(&self, i: usize) -> Tensor<2> {
+        let b = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
+        self.x[b].clone().narrow(0, i - self.starts[b], 1)
+    }
+
+    /// Rows `idx` as `[idx.len(), d]`.
+    fn rows(&self, idx: &[usize]) -> Tensor<2> {
+        Tensor::cat(idx.iter().map(|&i| self.row(i)).collect(), 0)
+    }
+
+    /// Squared distances of every row to the rows `c` (`[t, d]`), row-major `n × t` on the
+    /// host, clamped at 0 against rounding.
+    fn distances_to(&self, c: Tensor<2>) -> Result<Vec<f32>, InputError> {
+        let c_sq = row_sq_norms(&c);
+        let c_aug = augment_cols(c, c_sq);
+        let mut out = Vec::new();
+        for x_aug in &self.x_aug {
+            out.extend(to_f32(x_aug.clone().matmul(c_aug.clone()))?);
+        }
+        out.iter_mut().for_each(|v| *v = v.max(0.0));
+        Ok(out)
+    }
+
+    /// Nearest centroid and squared distance of every row.
+    fn assign(&self, c: &Tensor<2>, block_rows: usize) -> (Tensor<1, Int>, Tensor<1>) {
+        let (labels, dists): (Vec<_>, Vec<_>) = self
+            .x_aug
+            .iter()
+            .map(|x_aug| assign(x_aug, c, block_rows))
+            .unzip();
+        (Tensor::cat(labels, 0), Tensor::cat(dists, 0))
+    }
+
+    /// Points per cluster and each cluster's sum, over all blocks.
+    fn cluster_sums(
+        &self,
+        labels: &Tensor<1, Int>,
+        k: usize,
+    ) -> Result<(Vec<f64>, Vec<f32>), InputError> {
+        let mut total: Option<(Vec<f64>, Vec<f32>)> = None;
+        for (b, x) in self.x.iter().enumerate() {
+            let part =
+                labels
+                    .clone()
+                    .narrow(0, self.starts[b], self.starts[b + 1] - self.starts[b]);
+            let (counts, sums) = cluster_sums(x, part, k)?;
+            match &mut total {
+                None => total = Some((counts, sums)),
+                Some((tc, ts)) => {
+                    tc.iter_mut().zip(&counts).for_each(|(a, b)| *a += b);
+                    ts.iter_mut().zip(&sums).for_each(|(a, b)| *a += b);
+                }
+            }
+        }
+        total.ok_or(InputError::Empty)
+    }
+
+    /// The mean per-feature variance (two passes: the mean, then the centred squares).
+    fn mean_variance(&self) -> Result<f64, InputError> {
+        let n = self.n();
+        let d = self.x[0].dims()[1];
+        let sum = self
+            .x
+            .iter()
+            .map(|x| x.clone().sum_dim(0))
+            .reduce(|a, b| a + b)
+            .ok_or(InputError::Empty)?; // [1, d]
+        let mean = sum / n as f64;
+        let mut squares = 0.0;
+        for x in &self.x {
+            let centred = x.clone() - mean.clone();
+            squares += f64::from(read_scalar::<1, burn::tensor::Float, f32>(
+                centred.powi_scalar(2).sum(),
+            )?);
+        }
+        Ok(squares / (n * d) as f64)
+    }
+}
+
+pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans, KMeansError> {
+    let x = Blocks::new(blocks, p.metric)?;
+    let n = x.n();
     if p.k > n {
         return Err(KMeansError::TooFewPoints { k: p.k, n });
     }
-    let x = prepare(x, p.metric);
-    let x_aug = augment_rows(&x);
     // scikit-learn's tolerance is relative to the mean per-feature variance.
-    let centred = x.clone() - x.clone().mean_dim(0);
-    let mean_var = f64::from(read_scalar::<1, burn::tensor::Float, f32>(
-        centred.powi_scalar(2).mean(),
-    )?);
-    let tol = p.tolerance * mean_var;
+    let tol = p.tolerance * x.mean_variance()?;
 
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {
         let mut rng = Rng::new(p.seed.wrapping_add(run as u64));
-        let init = kmeans_plus_plus(&x, &x_aug, p.k, &mut rng)?;
-        let fitted = lloyd(p, &x, &x_aug, init, tol)?;
+        let init = kmeans_plus_plus(&x, p.k, &mut rng)?;
+        let fitted = lloyd(p, &x, init, tol)?;
         if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
             best = Some(fitted);
         }
@@ -164,30 +283,15 @@ pub(crate) fn fit(p: &KMeansParams, x: &Tensor<2>) -> Result<FittedKMeans, KMean
 /// Greedy k-means++ (as scikit-learn): each new centre is the best, by total potential, of
 /// `2 + ln k` candidates sampled proportionally to the squared distance to the nearest centre.
 pub(super) fn kmeans_plus_plus(
-    x: &Tensor<2>,
-    x_aug: &Tensor<2>,
+    x: &Blocks,
     k: usize,
     rng: &mut Rng,
 ) -> Result<Tensor<2>, InputError> {
-    let n = x.dims()[0];
-    let device = x.device();
+    let n = x.n();
     let trials = 2 + (k as f64).ln().floor() as usize;
-    let rows = |idx: &[usize]| {
-        let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-        x.clone().select(
-            0,
-            Tensor::<1, Int>::from_data(TensorData::new(ids, [idx.len()]), &device),
-        )
-    };
-    let distances_to = |idx: &[usize]| -> Result<Vec<f32>, InputError> {
-        // [n, t] squared distances to the candidate rows, row-major on the host, clamped at
-        // 0 against rounding.
-        let c = rows(idx);
-        let c_sq = row_sq_norms(&c);
-        let mut d = to_f32(x_aug.clone().matmul(augment_cols(c, c_sq)))?;
-        d.iter_mut().for_each(|v| *v = v.max(0.0));
-        Ok(d)
-    };
+    let rows = |idx: &[usize]| x.rows(idx);
+    // [n, t] squared distances to the candidate rows, row-major on the host.
+    let distances_to = |idx: &[usize]| x.distances_to(rows(idx));
 
     let mut centres = vec![rng.below(n)];
     let mut closest = distances_to(&centres)?;
@@ -242,11 +346,11 @@ impl FarthestPoints {
     }
 
     /// The next farthest row of `x` not yet handed out.
-    pub(super) fn next(&mut self, x: &Tensor<2>) -> Result<Option<Vec<f32>>, InputError> {
+    pub(super) fn next(&mut self, x: &Blocks) -> Result<Option<Vec<f32>>, InputError> {
         let Some(pick) = self.0.next() else {
             return Ok(None);
         };
-        Ok(Some(to_f32(x.clone().narrow(0, pick, 1))?))
+        Ok(Some(to_f32(x.row(pick))?))
     }
 }
 
@@ -283,20 +387,19 @@ pub(super) fn cluster_sums(
 
 fn lloyd(
     p: &KMeansParams,
-    x: &Tensor<2>,
-    x_aug: &Tensor<2>,
+    x: &Blocks,
     init: Tensor<2>,
     tol: f64,
 ) -> Result<FittedKMeans, InputError> {
-    let [_, d] = x.dims();
-    let device = x.device();
+    let d = init.dims()[1];
+    let device = init.device();
     let k = p.k;
     let mut centroids = init;
     let mut n_iter = 0;
     for iter in 1..=p.max_iter {
         n_iter = iter;
-        let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
-        let (counts, sums) = cluster_sums(x, labels, k)?;
+        let (labels, dists) = x.assign(&centroids, p.block_rows);
+        let (counts, sums) = x.cluster_sums(&labels, k)?;
         let mut new = sums;
         let mut far: Option<FarthestPoints> = None;
         for (c, &count) in counts.iter().enumerate() {
@@ -329,7 +432,7 @@ fn lloyd(
             break;
         }
     }
-    let (labels, dists) = assign(x_aug, &centroids, p.block_rows);
+    let (labels, dists) = x.assign(&centroids, p.block_rows);
     let mut inertia = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
     if p.metric == Metric::Cosine {
         inertia /= 2.0; // ‖x − c‖² = 2 (1 − cos) for unit vectors

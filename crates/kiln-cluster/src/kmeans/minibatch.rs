@@ -6,7 +6,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::algorithm::{
-    FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
+    Blocks, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
 };
 use super::{KMeansError, KMeansParamsError};
 use crate::metric::augment_rows;
@@ -135,7 +135,7 @@ impl MiniBatchKMeansParams {
         sample: &Tensor<2>,
         mut rng: Rng,
     ) -> Result<FittedMiniBatchKMeans, InputError> {
-        let init = kmeans_plus_plus(sample, &augment_rows(sample), self.k, &mut rng)?;
+        let init = kmeans_plus_plus(&Blocks::single(sample), self.k, &mut rng)?;
         let d = sample.dims()[1];
         Ok(FittedMiniBatchKMeans {
             params: self.clone(),
@@ -368,7 +368,7 @@ impl FittedMiniBatchKMeans {
                 }
                 if let Some(point) = far
                     .as_mut()
-                    .and_then(|f| f.next(batch).transpose())
+                    .and_then(|f| f.next(&Blocks::single(batch)).transpose())
                     .transpose()?
                 {
                     row.copy_from_slice(&point);

@@ -103,7 +103,21 @@ impl KMeansParams {
     /// points than clusters.
     pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, KMeansError> {
         self.validate()?;
-        super::algorithm::fit(self, x)
+        super::algorithm::fit(self, std::slice::from_ref(x))
+    }
+
+    /// [`fit`](Self::fit) on a matrix given as consecutive row blocks (`[n_b, d]` each, one
+    /// `d`, on one device): the result is the fit of their concatenation, but no operation
+    /// ever touches more than one block of the points at a time. This is how an input larger
+    /// than a device's buffer limit is clustered (WGPU allocates at most 128 MiB per buffer on
+    /// most adapters; a 60,000 × 784 MNIST matrix is 188 MB): keep each block below it.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit); blocks of different widths are
+    /// [`KMeansError::DimensionMismatch`], no blocks [`InputError::Empty`](crate::InputError::Empty).
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedKMeans, KMeansError> {
+        self.validate()?;
+        super::algorithm::fit(self, blocks)
     }
 }
 
