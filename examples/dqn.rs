@@ -155,7 +155,7 @@ fn report(network: &kiln::mlp::Mlp, args: &Args) -> Result<(), AnyError> {
         &mut CartPole::new(0),
         args.episodes,
         args.eval_seed,
-    );
+    )?;
     let n = returns.len().max(1) as f64;
     let mean = returns.iter().sum::<f64>() / n;
     let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();

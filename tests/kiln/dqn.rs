@@ -232,7 +232,7 @@ fn dqn_learns_the_chain_mdps_optimal_q_values() {
             );
         }
     }
-    let returns = dqn::evaluate(&run.network, &mut env, 3, 0);
+    let returns = dqn::evaluate(&run.network, &mut env, 3, 0).unwrap();
     assert_eq!(returns, vec![1.0; 3], "the greedy policy walks to the goal");
 }
 
@@ -467,7 +467,7 @@ fn dqn_options_are_used_inside_the_loop_and_still_learn() {
     let run = |config: &DqnConfig| {
         let mut env = Chain::new(5);
         let run = dqn::train(config, &mut env, &device, kiln::rl::silent).unwrap();
-        let returns = dqn::evaluate(&run.network, &mut env, 3, 0);
+        let returns = dqn::evaluate(&run.network, &mut env, 3, 0).unwrap();
         let losses: Vec<f32> = run.metrics.losses.iter().map(|l| l.loss as f32).collect();
         (returns, losses)
     };

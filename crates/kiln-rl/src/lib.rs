@@ -24,7 +24,7 @@
 //!     println!("step {}: mean return {:?}", progress.done, progress.metric("mean_return"));
 //!     kiln_rl::ControlFlow::Continue(())
 //! })?;
-//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, 1_000_000);
+//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, 1_000_000)?;
 //! assert_eq!(returns.len(), 3);
 //! # Ok(()) }
 //! ```

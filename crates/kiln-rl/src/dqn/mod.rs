@@ -19,4 +19,4 @@ pub use training::{
     train_with,
 };
 #[cfg(feature = "run")]
-pub(crate) use training::{Learner, LoopState};
+pub(crate) use training::{Learner, LoopState, device_error};

@@ -53,21 +53,40 @@ impl<Q: QNetwork> QPolicy<Q> {
 
     /// The action for one observation: random with probability ε (decided before the
     /// network runs, so exploration costs no forward pass), else greedy.
-    pub fn act(&mut self, observation: &[f32], device: &Device) -> usize {
+    ///
+    /// # Errors
+    /// [`DqnError::Device`](crate::dqn::DqnError::Device) if the device fails.
+    pub fn act(
+        &mut self,
+        observation: &[f32],
+        device: &Device,
+    ) -> Result<usize, crate::dqn::DqnError> {
         if self.epsilon > 0.0 && self.rng.unit() < self.epsilon {
-            return self.rng.below(self.network.num_actions());
+            return Ok(self.rng.below(self.network.num_actions()));
         }
         self.greedy(observation, device)
     }
 
     /// `argmax_a Q(s, a)` for one observation.
-    pub fn greedy(&self, observation: &[f32], device: &Device) -> usize {
+    ///
+    /// # Errors
+    /// [`DqnError::Device`](crate::dqn::DqnError::Device) if the device fails.
+    pub fn greedy(
+        &self,
+        observation: &[f32],
+        device: &Device,
+    ) -> Result<usize, crate::dqn::DqnError> {
         let x = Tensor::<2>::from_data(
             TensorData::new(observation.to_vec(), [1, observation.len()]),
             device,
         );
-        let best = self.network.q_values(x).argmax(1).into_scalar::<i64>();
-        usize::try_from(best).unwrap_or(0)
+        let best = self
+            .network
+            .q_values(x)
+            .argmax(1)
+            .try_into_scalar::<i64>()
+            .map_err(|e| crate::dqn::device_error(&e))?;
+        Ok(usize::try_from(best).unwrap_or(0))
     }
 }
 
@@ -86,6 +105,9 @@ impl<Q: QNetwork> Policy for QPolicy<Q> {
         self.network.q_values(obs)
     }
 
+    /// # Panics
+    /// If the device fails: burn-rl's `Policy` trait cannot return an error (kiln's own
+    /// loop and [`evaluate`](crate::dqn::evaluate) use [`QPolicy::act`], which does).
     fn action(&mut self, obs: Tensor<2>, deterministic: bool) -> (Vec<usize>, Vec<f32>) {
         let [batch, actions] = [obs.dims()[0], self.network.num_actions()];
         let q: Vec<f32> = self

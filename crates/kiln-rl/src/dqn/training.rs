@@ -204,7 +204,7 @@ pub(crate) struct LoopState {
 ///     .with_target_update_every(50)
 ///     .with_learning_rate(0.01);
 /// let trained = dqn::train(&config, &mut env, &Device::flex(), kiln_rl::silent)?;
-/// let returns = dqn::evaluate(&trained.network, &mut env, 3, 0);
+/// let returns = dqn::evaluate(&trained.network, &mut env, 3, 0)?;
 /// assert_eq!(returns, vec![1.0; 3]);
 /// # Ok(()) }
 /// ```
@@ -340,7 +340,7 @@ impl<Q: QNetwork> Learner<Q> {
         for step in start..config.total_steps {
             let epsilon = config.epsilon(step);
             policy.set_epsilon(epsilon);
-            let action = policy.act(&observation, &self.plain);
+            let action = policy.act(&observation, &self.plain)?;
             let result = env.step(action);
             episode_return += result.reward;
             episode_length += 1;
@@ -431,14 +431,9 @@ impl<Q: QNetwork> Learner<Q> {
             .reshape([batch]); // [batch]
         let loss = td_loss(q_sa.clone() - y, config.loss);
         let read = |t: Tensor<1>| {
-            t.try_into_scalar::<f32>().map(f64::from).map_err(|e| {
-                DqnError::Device(
-                    e.to_string()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-            })
+            t.try_into_scalar::<f32>()
+                .map(f64::from)
+                .map_err(|e| device_error(&e))
         };
         let loss_value = read(loss.clone())?;
         let mean_q = read(q_sa.detach().mean())?;
@@ -482,12 +477,15 @@ fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
 
 /// Greedy returns of `episodes` episodes of `network` on `env`, episode `i` starting from
 /// the initial state drawn with `seed + i`.
+///
+/// # Errors
+/// [`DqnError::Device`] if the device fails.
 pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
     network: &Q,
     env: &mut E,
     episodes: usize,
     seed: u64,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, DqnError> {
     let device = network.devices().first().cloned().unwrap_or_default();
     let policy = QPolicy::new(network.clone(), 0.0, seed);
     (0..episodes)
@@ -496,13 +494,23 @@ pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
             let mut observation = env.state();
             let mut total = 0.0;
             loop {
-                let result = env.step(policy.greedy(&observation, &device));
+                let result = env.step(policy.greedy(&observation, &device)?);
                 total += result.reward;
                 if result.done || result.truncated {
-                    return total;
+                    return Ok(total);
                 }
                 observation = result.next_state;
             }
         })
         .collect()
+}
+
+/// A device failure as [`DqnError::Device`], on one line.
+pub(crate) fn device_error(e: &dyn std::fmt::Display) -> DqnError {
+    DqnError::Device(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
