@@ -289,8 +289,42 @@ fn dbscan_labels_equal_scikit_learns_for_both_metrics() {
                 .fit(&x)
                 .unwrap();
             assert_eq!(default, fitted, "{name} on {backend}");
+            // Given as three uneven row blocks and held in device chunks of 40 rows (as an
+            // input past a device's buffer limit is): the same result.
+            let blocks: Vec<_> = [0..100, 100..101, 101..n]
+                .into_iter()
+                .map(|r| x.clone().narrow(0, r.start, r.len()))
+                .collect();
+            let chunked = Dbscan::params(fixture.eps, fixture.min_samples)
+                .metric(metric)
+                .block_rows(37)
+                .device_block_floats(40 * (fixture.dims + 2))
+                .fit_blocks(&blocks)
+                .unwrap();
+            assert_eq!(chunked, fitted, "{name} on {backend}, in blocks");
         }
     }
+}
+
+/// Blocks of different widths, or none, are typed errors.
+#[test]
+fn dbscan_refuses_ragged_or_missing_blocks() {
+    let device = cpu();
+    let a = tensor_from_slice(&[0.0; 4], 2, 2, &device).unwrap();
+    let b = tensor_from_slice(&[0.0; 3], 1, 3, &device).unwrap();
+    let params = Dbscan::params(1.0, 2);
+    assert!(matches!(
+        params.fit_blocks(&[a, b]),
+        Err(kiln::cluster::DbscanError::Input(InputError::BlockWidth {
+            block: 1,
+            expected: 2,
+            found: 3
+        }))
+    ));
+    assert!(matches!(
+        params.fit_blocks(&[]),
+        Err(kiln::cluster::DbscanError::Input(InputError::Empty))
+    ));
 }
 
 /// Mini-batch K-means reaches within 5% of full K-means' inertia on blobs, by `fit` and by

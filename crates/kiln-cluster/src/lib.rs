@@ -83,6 +83,16 @@ pub enum InputError {
         /// Its row.
         index: usize,
     },
+    /// A block of a blocked input does not have the first block's width.
+    #[error("block {block} has {found} columns, the first block {expected}")]
+    BlockWidth {
+        /// The block's position.
+        block: usize,
+        /// The first block's columns.
+        expected: usize,
+        /// This block's columns.
+        found: usize,
+    },
     /// A slice whose length is not `rows × cols`.
     #[error("{len} values do not make {rows} × {cols} points")]
     Shape {

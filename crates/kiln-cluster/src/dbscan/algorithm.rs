@@ -4,8 +4,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::params::BLOCK_FLOATS;
 use super::{DbscanError, DbscanParams};
-use crate::metric::{normalize_rows, row_sq_norms};
-use crate::{InputError, Metric, check_input, read, read_scalar, to_f32};
+use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
+use crate::{InputError, Metric, check_input, read, to_f32};
 
 /// A fitted DBSCAN clustering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,22 +32,46 @@ impl FittedDbscan {
     }
 }
 
-pub(crate) fn fit(p: &DbscanParams, x: &Tensor<2>) -> Result<FittedDbscan, DbscanError> {
-    check_input(x, p.metric)?;
-    let n = x.dims()[0];
-    // Both metrics become a bound on the squared Euclidean distance: for unit vectors
-    // ‖x − y‖² = 2 (1 − cos), so cosine distance ≤ eps ⇔ ‖x − y‖² ≤ 2 eps.
-    let (x, threshold) = match p.metric {
-        Metric::Euclidean => (x.clone(), p.eps * p.eps),
-        Metric::Cosine => (normalize_rows(x.clone()), 2.0 * p.eps),
+pub(crate) fn fit(p: &DbscanParams, blocks: &[Tensor<2>]) -> Result<FittedDbscan, DbscanError> {
+    let Some(first) = blocks.first() else {
+        return Err(InputError::Empty.into());
     };
-    let nb = neighbourhoods(&x, threshold, p.block_rows, p.max_neighbour_pairs)?.ok_or(
-        DbscanError::TooManyNeighbours {
-            eps: p.eps,
-            n,
-            limit: p.max_neighbour_pairs,
-        },
-    )?;
+    let d = first.dims()[1];
+    let mut prepared = Vec::with_capacity(blocks.len());
+    for (index, block) in blocks.iter().enumerate() {
+        if block.dims()[1] != d {
+            return Err(InputError::BlockWidth {
+                block: index,
+                expected: d,
+                found: block.dims()[1],
+            }
+            .into());
+        }
+        check_input(block, p.metric)?;
+        // Both metrics become a bound on the squared Euclidean distance: for unit vectors
+        // ‖x − y‖² = 2 (1 − cos), so cosine distance ≤ eps ⇔ ‖x − y‖² ≤ 2 eps.
+        prepared.push(match p.metric {
+            Metric::Euclidean => block.clone(),
+            Metric::Cosine => normalize_rows(block.clone()),
+        });
+    }
+    let threshold = match p.metric {
+        Metric::Euclidean => p.eps * p.eps,
+        Metric::Cosine => 2.0 * p.eps,
+    };
+    let n: usize = prepared.iter().map(|b| b.dims()[0]).sum();
+    let nb = neighbourhoods(
+        &prepared,
+        threshold,
+        p.block_rows,
+        p.max_neighbour_pairs,
+        p.device_block_floats,
+    )?
+    .ok_or(DbscanError::TooManyNeighbours {
+        eps: p.eps,
+        n,
+        limit: p.max_neighbour_pairs,
+    })?;
     // Everything below works on sorted positions; `rank[i]` is point i's position.
     let mut rank = vec![0; n];
     for (pos, &i) in nb.order.iter().enumerate() {
@@ -97,43 +121,74 @@ const DEFAULT_BLOCK_ROWS: usize = 256;
 ///
 /// Points are sorted along their widest coordinate; a block of consecutive sorted rows can
 /// only have neighbours whose coordinate lies within the radius of the block's range, which
-/// is one contiguous band of sorted columns. Each block compares its rows with its band on
-/// the device (at most `block_rows × n` distances, never `n × n`), and the host reads the
-/// boolean mask back. `None` as soon as the lists would hold more than `max_pairs` entries.
+/// is one contiguous band of sorted columns. The sorted points are gathered once into
+/// device chunks of at most `chunk_floats` floats (one chunk for any input that fits, several
+/// for one past a device's buffer limit); each block of rows is compared with its band, chunk
+/// by chunk, on the device (at most `block_rows × chunk` distances at a time, never `n × n`),
+/// and the host reads the boolean masks back. `None` as soon as the lists would hold more
+/// than `max_pairs` entries.
 ///
 /// # Shapes
-/// - x: `[n, d]`
+/// - blocks: `[n_b, d]` each, the points in order
 /// - output: `n` lists, in sorted positions
 fn neighbourhoods(
-    x: &Tensor<2>,
+    blocks: &[Tensor<2>],
     threshold: f64,
     block_rows: Option<usize>,
     max_pairs: usize,
+    chunk_floats: usize,
 ) -> Result<Option<Neighbourhoods>, InputError> {
-    let [n, d] = x.dims();
-    let device = x.device();
-    // The widest coordinate prunes most.
+    let d = blocks[0].dims()[1];
+    let device = blocks[0].device();
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(blocks.iter().scan(0, |acc, b| {
+            *acc += b.dims()[0];
+            Some(*acc)
+        }))
+        .collect();
+    let n = starts[blocks.len()];
+    // The widest coordinate prunes most: per-column sums and squares over all blocks.
     let axis = if d == 1 {
         0
     } else {
-        let var = x.clone().var(0).reshape([d]); // [d]
-        usize::try_from(read_scalar::<1, Int, i64>(var.argmax(0))?).unwrap_or(0)
+        let (mut sum, mut sq) = (vec![0.0f64; d], vec![0.0f64; d]);
+        for b in blocks {
+            for (acc, v) in sum.iter_mut().zip(to_f32(b.clone().sum_dim(0))?) {
+                *acc += f64::from(v);
+            }
+            for (acc, v) in sq
+                .iter_mut()
+                .zip(to_f32(b.clone().powi_scalar(2).sum_dim(0))?)
+            {
+                *acc += f64::from(v);
+            }
+        }
+        let var = |j: usize| sq[j] / n as f64 - (sum[j] / n as f64).powi(2);
+        (0..d)
+            .max_by(|&a, &b| var(a).total_cmp(&var(b)))
+            .unwrap_or(0)
     };
-    let keys = to_f32(x.clone().narrow(1, axis, 1))?;
+    let mut keys = Vec::with_capacity(n);
+    for b in blocks {
+        keys.extend(to_f32(b.clone().narrow(1, axis, 1))?);
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
     let sorted_keys: Vec<f32> = order.iter().map(|&i| keys[i]).collect();
-    let ids: Vec<i64> = order.iter().map(|&i| i as i64).collect();
-    let xs = x.clone().select(
-        0,
-        Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &device),
-    ); // [n, d]
-    // Augmented rows make one matrix product give squared distances directly:
-    // [−2x, ‖x‖², 1] · [y, 1, ‖y‖²] = ‖x‖² − 2x·y + ‖y‖².
-    let xs_sq = row_sq_norms(&xs); // [n, 1]
-    let ones = Tensor::<2>::ones([n, 1], &device);
-    let rows = Tensor::cat(vec![xs.clone() * -2.0, xs_sq.clone(), ones.clone()], 1); // [n, d + 2]
-    let cols = Tensor::cat(vec![xs, ones, xs_sq], 1).transpose(); // [d + 2, n]
+
+    // The sorted points in device chunks, augmented so that one matrix product gives squared
+    // distances: [−2x, ‖x‖², 1] · [y, 1, ‖y‖²] = ‖x‖² − 2x·y + ‖y‖².
+    let chunk = (chunk_floats / (d + 2)).max(1);
+    let mut chunks: Vec<(usize, Tensor<2>, Tensor<2>)> = Vec::new(); // (start, rows, cols)
+    for start in (0..n).step_by(chunk) {
+        let ids = &order[start..(start + chunk).min(n)];
+        let xs = gather(blocks, &starts, ids, &device); // [m, d]
+        chunks.push((
+            start,
+            augment_rows(&xs),
+            augment_cols(xs.clone(), row_sq_norms(&xs)),
+        ));
+    }
 
     // |x_a − y_a| ≤ ‖x − y‖; a little slack covers the rounding of the matmul form.
     let radius = (threshold.sqrt() * (1.0 + 1e-3) + 1e-6) as f32;
@@ -143,41 +198,51 @@ fn neighbourhoods(
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0);
     let mut indices: Vec<u32> = Vec::new();
-    for start in (0..n).step_by(block) {
-        let len = block.min(n - start);
-        let lo = sorted_keys[start] - radius;
-        let hi = sorted_keys[start + len - 1] + radius;
-        let first = sorted_keys.partition_point(|&k| k < lo);
-        let last = sorted_keys.partition_point(|&k| k <= hi);
-        let width = last - first;
-        let within = rows
-            .clone()
-            .narrow(0, start, len)
-            .matmul(cols.clone().narrow(1, first, width)) // [len, width]
-            .lower_equal_elem(threshold); // [len, width]
-        let within = read(within)?;
-        // Native bools can be read in place; other storages (e.g. u32 on WGPU) are converted.
-        let converted: Vec<bool>;
-        let flags: &[bool] = match within.as_slice::<bool>() {
-            Ok(slice) => slice,
-            Err(_) => {
-                converted = within.iter::<bool>().collect();
-                &converted
+    for (chunk_start, chunk_rows, _) in &chunks {
+        let chunk_len = chunk_rows.dims()[0];
+        for start in (*chunk_start..chunk_start + chunk_len).step_by(block) {
+            let len = block.min(chunk_start + chunk_len - start);
+            let rows = chunk_rows.clone().narrow(0, start - chunk_start, len);
+            let lo = sorted_keys[start] - radius;
+            let hi = sorted_keys[start + len - 1] + radius;
+            let first = sorted_keys.partition_point(|&k| k < lo);
+            let last = sorted_keys.partition_point(|&k| k <= hi);
+            // The band [first, last), piece by piece over the chunks it crosses.
+            let mut pieces: Vec<(usize, usize, Vec<bool>)> = Vec::new();
+            for (cs, _, cols) in &chunks {
+                let ce = cs + cols.dims()[1];
+                let (a, b) = (first.max(*cs), last.min(ce));
+                if a >= b {
+                    continue;
+                }
+                let within = read(
+                    rows.clone()
+                        .matmul(cols.clone().narrow(1, a - cs, b - a)) // [len, b − a]
+                        .lower_equal_elem(threshold),
+                )?;
+                // Native bools can be read in place; other storages (u32 on WGPU) convert.
+                let flags = match within.as_slice::<bool>() {
+                    Ok(slice) => slice.to_vec(),
+                    Err(_) => within.iter::<bool>().collect(),
+                };
+                pieces.push((a, b - a, flags));
             }
-        };
-        for row in flags.chunks_exact(width) {
-            // Branch-free compaction: write every candidate, keep the ones within reach.
-            let mut end = indices.len();
-            indices.resize(end + width, 0);
-            for (j, &near) in row.iter().enumerate() {
-                indices[end] = (first + j) as u32;
-                end += usize::from(near);
+            for r in 0..len {
+                // Branch-free compaction: write every candidate, keep the ones within reach.
+                let mut end = indices.len();
+                indices.resize(end + (last - first), 0);
+                for (a, width, flags) in &pieces {
+                    for (j, &near) in flags[r * width..(r + 1) * width].iter().enumerate() {
+                        indices[end] = (a + j) as u32;
+                        end += usize::from(near);
+                    }
+                }
+                indices.truncate(end);
+                if end > max_pairs {
+                    return Ok(None);
+                }
+                offsets.push(end);
             }
-            indices.truncate(end);
-            if end > max_pairs {
-                return Ok(None);
-            }
-            offsets.push(end);
         }
     }
     Ok(Some(Neighbourhoods {
@@ -185,6 +250,48 @@ fn neighbourhoods(
         offsets,
         indices,
     }))
+}
+
+/// The rows `ids` (indices into the concatenation of `blocks`, whose first rows are
+/// `starts`) as one `[ids.len(), d]` tensor, in the order of `ids`: selected block by block,
+/// then put in order.
+fn gather(
+    blocks: &[Tensor<2>],
+    starts: &[usize],
+    ids: &[usize],
+    device: &burn::tensor::Device,
+) -> Tensor<2> {
+    let to_int = |v: Vec<i64>| {
+        let len = v.len();
+        Tensor::<1, Int>::from_data(TensorData::new(v, [len]), device)
+    };
+    if blocks.len() == 1 {
+        return blocks[0]
+            .clone()
+            .select(0, to_int(ids.iter().map(|&i| i as i64).collect()));
+    }
+    let mut parts = Vec::new();
+    let mut placed = Vec::with_capacity(ids.len()); // position in `ids` of each gathered row
+    for (b, block) in blocks.iter().enumerate() {
+        let (lo, hi) = (starts[b], starts[b + 1]);
+        let mine: Vec<usize> = (0..ids.len())
+            .filter(|&k| (lo..hi).contains(&ids[k]))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        parts.push(block.clone().select(
+            0,
+            to_int(mine.iter().map(|&k| (ids[k] - lo) as i64).collect()),
+        ));
+        placed.extend(mine);
+    }
+    // Row r of the concatenation is ids[placed[r]]: invert to put them back in order.
+    let mut inverse = vec![0i64; ids.len()];
+    for (r, &k) in placed.iter().enumerate() {
+        inverse[k] = r as i64;
+    }
+    Tensor::cat(parts, 0).select(0, to_int(inverse))
 }
 
 /// Neighbour lists in compressed rows, over points sorted along one coordinate.

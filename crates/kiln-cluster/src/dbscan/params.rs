@@ -16,6 +16,7 @@ impl Dbscan {
             metric: Metric::Euclidean,
             block_rows: None,
             max_neighbour_pairs: DEFAULT_MAX_NEIGHBOUR_PAIRS,
+            device_block_floats: BLOCK_FLOATS,
         }
     }
 }
@@ -28,6 +29,7 @@ pub struct DbscanParams {
     pub(crate) metric: Metric,
     pub(crate) block_rows: Option<usize>,
     pub(crate) max_neighbour_pairs: usize,
+    pub(crate) device_block_floats: usize,
 }
 
 /// Neighbour pairs DBSCAN keeps on the host by default: 2²⁸, 1 GiB of `u32` indices.
@@ -62,6 +64,15 @@ impl DbscanParams {
         self
     }
 
+    /// The most floats one device tensor of the (sorted, augmented) points may hold; default
+    /// 2²⁴ (64 MiB, half of WGPU's usual 128 MiB buffer limit). An input larger than that is
+    /// gathered into several such tensors, and every block of rows is compared with its band
+    /// piece by piece.
+    pub fn device_block_floats(mut self, floats: usize) -> Self {
+        self.device_block_floats = floats;
+        self
+    }
+
     /// Checks every value.
     ///
     /// # Errors
@@ -88,7 +99,20 @@ impl DbscanParams {
     /// Invalid parameters, empty or non-finite input, or zero vectors under cosine.
     pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, DbscanError> {
         self.validate()?;
-        super::algorithm::fit(self, x)
+        super::algorithm::fit(self, std::slice::from_ref(x))
+    }
+
+    /// [`fit`](Self::fit) on points given as consecutive row blocks (`[n_b, d]` each, one `d`,
+    /// on one device), for an input larger than the device's buffer limit: each block, and
+    /// every tensor the fit makes, stays within [`device_block_floats`](Self::device_block_floats).
+    /// The result is the fit of the concatenation.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit); no blocks or blocks of different widths are
+    /// [`InputError`](crate::InputError)s.
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedDbscan, DbscanError> {
+        self.validate()?;
+        super::algorithm::fit(self, blocks)
     }
 }
 
