@@ -23,22 +23,29 @@ pub enum Backend {
     Flex,
     /// LibTorch on the CPU (feature `tch`).
     Tch,
+    /// LibTorch on its first CUDA GPU (feature `tch`, with a CUDA build of LibTorch such as
+    /// PyPI's `torch` wheel for Linux). Never the default: asked for by name only, since every
+    /// `tch` build has it whether or not the machine has a GPU.
+    TchCuda,
     /// The ndarray CPU backend (feature `ndarray`), deprecated upstream in favour of flex.
     Ndarray,
 }
 
 impl Backend {
-    /// Every backend, in order of preference: GPUs first, then CPU backends.
-    pub const ALL: [Backend; 6] = [
+    /// Every backend, in order of preference for the default: GPUs first, then CPU
+    /// backends; `tch-cuda` last, as it is never a default.
+    pub const ALL: [Backend; 7] = [
         Backend::Cuda,
         Backend::Vulkan,
         Backend::Wgpu,
         Backend::Flex,
         Backend::Tch,
         Backend::Ndarray,
+        Backend::TchCuda,
     ];
 
-    /// The name used by `--backend` and in tables: `cuda`, `vulkan`, `wgpu`, `flex`, `tch`, `ndarray`.
+    /// The name used by `--backend` and in tables: `cuda`, `vulkan`, `wgpu`, `flex`, `tch`,
+    /// `ndarray`, `tch-cuda`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Cuda => "cuda",
@@ -47,6 +54,7 @@ impl Backend {
             Backend::Flex => "flex",
             Backend::Tch => "tch",
             Backend::Ndarray => "ndarray",
+            Backend::TchCuda => "tch-cuda",
         }
     }
 
@@ -59,6 +67,7 @@ impl Backend {
             Backend::Flex => cfg!(feature = "flex"),
             Backend::Tch => cfg!(feature = "tch"),
             Backend::Ndarray => cfg!(feature = "ndarray"),
+            Backend::TchCuda => cfg!(feature = "tch"),
         }
     }
 
@@ -121,6 +130,12 @@ impl Backend {
                 return Ok(Device::ndarray());
                 Err(not_compiled)
             }
+            Backend::TchCuda => {
+                #[cfg(feature = "tch")]
+                #[allow(deprecated)]
+                return Ok(Device::libtorch_cuda(burn::tensor::DeviceIndex::Default));
+                Err(not_compiled)
+            }
         }
     }
 }
@@ -153,14 +168,15 @@ pub fn compiled() -> Vec<Backend> {
         .collect()
 }
 
-/// The backend used when none is asked for: the first compiled in, GPUs first.
+/// The backend used when none is asked for: the first compiled in, GPUs first (`tch-cuda`
+/// is never a default: see [`Backend::TchCuda`]).
 ///
 /// # Errors
 /// [`BackendError::NoneCompiled`] when the build has no backend feature.
 pub fn default_backend() -> Result<Backend, BackendError> {
     compiled()
-        .first()
-        .copied()
+        .into_iter()
+        .find(|b| *b != Backend::TchCuda)
         .ok_or(BackendError::NoneCompiled)
 }
 
@@ -256,6 +272,16 @@ fn names(list: &[Backend]) -> String {
     list.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
 }
 
+/// The head of a panic message: LibTorch's errors carry a C++ backtrace, escaped onto one
+/// line (`…\\nException raised from … frame #0 …`); only what comes before it is kept.
+fn short(reason: &str) -> String {
+    let head = reason.split("\\n").next().unwrap_or(reason);
+    match head.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &head[..cut]),
+        None => head.to_string(),
+    }
+}
+
 /// Runs one tiny operation on `device`; a panic there (no adapter, no driver) becomes an error.
 fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
     let result = kiln_core::catch_panic(|| {
@@ -268,7 +294,10 @@ fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
             backend,
             reason: format!("1 + 2 gave {v}"),
         }),
-        Err(reason) => Err(BackendError::Unavailable { backend, reason }),
+        Err(reason) => Err(BackendError::Unavailable {
+            backend,
+            reason: short(&reason),
+        }),
     }
 }
 
@@ -334,6 +363,37 @@ mod tests {
                 "KILN_EXPECT_SOFTWARE_WGPU=1 but wgpu reports a GPU"
             );
         }
+    }
+
+    /// LibTorch's CUDA device is probed like the others: on a machine without a GPU (this
+    /// one) it is the typed "not available" error, never a crash.
+    #[test]
+    fn tch_cuda_is_probed_and_refused_without_a_gpu() {
+        if !cfg!(feature = "tch") {
+            assert!(matches!(
+                select(Some("tch-cuda")),
+                Err(BackendError::NotCompiled { .. })
+            ));
+            return;
+        }
+        match select(Some("tch-cuda")) {
+            Ok((b, _)) => println!("{b} runs here: this machine has a CUDA GPU"),
+            Err(e) => {
+                println!("tch-cuda: {e}");
+                assert!(
+                    matches!(
+                        e,
+                        BackendError::Unavailable {
+                            backend: Backend::TchCuda,
+                            ..
+                        }
+                    ),
+                    "{e}"
+                );
+                assert!(!e.to_string().contains('\n'), "{e}");
+            }
+        }
+        assert_ne!(default_backend().ok(), Some(Backend::TchCuda));
     }
 
     #[test]

@@ -58,7 +58,15 @@ pub fn backends() -> Vec<(Backend, burn::tensor::Device)> {
     for b in backend::compiled() {
         match b.device() {
             Ok(d) => out.push((b, d)),
-            Err(e) => loud(&format!("skipping {b}: {e}")),
+            Err(e) => {
+                // Once per backend per test binary, not once per test.
+                static SAID: std::sync::Mutex<Vec<Backend>> = std::sync::Mutex::new(Vec::new());
+                let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+                if !said.contains(&b) {
+                    said.push(b);
+                    loud(&format!("skipping {b}: {e}"));
+                }
+            }
         }
     }
     if let Ok(expected) = std::env::var("KILN_EXPECT_BACKENDS") {
