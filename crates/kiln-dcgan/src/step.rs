@@ -35,6 +35,21 @@ impl std::ops::Add for StepStats {
 }
 
 impl StepStats {
+    /// The figures of a [`Gan::step_on_device`] tensor (or a sum of them), read back.
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn read(t: Tensor<1>) -> Result<StepStats, DcganError> {
+        let v: Vec<f64> = crate::read(t)?.iter::<f32>().map(f64::from).collect();
+        let at = |i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+        Ok(StepStats {
+            d_loss: at(0),
+            g_loss: at(1),
+            d_real: at(2),
+            d_fake: at(3),
+        })
+    }
+
     /// Divided by `n` (a sum over `n` steps made a mean).
     pub fn scaled(self, n: usize) -> StepStats {
         let n = n.max(1) as f64;
@@ -104,15 +119,18 @@ impl Gan {
     /// # Errors
     /// [`DcganError::Device`] if the device fails.
     pub fn step(&mut self, real: Tensor<4>, z: Tensor<2>) -> Result<StepStats, DcganError> {
+        StepStats::read(self.step_on_device(real, z))
+    }
+
+    /// [`step`](Self::step) without reading anything back, as PyTorch's loop does not:
+    /// `[L_D, L_G, mean D(x), mean D(G(z))]` as a detached `[4]` tensor on the device, to sum
+    /// over steps and read once ([`StepStats::read`]). Reading every step would make the host
+    /// wait for the device after each one.
+    pub fn step_on_device(&mut self, real: Tensor<4>, z: Tensor<2>) -> Tensor<1> {
         let fake = self.generator.forward(z);
-        let (d_loss, d_real, d_fake) = self.update_discriminator(real, fake.clone().detach())?;
-        let g_loss = self.update_generator(fake)?;
-        Ok(StepStats {
-            d_loss,
-            g_loss,
-            d_real,
-            d_fake,
-        })
+        let [d_loss, d_real, d_fake] = self.update_discriminator(real, fake.clone().detach());
+        let g_loss = self.update_generator(fake);
+        Tensor::cat(vec![d_loss, g_loss, d_real, d_fake], 0)
     }
 
     /// One discriminator update on `real` and on `G(z)` with the fake images detached, so the
@@ -127,7 +145,10 @@ impl Gan {
         z: Tensor<2>,
     ) -> Result<(f64, f64, f64), DcganError> {
         let fake = self.generator.forward(z).detach();
-        self.update_discriminator(real, fake)
+        let [d_loss, d_real, d_fake] = self.update_discriminator(real, fake);
+        let v = crate::read(Tensor::cat(vec![d_loss, d_real, d_fake], 0))?;
+        let v: Vec<f32> = v.iter::<f32>().collect();
+        Ok((f64::from(v[0]), f64::from(v[1]), f64::from(v[2])))
     }
 
     /// One generator update on `L_G = −log D(G(z))`: gradients flow through the
@@ -138,34 +159,33 @@ impl Gan {
     /// [`DcganError::Device`] if the device fails.
     pub fn generator_step(&mut self, z: Tensor<2>) -> Result<f64, DcganError> {
         let fake = self.generator.forward(z);
-        self.update_generator(fake)
+        crate::read_scalar(self.update_generator(fake))
     }
 
-    fn update_discriminator(
-        &mut self,
-        real: Tensor<4>,
-        fake: Tensor<4>,
-    ) -> Result<(f64, f64, f64), DcganError> {
+    /// The D update; returns `[L_D]`, `[mean D(x)]`, `[mean D(G(z))]`, detached, on the
+    /// device.
+    fn update_discriminator(&mut self, real: Tensor<4>, fake: Tensor<4>) -> [Tensor<1>; 3] {
         let real_logits = self.discriminator.forward(real);
         let fake_logits = self.discriminator.forward(fake);
-        let mean_sigmoid = |t: &Tensor<2>| crate::read_scalar(sigmoid(t.clone().detach()).mean());
-        let (d_real, d_fake) = (mean_sigmoid(&real_logits)?, mean_sigmoid(&fake_logits)?);
+        let mean_sigmoid = |t: &Tensor<2>| sigmoid(t.clone().detach()).mean();
+        let (d_real, d_fake) = (mean_sigmoid(&real_logits), mean_sigmoid(&fake_logits));
         let d_loss = discriminator_loss(real_logits, fake_logits);
-        let value = crate::read_scalar(d_loss.clone())?;
+        let value = d_loss.clone().detach();
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
         self.discriminator =
             self.discriminator_optim
                 .step(self.learning_rate, self.discriminator.clone(), grads);
-        Ok((value, d_real, d_fake))
+        [value, d_real, d_fake]
     }
 
-    fn update_generator(&mut self, fake: Tensor<4>) -> Result<f64, DcganError> {
+    /// The G update; returns `[L_G]`, detached, on the device.
+    fn update_generator(&mut self, fake: Tensor<4>) -> Tensor<1> {
         let g_loss = generator_loss(self.discriminator.forward(fake));
-        let value = crate::read_scalar(g_loss.clone())?;
+        let value = g_loss.clone().detach();
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
         self.generator =
             self.generator_optim
                 .step(self.learning_rate, self.generator.clone(), grads);
-        Ok(value)
+        value
     }
 }

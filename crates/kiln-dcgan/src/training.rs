@@ -442,7 +442,8 @@ impl Trainer {
             let mut rng = Rng::new(epoch_seed(self.config.seed, epoch));
             let mut order: Vec<usize> = (0..images.len()).collect();
             rng.shuffle(&mut order);
-            let mut sum = StepStats::default();
+            // Summed on the device, read at progress reports only.
+            let mut sum: Option<Tensor<1>> = None;
             let mut stop = false;
             for step in 0..steps {
                 let real = self.batch(
@@ -455,9 +456,16 @@ impl Trainer {
                     &mut rng,
                     &self.train_device,
                 );
-                sum = sum + self.gan.step(real, z)?;
+                let figures = self.gan.step_on_device(real, z);
+                sum = Some(match sum.take() {
+                    None => figures,
+                    Some(s) => s + figures,
+                });
                 if (step + 1) % 50 == 0 && step + 1 < steps {
-                    let mut p = sum
+                    let read = sum
+                        .clone()
+                        .map_or(Ok(StepStats::default()), StepStats::read)?;
+                    let mut p = read
                         .scaled(step + 1)
                         .progress((epoch - 1) * steps + step + 1, total);
                     p.metrics.insert(0, ("epoch", epoch as f64));
@@ -473,9 +481,10 @@ impl Trainer {
                 }
                 None => (None, None),
             };
+            let mean = sum.map_or(Ok(StepStats::default()), StepStats::read)?;
             let metrics = EpochMetrics {
                 epoch,
-                mean: sum.scaled(steps),
+                mean: mean.scaled(steps),
                 frechet_distance: frechet,
                 class_score: score,
                 seconds,
