@@ -1,9 +1,12 @@
 //! W4: K-means on 100,000 × 16 points from 32 Gaussian blobs (std 6), k = 32, k-means++,
-//! one run, exactly 20 Lloyd iterations. W5: DBSCAN on 20,000 × 2 points from 3 blobs
+//! one run, at most 20 Lloyd iterations (tolerance 0: each side stops early only when an
+//! iteration changes nothing; both sides' iteration counts are reported as their own row).
+//! W5: DBSCAN on 20,000 × 2 points from 3 blobs
 //! (std 0.5), eps 0.3, min_samples 10, Euclidean. Both in seconds (lower is better).
 //!
-//! The data is generated here and, for the scikit-learn column, by `bench/python/cluster.py`
-//! with the same recipe (not the same random numbers: both draw their own blobs).
+//! The data is generated here and written to `target/bench/points/` as raw little-endian f32
+//! (`w4_N.f32`, `w5_N.f32`), which `bench/python/cluster.py --points DIR` reads: both sides
+//! cluster the very same points.
 
 use std::time::Instant;
 
@@ -27,19 +30,45 @@ fn seconds(device: &Device, f: impl Fn()) -> f64 {
     start.elapsed().as_secs_f64() / runs as f64
 }
 
-/// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), k = 32, exactly 20 iterations.
-fn w4(device: &Device, n: usize) -> f64 {
+/// Where the points both sides cluster are written.
+pub fn points_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/points")
+}
+
+/// `values` as raw little-endian f32 in `points_dir()/name`, for the Python side.
+fn share(name: &str, values: &[f32]) {
+    let dir = points_dir();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if let Err(e) =
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join(name), bytes))
+    {
+        eprintln!(
+            "cannot write {}: {e} (the scikit-learn column will fail)",
+            dir.join(name).display()
+        );
+    }
+}
+
+/// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), k = 32, at most 20 iterations.
+/// Returns the seconds per fit, the Lloyd iterations each fit made and its inertia.
+fn w4(device: &Device, n: usize) -> (f64, usize, f64) {
     let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4)
         .expect("32 centres of 16 dimensions")
         .0;
+    share(&format!("w4_{n}.f32"), &values);
     let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
-    seconds(device, || {
-        KMeans::params(32)
+    let iterations = std::cell::Cell::new(0);
+    let inertia = std::cell::Cell::new(0.0);
+    let t = seconds(device, || {
+        let fitted = KMeans::params(32)
             .max_iter(20)
             .tolerance(0.0)
             .fit(&x)
             .expect("k-means");
-    })
+        iterations.set(fitted.n_iter());
+        inertia.set(fitted.inertia());
+    });
+    (t, iterations.get(), inertia.get())
 }
 
 /// W5's recipe at `n` points: 3 blobs in 2 dims (std 0.5), eps 0.3, min_samples 10.
@@ -47,6 +76,7 @@ fn w5(device: &Device, n: usize) -> f64 {
     let values = make_blobs(n, &random_centres(3, 2, 5.0, 5), 0.5, 5)
         .expect("3 centres of 2 dimensions")
         .0;
+    share(&format!("w5_{n}.f32"), &values);
     let x = Tensor::<2>::from_data(TensorData::new(values, [n, 2]), device);
     seconds(device, || {
         Dbscan::params(0.3, 10).fit(&x).expect("dbscan");
@@ -58,20 +88,36 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
     let mut rows = Vec::new();
     let row = Row::new;
     for (backend, device) in crate::working(backends, "W4/W5") {
-        let t4 = w4(&device, 100_000);
+        let (t4, it4, inertia) = w4(&device, 100_000);
         let t5 = w5(&device, 20_000);
-        eprintln!("W4 {backend}: {t4:.3} s; W5 {backend}: {t5:.3} s");
+        eprintln!(
+            "W4 {backend}: {t4:.3} s ({it4} Lloyd iterations, inertia {inertia:.0}); \
+             W5 {backend}: {t5:.3} s"
+        );
         rows.push(row("W4", "k-means seconds", backend.name(), t4));
+        rows.push(row(
+            "W4",
+            "k-means Lloyd iterations",
+            backend.name(),
+            it4 as f64,
+        ));
         rows.push(row("W5", "dbscan seconds", backend.name(), t5));
     }
     if reference {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("cluster.py", 0.0, threads, &[]) {
+        let points = points_dir().display().to_string();
+        match crate::timing::python_reference("cluster.py", 0.0, threads, &["--points", &points]) {
             Ok(v) => {
                 let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
                 if let (Some(t4), Some(t5)) = (get("w4_seconds"), get("w5_seconds")) {
-                    eprintln!("scikit-learn ({threads} threads): W4 {t4:.3} s, W5 {t5:.3} s");
+                    let it4 = get("w4_iterations").unwrap_or(f64::NAN);
+                    let inertia = get("w4_inertia").unwrap_or(f64::NAN);
+                    eprintln!(
+                        "scikit-learn ({threads} threads): W4 {t4:.3} s ({it4} Lloyd \
+                         iterations, inertia {inertia:.0}), W5 {t5:.3} s"
+                    );
                     rows.push(row("W4", "k-means seconds", "scikit-learn", t4));
+                    rows.push(row("W4", "k-means Lloyd iterations", "scikit-learn", it4));
                     rows.push(row("W5", "dbscan seconds", "scikit-learn", t5));
                 }
             }
@@ -91,8 +137,8 @@ pub fn scaling(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyErr
     let mut rows = Vec::new();
     for (backend, device) in crate::working(backends, "scaling") {
         for n in W4_SIZES {
-            let t = w4(&device, n);
-            eprintln!("W4 n={n} {backend}: {t:.3} s");
+            let (t, iterations, _) = w4(&device, n);
+            eprintln!("W4 n={n} {backend}: {t:.3} s ({iterations} Lloyd iterations)");
             rows.push(Row::new(
                 &format!("W4 n={n}"),
                 "k-means seconds",
@@ -113,7 +159,13 @@ pub fn scaling(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyErr
     }
     if reference {
         let threads = Environment::capture().threads();
-        match crate::timing::python_reference("cluster.py", 0.0, threads, &["--scaling"]) {
+        let points = points_dir().display().to_string();
+        match crate::timing::python_reference(
+            "cluster.py",
+            0.0,
+            threads,
+            &["--scaling", "--points", &points],
+        ) {
             Ok(v) => {
                 for (w, sizes) in [("w4", W4_SIZES), ("w5", W5_SIZES)] {
                     for n in sizes {
