@@ -52,6 +52,12 @@ def main():
                                           random_state=0).fit(x))
         return t, int(model.n_iter_), float(model.inertia_)
 
+    def w4_same_start(n):
+        x = points("w4", n, 16, lambda: None)
+        init = np.fromfile(os.path.join(a.points, f"w4_init_{n}.f32"), dtype="<f4").reshape(32, 16)
+        t, model = seconds(lambda: KMeans(32, init=init, n_init=1, max_iter=20, tol=0.0).fit(x))
+        return t, int(model.n_iter_), float(model.inertia_)
+
     def w5(n):
         x = points("w5", n, 2, lambda: blobs(n, 2, 3, 0.5, 5.0))
         return seconds(lambda: DBSCAN(eps=0.3, min_samples=10, n_jobs=a.threads).fit(x))[0]
@@ -65,6 +71,9 @@ def main():
                 out[f"w5_{n}_seconds"] = w5(n)
         else:
             out["w4_seconds"], out["w4_iterations"], out["w4_inertia"] = w4(100_000)
+            if a.points:
+                (out["w4_same_start_seconds"], out["w4_same_start_iterations"],
+                 out["w4_same_start_inertia"]) = w4_same_start(100_000)
             out["w5_seconds"] = w5(20_000)
     print(json.dumps(out))
 

@@ -71,6 +71,37 @@ fn w4(device: &Device, n: usize) -> (f64, usize, f64) {
     (t, iterations.get(), inertia.get())
 }
 
+/// W4 from the same start on both sides: the 32 points at indices drawn with seed 7 as the
+/// initial centroids (written for the Python side as `w4_init_N.f32`), at most 20 iterations.
+/// Returns the seconds per fit, its Lloyd iterations and its inertia.
+fn w4_same_start(device: &Device, n: usize) -> (f64, usize, f64) {
+    let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4)
+        .expect("32 centres of 16 dimensions")
+        .0;
+    let mut rng = kiln::Rng::new(7);
+    let init: Vec<f32> = (0..32)
+        .flat_map(|_| {
+            let i = rng.below(n);
+            values[i * 16..(i + 1) * 16].to_vec()
+        })
+        .collect();
+    share(&format!("w4_init_{n}.f32"), &init);
+    let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
+    let iterations = std::cell::Cell::new(0);
+    let inertia = std::cell::Cell::new(0.0);
+    let t = seconds(device, || {
+        let fitted = KMeans::params(32)
+            .init_centroids(&init)
+            .max_iter(20)
+            .tolerance(0.0)
+            .fit(&x)
+            .expect("k-means");
+        iterations.set(fitted.n_iter());
+        inertia.set(fitted.inertia());
+    });
+    (t, iterations.get(), inertia.get())
+}
+
 /// W5's recipe at `n` points: 3 blobs in 2 dims (std 0.5), eps 0.3, min_samples 10.
 fn w5(device: &Device, n: usize) -> f64 {
     let values = make_blobs(n, &random_centres(3, 2, 5.0, 5), 0.5, 5)
@@ -101,6 +132,17 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
             backend.name(),
             it4 as f64,
         ));
+        let (ts, its, inertia) = w4_same_start(&device, 100_000);
+        eprintln!(
+            "W4 same start {backend}: {ts:.3} s ({its} Lloyd iterations, inertia {inertia:.0})"
+        );
+        rows.push(row("W4 same start", "k-means seconds", backend.name(), ts));
+        rows.push(row(
+            "W4 same start",
+            "k-means Lloyd iterations",
+            backend.name(),
+            its as f64,
+        ));
         rows.push(row("W5", "dbscan seconds", backend.name(), t5));
     }
     if reference {
@@ -118,6 +160,23 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
                     );
                     rows.push(row("W4", "k-means seconds", "scikit-learn", t4));
                     rows.push(row("W4", "k-means Lloyd iterations", "scikit-learn", it4));
+                    if let (Some(ts), Some(its)) = (
+                        get("w4_same_start_seconds"),
+                        get("w4_same_start_iterations"),
+                    ) {
+                        let inertia = get("w4_same_start_inertia").unwrap_or(f64::NAN);
+                        eprintln!(
+                            "scikit-learn W4 same start: {ts:.3} s ({its} Lloyd iterations, \
+                             inertia {inertia:.0})"
+                        );
+                        rows.push(row("W4 same start", "k-means seconds", "scikit-learn", ts));
+                        rows.push(row(
+                            "W4 same start",
+                            "k-means Lloyd iterations",
+                            "scikit-learn",
+                            its,
+                        ));
+                    }
                     rows.push(row("W5", "dbscan seconds", "scikit-learn", t5));
                 }
             }

@@ -604,3 +604,26 @@ fn kmeans_past_the_wgpu_buffer_limit_is_a_typed_error_whole_and_fits_in_blocks()
     assert_eq!(on_gpu.labels(), on_cpu.labels());
     assert!((on_gpu.inertia() - on_cpu.inertia()).abs() <= 1e-3 * on_cpu.inertia());
 }
+
+/// Started from given centroids, K-means runs once from them: from the generating centres it
+/// recovers the blobs; the wrong number of values is a typed error.
+#[test]
+fn kmeans_starts_from_given_centroids() {
+    let (x, truth) = data(&cpu());
+    let centres: Vec<f32> = CENTRES.iter().flatten().copied().collect();
+    let fitted = KMeans::params(3)
+        .init_centroids(&centres)
+        .n_init(5)
+        .fit(&x)
+        .unwrap();
+    assert_eq!(adjusted_rand_index(fitted.labels(), &truth), 1.0);
+    assert!(
+        fitted.n_iter() <= 2,
+        "{} iterations from the true centres",
+        fitted.n_iter()
+    );
+    assert!(matches!(
+        KMeans::params(3).init_centroids(&centres[..5]).fit(&x),
+        Err(KMeansError::InvalidCentroids)
+    ));
+}

@@ -267,6 +267,17 @@ pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans
     }
     // scikit-learn's tolerance is relative to the mean per-feature variance.
     let tol = p.tolerance * x.mean_variance()?;
+    if let Some(values) = &p.init {
+        let d = blocks[0].dims()[1];
+        if values.len() != p.k * d || !values.iter().all(|v| v.is_finite()) {
+            return Err(KMeansError::InvalidCentroids);
+        }
+        let init = Tensor::<2>::from_data(
+            TensorData::new(values.clone(), [p.k, d]),
+            &blocks[0].device(),
+        );
+        return Ok(lloyd(p, &x, prepare(&init, p.metric), tol)?);
+    }
 
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {

@@ -17,6 +17,7 @@ impl KMeans {
             seed: 42,
             metric: Metric::Euclidean,
             block_rows: 65_536,
+            init: None,
         }
     }
 }
@@ -31,6 +32,7 @@ pub struct KMeansParams {
     pub(crate) seed: u64,
     pub(crate) metric: Metric,
     pub(crate) block_rows: usize,
+    pub(crate) init: Option<Vec<f32>>,
 }
 
 impl KMeansParams {
@@ -45,6 +47,15 @@ impl KMeansParams {
     /// or an exactly stable assignment.
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = tolerance;
+        self
+    }
+
+    /// Start Lloyd's iterations from these centroids (`k × d` values, row-major) instead of
+    /// k-means++, as scikit-learn's `init=array`: one run, whatever `n_init` says. Two
+    /// implementations started from the same centroids do the same work, which is what a
+    /// per-iteration comparison needs.
+    pub fn init_centroids(mut self, centroids: &[f32]) -> Self {
+        self.init = Some(centroids.to_vec());
         self
     }
 
