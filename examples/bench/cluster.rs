@@ -244,5 +244,47 @@ pub fn scaling(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyErr
             Err(reason) => eprintln!("scaling: no scikit-learn column: {reason}"),
         }
     }
+    plot_scaling(&rows);
     Ok(rows)
+}
+
+/// `target/bench/scaling-w4.png` and `scaling-w5.png`: log₁₀ seconds against log₁₀ points,
+/// one line per runner (kiln-plot has linear axes, so the logarithms are plotted).
+fn plot_scaling(rows: &[Row]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    for (w, title) in [
+        ("W4", "K-MEANS (W4): LOG10 SECONDS AGAINST LOG10 POINTS"),
+        ("W5", "DBSCAN (W5): LOG10 SECONDS AGAINST LOG10 POINTS"),
+    ] {
+        let mut runners: Vec<&str> = Vec::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.workload.starts_with(&format!("{w} n=")))
+        {
+            if !runners.contains(&r.runner.as_str()) {
+                runners.push(&r.runner);
+            }
+        }
+        let series: Vec<kiln::plot::Series> = runners
+            .iter()
+            .map(|runner| {
+                let points = rows
+                    .iter()
+                    .filter(|r| r.runner == *runner && r.workload.starts_with(&format!("{w} n=")))
+                    .filter_map(|r| {
+                        let n: f64 = r.workload.split("n=").nth(1)?.parse().ok()?;
+                        Some((n.log10(), r.value.log10()))
+                    })
+                    .collect();
+                kiln::plot::Series::new(*runner, points)
+            })
+            .collect();
+        let path = dir.join(format!("scaling-{}.png", w.to_lowercase()));
+        match kiln::plot::line_chart(title, "log10 points", "log10 seconds", &series)
+            .save_png(&path)
+        {
+            Ok(()) => eprintln!("scaling plot: {}", path.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
+    }
 }
