@@ -73,10 +73,12 @@ impl Environment {
             .unwrap_or(self.cpus)
     }
 
-    /// One line for the top of the output.
+    /// One line for the top of the output, and a warning line when OpenMP's wait policy is
+    /// set to PASSIVE (it slows PyTorch's and LibTorch's training by about a third here, so
+    /// the figures are not what a user gets: docs/benchmarks.md, W1).
     pub fn describe(&self) -> String {
         let vars: Vec<String> = self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!(
+        let mut line = format!(
             "cpus: {}, threads for PyTorch: {}, env: {}",
             self.cpus,
             self.threads(),
@@ -85,7 +87,18 @@ impl Environment {
             } else {
                 vars.join(" ")
             }
-        )
+        );
+        if self
+            .vars
+            .get("OMP_WAIT_POLICY")
+            .is_some_and(|v| v.eq_ignore_ascii_case("passive"))
+        {
+            line.push_str(
+                "\nwarning: OMP_WAIT_POLICY=PASSIVE slows PyTorch and LibTorch (tch) by about a \
+                 third here; unset it for what a user gets",
+            );
+        }
+        line
     }
 }
 
