@@ -49,35 +49,19 @@ fn share(name: &str, values: &[f32]) {
     }
 }
 
-/// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), k = 32, at most 20 iterations.
-/// Returns the seconds per fit, the Lloyd iterations each fit made and its inertia.
-fn w4(device: &Device, n: usize) -> (f64, usize, f64) {
+/// W4's recipe at `n` points: 32 blobs in 16 dims (std 6), shared with the Python side as
+/// `w4_N.f32`.
+fn w4_points(n: usize) -> Vec<f32> {
     let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4)
         .expect("32 centres of 16 dimensions")
         .0;
     share(&format!("w4_{n}.f32"), &values);
-    let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
-    let iterations = std::cell::Cell::new(0);
-    let inertia = std::cell::Cell::new(0.0);
-    let t = seconds(device, || {
-        let fitted = KMeans::params(32)
-            .max_iter(20)
-            .tolerance(0.0)
-            .fit(&x)
-            .expect("k-means");
-        iterations.set(fitted.n_iter());
-        inertia.set(fitted.inertia());
-    });
-    (t, iterations.get(), inertia.get())
+    values
 }
 
-/// W4 from the same start on both sides: the 32 points at indices drawn with seed 7 as the
-/// initial centroids (written for the Python side as `w4_init_N.f32`), at most 20 iterations.
-/// Returns the seconds per fit, its Lloyd iterations and its inertia.
-fn w4_same_start(device: &Device, n: usize) -> (f64, usize, f64) {
-    let values = make_blobs(n, &random_centres(32, 16, 50.0, 4), 6.0, 4)
-        .expect("32 centres of 16 dimensions")
-        .0;
+/// The start of "W4 same start": the 32 points at indices drawn with seed 7 (shared with the
+/// Python side as `w4_init_N.f32`).
+fn w4_start(values: &[f32], n: usize) -> Vec<f32> {
     let mut rng = kiln::Rng::new(7);
     let init: Vec<f32> = (0..32)
         .flat_map(|_| {
@@ -86,16 +70,20 @@ fn w4_same_start(device: &Device, n: usize) -> (f64, usize, f64) {
         })
         .collect();
     share(&format!("w4_init_{n}.f32"), &init);
-    let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), device);
+    init
+}
+
+/// K-means with k = 32, at most 20 iterations, tolerance 0, from k-means++ or from `init`.
+/// Returns the seconds per fit, the Lloyd iterations it made and its inertia.
+fn w4(x: &Tensor<2>, init: Option<&[f32]>) -> (f64, usize, f64) {
     let iterations = std::cell::Cell::new(0);
     let inertia = std::cell::Cell::new(0.0);
-    let t = seconds(device, || {
-        let fitted = KMeans::params(32)
-            .init_centroids(&init)
-            .max_iter(20)
-            .tolerance(0.0)
-            .fit(&x)
-            .expect("k-means");
+    let t = seconds(&x.device(), || {
+        let mut params = KMeans::params(32).max_iter(20).tolerance(0.0);
+        if let Some(init) = init {
+            params = params.init_centroids(init);
+        }
+        let fitted = params.fit(x).expect("k-means");
         iterations.set(fitted.n_iter());
         inertia.set(fitted.inertia());
     });
@@ -119,7 +107,11 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
     let mut rows = Vec::new();
     let row = Row::new;
     for (backend, device) in crate::working(backends, "W4/W5") {
-        let (t4, it4, inertia) = w4(&device, 100_000);
+        let n = 100_000;
+        let values = w4_points(n);
+        let start = w4_start(&values, n);
+        let x = Tensor::<2>::from_data(TensorData::new(values, [n, 16]), &device);
+        let (t4, it4, inertia) = w4(&x, None);
         let t5 = w5(&device, 20_000);
         eprintln!(
             "W4 {backend}: {t4:.3} s ({it4} Lloyd iterations, inertia {inertia:.0}); \
@@ -132,7 +124,7 @@ pub fn run(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyError> 
             backend.name(),
             it4 as f64,
         ));
-        let (ts, its, inertia) = w4_same_start(&device, 100_000);
+        let (ts, its, inertia) = w4(&x, Some(&start));
         eprintln!(
             "W4 same start {backend}: {ts:.3} s ({its} Lloyd iterations, inertia {inertia:.0})"
         );
@@ -196,7 +188,8 @@ pub fn scaling(backends: &[Backend], reference: bool) -> Result<Vec<Row>, AnyErr
     let mut rows = Vec::new();
     for (backend, device) in crate::working(backends, "scaling") {
         for n in W4_SIZES {
-            let (t, iterations, _) = w4(&device, n);
+            let x = Tensor::<2>::from_data(TensorData::new(w4_points(n), [n, 16]), &device);
+            let (t, iterations, _) = w4(&x, None);
             eprintln!("W4 n={n} {backend}: {t:.3} s ({iterations} Lloyd iterations)");
             rows.push(Row::new(
                 &format!("W4 n={n}"),

@@ -39,6 +39,23 @@ fn cpu_backend() -> String {
         .to_string()
 }
 
+/// `specific` followed by the arguments every start shares: the CPU backend and the run
+/// folder.
+fn args(specific: &[&str], run: &Path) -> Vec<String> {
+    let common = [
+        "--backend",
+        &cpu_backend(),
+        "--artifact-dir",
+        run.to_str().unwrap(),
+    ]
+    .map(String::from);
+    specific
+        .iter()
+        .map(|s| s.to_string())
+        .chain(common)
+        .collect()
+}
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data")
 }
@@ -212,22 +229,19 @@ fn a_killed_mlp_run_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let epochs = 10;
-    let args: Vec<String> = [
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        fixtures().to_str().unwrap(),
-        "--epochs",
-        &epochs.to_string(),
-        "--validation-size",
-        "500",
-        "--backend",
-        &cpu_backend(),
-        "--artifact-dir",
-        run.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = args(
+        &[
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            fixtures().to_str().unwrap(),
+            "--epochs",
+            &epochs.to_string(),
+            "--validation-size",
+            "500",
+        ],
+        &run,
+    );
     let report = kill_and_resume(&binary, &args, &run, &PLAN, 1);
     let trained = kiln::mlp::run::load_trained(&run, &cpu()).unwrap();
     assert_eq!(
@@ -249,23 +263,20 @@ fn a_killed_dcgan_run_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let epochs = 8;
-    let args: Vec<String> = [
-        "--dataset",
-        "fashion-mnist",
-        "--data-dir",
-        fixtures().to_str().unwrap(),
-        "--epochs",
-        &epochs.to_string(),
-        "--limit",
-        "256",
-        "--no-judge",
-        "--backend",
-        &cpu_backend(),
-        "--artifact-dir",
-        run.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = args(
+        &[
+            "--dataset",
+            "fashion-mnist",
+            "--data-dir",
+            fixtures().to_str().unwrap(),
+            "--epochs",
+            &epochs.to_string(),
+            "--limit",
+            "256",
+            "--no-judge",
+        ],
+        &run,
+    );
     let report = kill_and_resume(&binary, &args, &run, &PLAN, 2);
     let trained = kiln::dcgan::run::load_trained(&run, &cpu()).unwrap();
     assert_eq!(trained.metrics.len(), epochs);
@@ -283,22 +294,19 @@ fn a_killed_dqn_run_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let steps = 10_000;
-    let args: Vec<String> = [
-        "--total-steps",
-        &steps.to_string(),
-        "--learning-starts",
-        "1000",
-        "--checkpoint-every",
-        "1000",
-        "--episodes",
-        "1",
-        "--backend",
-        &cpu_backend(),
-        "--artifact-dir",
-        run.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = args(
+        &[
+            "--total-steps",
+            &steps.to_string(),
+            "--learning-starts",
+            "1000",
+            "--checkpoint-every",
+            "1000",
+            "--episodes",
+            "1",
+        ],
+        &run,
+    );
     let report = kill_and_resume(&binary, &args, &run, &PLAN, 3);
     let trained = kiln::rl::run::load_trained(&run, &cpu()).unwrap();
     assert_eq!(trained.config.total_steps, steps);

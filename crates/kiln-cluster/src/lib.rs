@@ -170,12 +170,7 @@ pub(crate) fn read_scalar<
 }
 
 fn device_error(e: &dyn std::fmt::Display) -> InputError {
-    InputError::Device(
-        e.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    InputError::Device(kiln_core::one_line(e))
 }
 
 /// Row-major indices pulled to the host.

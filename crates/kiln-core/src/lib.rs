@@ -219,6 +219,41 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<
     })
 }
 
+/// Writes `bytes` to `path` atomically: into a temporary file beside it (`.NAME.tmp-PID`),
+/// flushed to disk, then renamed over `path`; on failure the temporary file is removed and
+/// `path` is left as it was. The folder must exist.
+///
+/// # Errors
+/// The first I/O error.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A message on one line: every run of whitespace, newlines included, becomes one space
+/// (Burn's device errors span several lines; kiln's errors are one line each).
+pub fn one_line(message: &dyn std::fmt::Display) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A callback that never stops the run, for callers that want no progress.
 pub fn silent(_: &Progress) -> ControlFlow<()> {
     ControlFlow::Continue(())

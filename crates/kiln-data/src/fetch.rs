@@ -359,32 +359,26 @@ impl Fetcher {
             source,
         };
         std::fs::create_dir_all(dest).map_err(|e| write_error(dest, e))?;
+        // The client cannot even start: one attempt with no URL says why.
+        let setup_error = |reason: String| DataError::Download {
+            file: file.name.to_string(),
+            dest: dest.to_path_buf(),
+            attempts: vec![FetchAttempt {
+                url: String::new(),
+                tries: 0,
+                failure: FetchFailure::Connect(reason),
+            }],
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| DataError::Download {
-                file: file.name.to_string(),
-                dest: dest.to_path_buf(),
-                attempts: vec![FetchAttempt {
-                    url: String::new(),
-                    tries: 0,
-                    failure: FetchFailure::Connect(format!("cannot start the I/O runtime: {e}")),
-                }],
-            })?;
+            .map_err(|e| setup_error(format!("cannot start the I/O runtime: {e}")))?;
         let client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .user_agent(concat!("kiln-data/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| DataError::Download {
-                file: file.name.to_string(),
-                dest: dest.to_path_buf(),
-                attempts: vec![FetchAttempt {
-                    url: String::new(),
-                    tries: 0,
-                    failure: FetchFailure::Connect(error_chain(&e)),
-                }],
-            })?;
+            .map_err(|e| setup_error(error_chain(&e)))?;
 
         let mut attempts = Vec::new();
         for url in urls {
@@ -397,7 +391,7 @@ impl Fetcher {
                 let failure = match got {
                     Ok(body) => match verify(&body, file) {
                         Ok(()) => {
-                            write_atomically(&target, &body)
+                            kiln_core::write_atomic(&target, &body)
                                 .map_err(|e| write_error(&target, e))?;
                             let n = body.len();
                             // The caller learns the file is done; a break now changes nothing.
@@ -519,26 +513,6 @@ fn verify(gz: &[u8], file: &RemoteFile) -> Result<(), FetchFailure> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it to
-/// `path`; on failure removes the temporary file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// An error with its sources, on one line (reqwest's own message omits the cause).

@@ -57,10 +57,5 @@ pub(crate) fn read_scalar<const D: usize>(t: burn::tensor::Tensor<D>) -> Result<
 }
 
 fn device_error(e: &dyn std::fmt::Display) -> DcganError {
-    DcganError::Device(
-        e.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    DcganError::Device(kiln_core::one_line(e))
 }

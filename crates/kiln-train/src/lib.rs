@@ -28,7 +28,6 @@ mod run_dir;
 
 pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, RunDir, RunError, RunMode};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -93,20 +92,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(io_err("create folder", &dir))?;
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io_err("write", path))
+    kiln_core::write_atomic(path, bytes).map_err(io_err("write", path))
 }
 
 /// Replaces the folder `target` as a whole: `fill` writes the new contents into

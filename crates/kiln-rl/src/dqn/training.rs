@@ -507,10 +507,5 @@ pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
 
 /// A device failure as [`DqnError::Device`], on one line.
 pub(crate) fn device_error(e: &dyn std::fmt::Display) -> DqnError {
-    DqnError::Device(
-        e.to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    DqnError::Device(kiln_core::one_line(e))
 }
