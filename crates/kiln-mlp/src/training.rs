@@ -354,7 +354,7 @@ fn read_i64(t: Option<Tensor<1, Int>>) -> Result<i64, MlpError> {
 }
 
 pub(crate) fn device_error(e: impl std::fmt::Display) -> MlpError {
-    MlpError::Device(e.to_string())
+    MlpError::Device(kiln_core::one_line(&e))
 }
 
 /// The examples at `indices` as `[batch, input_size]` features and `[batch]` classes, each
