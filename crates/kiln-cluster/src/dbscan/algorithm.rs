@@ -119,9 +119,11 @@ const DEFAULT_BLOCK_ROWS: usize = 256;
 
 /// The indices within `sqrt(threshold)` of every point (itself included).
 ///
-/// Points are sorted along their widest coordinate; a block of consecutive sorted rows can
-/// only have neighbours whose coordinate lies within the radius of the block's range, which
-/// is one contiguous band of sorted columns. The sorted points are gathered once into
+/// Points are sorted on a grid: by their cell along the widest coordinate (cells one radius
+/// wide), then by the second widest coordinate. A block of consecutive sorted rows within
+/// one cell can only have neighbours in that cell or the next either side, within the radius
+/// of the block's range on the second coordinate: at most three contiguous runs of sorted
+/// columns. The sorted points are gathered once into
 /// device chunks of at most `chunk_floats` floats (one chunk for any input that fits, several
 /// for one past a device's buffer limit); each block of rows is compared with its band, chunk
 /// by chunk, on the device (at most `block_rows × chunk` distances at a time, never `n × n`),
@@ -147,9 +149,9 @@ fn neighbourhoods(
         }))
         .collect();
     let n = starts[blocks.len()];
-    // The widest coordinate prunes most: per-column sums and squares over all blocks.
-    let axis = if d == 1 {
-        0
+    // The two widest coordinates prune most: per-column sums and squares over all blocks.
+    let (axis, second) = if d == 1 {
+        (0, 0)
     } else {
         let (mut sum, mut sq) = (vec![0.0f64; d], vec![0.0f64; d]);
         for b in blocks {
@@ -164,17 +166,50 @@ fn neighbourhoods(
             }
         }
         let var = |j: usize| sq[j] / n as f64 - (sum[j] / n as f64).powi(2);
-        (0..d)
-            .max_by(|&a, &b| var(a).total_cmp(&var(b)))
-            .unwrap_or(0)
+        let mut axes: Vec<usize> = (0..d).collect();
+        axes.sort_by(|&a, &b| var(b).total_cmp(&var(a)));
+        (axes[0], axes[1])
     };
-    let mut keys = Vec::with_capacity(n);
-    for b in blocks {
-        keys.extend(to_f32(b.clone().narrow(1, axis, 1))?);
-    }
+    let column = |j: usize| -> Result<Vec<f32>, InputError> {
+        let mut values = Vec::with_capacity(n);
+        for b in blocks {
+            values.extend(to_f32(b.clone().narrow(1, j, 1))?);
+        }
+        Ok(values)
+    };
+    // |x_a − y_a| ≤ ‖x − y‖; a little slack covers the rounding of the matmul form.
+    let radius = (threshold.sqrt() * (1.0 + 1e-3) + 1e-6) as f32;
+    // A grid: cells `radius` wide along the widest coordinate, points sorted by cell and,
+    // within a cell, by the second widest. A neighbour lies in the same cell or the next
+    // one either side, within `radius` on the second coordinate: up to three contiguous
+    // runs of sorted positions per block of rows, instead of one slab across the data.
+    let keys_a = column(axis)?;
+    let keys_b = if second == axis {
+        keys_a.clone()
+    } else {
+        column(second)?
+    };
+    let min_a = keys_a.iter().copied().fold(f32::INFINITY, f32::min);
+    let cells: Vec<i64> = keys_a
+        .iter()
+        .map(|&a| ((f64::from(a) - f64::from(min_a)) / f64::from(radius)).floor() as i64)
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
-    let sorted_keys: Vec<f32> = order.iter().map(|&i| keys[i]).collect();
+    order.sort_by(|&a, &b| cells[a].cmp(&cells[b]).then(keys_b[a].total_cmp(&keys_b[b])));
+    let sorted_cells: Vec<i64> = order.iter().map(|&i| cells[i]).collect();
+    let sorted_b: Vec<f32> = order.iter().map(|&i| keys_b[i]).collect();
+    // Each occupied cell's run of sorted positions: (cell, start, end).
+    let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+    for (pos, &c) in sorted_cells.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.0 == c => run.2 = pos + 1,
+            _ => runs.push((c, pos, pos + 1)),
+        }
+    }
+    let run_of = |c: i64| -> Option<(usize, usize)> {
+        let i = runs.partition_point(|r| r.0 < c);
+        runs.get(i).filter(|r| r.0 == c).map(|r| (r.1, r.2))
+    };
 
     // The sorted points in device chunks, augmented so that one matrix product gives squared
     // distances: [−2x, ‖x‖², 1] · [y, 1, ‖y‖²] = ‖x‖² − 2x·y + ‖y‖².
@@ -190,8 +225,6 @@ fn neighbourhoods(
         ));
     }
 
-    // |x_a − y_a| ≤ ‖x − y‖; a little slack covers the rounding of the matmul form.
-    let radius = (threshold.sqrt() * (1.0 + 1e-3) + 1e-6) as f32;
     let block = block_rows
         .unwrap_or(DEFAULT_BLOCK_ROWS)
         .min((BLOCK_FLOATS / n).max(1));
@@ -199,38 +232,56 @@ fn neighbourhoods(
     offsets.push(0);
     let mut indices: Vec<u32> = Vec::new();
     for (chunk_start, chunk_rows, _) in &chunks {
-        let chunk_len = chunk_rows.dims()[0];
-        for start in (*chunk_start..chunk_start + chunk_len).step_by(block) {
-            let len = block.min(chunk_start + chunk_len - start);
+        let chunk_end = chunk_start + chunk_rows.dims()[0];
+        let mut start = *chunk_start;
+        while start < chunk_end {
+            // A block of rows stays within one cell (and one chunk).
+            let cell = sorted_cells[start];
+            let cell_end = run_of(cell).map_or(chunk_end, |r| r.1);
+            let len = block.min(chunk_end - start).min(cell_end - start);
             let rows = chunk_rows.clone().narrow(0, start - chunk_start, len);
-            let lo = sorted_keys[start] - radius;
-            let hi = sorted_keys[start + len - 1] + radius;
-            let first = sorted_keys.partition_point(|&k| k < lo);
-            let last = sorted_keys.partition_point(|&k| k <= hi);
-            // The band [first, last), piece by piece over the chunks it crosses.
-            let mut pieces: Vec<(usize, usize, Vec<bool>)> = Vec::new();
-            for (cs, _, cols) in &chunks {
-                let ce = cs + cols.dims()[1];
-                let (a, b) = (first.max(*cs), last.min(ce));
-                if a >= b {
-                    continue;
+            let lo = sorted_b[start] - radius;
+            let hi = sorted_b[start + len - 1] + radius;
+            // The candidate runs: in each neighbouring cell, the positions within reach on
+            // the second coordinate.
+            let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(3);
+            for c in [cell - 1, cell, cell + 1] {
+                if let Some((rs, re)) = run_of(c) {
+                    let keys = &sorted_b[rs..re];
+                    let first = rs + keys.partition_point(|&k| k < lo);
+                    let last = rs + keys.partition_point(|&k| k <= hi);
+                    if first < last {
+                        ranges.push((first, last));
+                    }
                 }
-                let within = read(
-                    rows.clone()
-                        .matmul(cols.clone().narrow(1, a - cs, b - a)) // [len, b − a]
-                        .lower_equal_elem(threshold),
-                )?;
-                // Native bools can be read in place; other storages (u32 on WGPU) convert.
-                let flags = match within.as_slice::<bool>() {
-                    Ok(slice) => slice.to_vec(),
-                    Err(_) => within.iter::<bool>().collect(),
-                };
-                pieces.push((a, b - a, flags));
+            }
+            let candidates: usize = ranges.iter().map(|(a, b)| b - a).sum();
+            // Each range, piece by piece over the chunks it crosses.
+            let mut pieces: Vec<(usize, usize, Vec<bool>)> = Vec::new();
+            for &(first, last) in &ranges {
+                for (cs, _, cols) in &chunks {
+                    let ce = cs + cols.dims()[1];
+                    let (a, b) = (first.max(*cs), last.min(ce));
+                    if a >= b {
+                        continue;
+                    }
+                    let within = read(
+                        rows.clone()
+                            .matmul(cols.clone().narrow(1, a - cs, b - a)) // [len, b − a]
+                            .lower_equal_elem(threshold),
+                    )?;
+                    // Native bools can be read in place; other storages (u32 on WGPU) convert.
+                    let flags = match within.as_slice::<bool>() {
+                        Ok(slice) => slice.to_vec(),
+                        Err(_) => within.iter::<bool>().collect(),
+                    };
+                    pieces.push((a, b - a, flags));
+                }
             }
             for r in 0..len {
                 // Branch-free compaction: write every candidate, keep the ones within reach.
                 let mut end = indices.len();
-                indices.resize(end + (last - first), 0);
+                indices.resize(end + candidates, 0);
                 for (a, width, flags) in &pieces {
                     for (j, &near) in flags[r * width..(r + 1) * width].iter().enumerate() {
                         indices[end] = (a + j) as u32;
@@ -243,6 +294,7 @@ fn neighbourhoods(
                 }
                 offsets.push(end);
             }
+            start += len;
         }
     }
     Ok(Some(Neighbourhoods {
