@@ -18,6 +18,8 @@ def main():
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--min-iters", type=int, default=5)
     a = p.parse_args()
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -68,7 +70,7 @@ def main():
         g_loss.backward()
         og.step()
 
-    for _ in range(5):
+    for _ in range(a.warmup):
         step()
     sync()
     start = time.perf_counter()
@@ -76,7 +78,7 @@ def main():
     while True:
         step()
         iters += 1
-        if iters >= 10:
+        if iters >= a.min_iters and iters % 5 == 0:
             sync()
             if time.perf_counter() - start >= a.seconds:
                 break

@@ -5,6 +5,7 @@
 //! ratio is measured in one run. Results are printed as one table and written as JSON.
 
 mod cluster;
+mod remote;
 mod timing;
 mod w1;
 mod w2;
@@ -21,10 +22,13 @@ use kiln::cli::{AnyError, run};
 #[derive(Parser, Debug)]
 struct Args {
     /// Workloads to run: w1 (MLP), w2 (DCGAN), w3 (DQN), w4 (k-means, with w5: DBSCAN),
-    /// scaling (W4 and W5 at four sizes each).
+    /// scaling (W4 and W5 at four sizes each), ops (the cost of one queued operation and of
+    /// one read: what the remote backend adds).
     #[arg(long, value_delimiter = ',', default_value = "w1,w2,w3,w4")]
     workloads: Vec<String>,
-    /// Backends to run on (default: every one compiled in that works here).
+    /// Backends to run on (default: every one compiled in that works here). `remote` is a
+    /// Burn server on 127.0.0.1 that the bench starts, hosting flex (feature `remote-server`);
+    /// it runs W1, W4/W5 and ops.
     #[arg(long, value_delimiter = ',')]
     backends: Vec<String>,
     /// Seconds each measurement runs for, after warm-up.
@@ -58,12 +62,22 @@ impl Row {
 pub fn working(backends: &[Backend], workload: &str) -> Vec<(Backend, burn::tensor::Device)> {
     backends
         .iter()
-        .filter_map(|&b| match b.device() {
+        .filter_map(|&b| match b {
+            Backend::Remote if matches!(workload, "W2" | "W3" | "scaling") => {
+                eprintln!("{workload}: skipping remote (it runs W1, W4/W5 and ops)");
+                None
+            }
+            Backend::Remote => remote::device()
+                .map(|d| (b, d))
+                .map_err(|e| eprintln!("{workload}: skipping remote: {e}"))
+                .ok(),
+            _ => match b.device() {
             Ok(d) => Some((b, d)),
             Err(e) => {
                 eprintln!("{workload}: skipping {b}: {e}");
                 None
             }
+            },
         })
         .collect()
 }
@@ -94,7 +108,11 @@ fn main() -> ExitCode {
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
         let backends: Vec<Backend> = if args.backends.is_empty() {
+            // The remote column starts a server: only when asked for.
             backend::compiled()
+                .into_iter()
+                .filter(|b| *b != Backend::Remote)
+                .collect()
         } else {
             args.backends
                 .iter()
@@ -121,9 +139,10 @@ fn main() -> ExitCode {
                 "w3" => rows.extend(w3::run(&backends, !args.no_pytorch)?),
                 "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
                 "scaling" => rows.extend(cluster::scaling(&backends, !args.no_pytorch)?),
+                "ops" => rows.extend(remote::run(&backends)?),
                 other => {
                     return Err(format!(
-                        "unknown workload '{other}': expected w1, w2, w3, w4, w5 or scaling"
+                        "unknown workload '{other}': expected w1, w2, w3, w4, w5, scaling or ops"
                     )
                     .into());
                 }

@@ -44,6 +44,8 @@ pub struct Environment {
     pub cpus: usize,
     /// Thread-related environment variables as set for the run.
     pub vars: BTreeMap<String, String>,
+    /// Threads in rayon's global pool, which flex and ndarray run on: what they actually use.
+    pub rayon_threads: usize,
 }
 
 impl Environment {
@@ -62,6 +64,7 @@ impl Environment {
         Self {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             vars,
+            rayon_threads: rayon::current_num_threads(),
         }
     }
 
@@ -79,8 +82,9 @@ impl Environment {
     pub fn describe(&self) -> String {
         let vars: Vec<String> = self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut line = format!(
-            "cpus: {}, threads for PyTorch: {}, env: {}",
+            "cpus: {}, threads: flex/ndarray (rayon) {}, PyTorch {}, env: {}",
             self.cpus,
+            self.rayon_threads,
             self.threads(),
             if vars.is_empty() {
                 "(none set)".into()

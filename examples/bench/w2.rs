@@ -12,6 +12,10 @@ use crate::timing::{Environment, per_second};
 use crate::{Row, torch_runner};
 
 const BATCH: usize = 64;
+/// Warm-up iterations and the fewest timed iterations, the same on both sides (passed to
+/// `bench/python/w2.py`): ndarray takes ~11 s for one iteration here.
+const WARMUP: usize = 2;
+const MIN_ITERS: usize = 5;
 
 /// Iterations per second on `device`.
 fn rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
@@ -26,11 +30,10 @@ fn rate(device: &Device, seconds: f64) -> Result<f64, AnyError> {
         .map(|_| rng.uniform(-1.0, 1.0) as f32)
         .collect();
     let real = Tensor::<4>::from_data(TensorData::new(pixels, [BATCH, 1, 28, 28]), &train);
-    // One warm-up and at least 3 iterations: ndarray takes ~25 s for one.
     Ok(per_second(
-        1,
+        WARMUP,
         seconds,
-        3,
+        MIN_ITERS,
         || {
             let z = latent(BATCH, 100, &mut rng, &train);
             // No read-back, as PyTorch's step (w2.py) does none.
@@ -61,7 +64,14 @@ pub fn run(
             "w2.py",
             seconds,
             threads,
-            &["--device", torch_device],
+            &[
+                "--device",
+                torch_device,
+                "--warmup",
+                &WARMUP.to_string(),
+                "--min-iters",
+                &MIN_ITERS.to_string(),
+            ],
         ) {
             Ok(v) => {
                 if let Some(r) = v

@@ -25,10 +25,20 @@ enum Cmd {
     /// Measure the workloads on every compiled-in backend, with a PyTorch column where
     /// python3 has torch; one table on stdout, JSON in target/bench/.
     Bench {
-        /// Backend features to build with. Default: flex,ndarray,wgpu, plus tch when
-        /// LIBTORCH or LIBTORCH_USE_PYTORCH is set (LibTorch is needed to build it).
+        /// Backend features to build with. Default: flex,ndarray,wgpu,remote-server, plus tch
+        /// when LIBTORCH or LIBTORCH_USE_PYTORCH is set (LibTorch is needed to build it).
         #[arg(long)]
         features: Option<String>,
+        /// Threads for every runtime on every side (default: the physical cores): set as
+        /// RAYON_NUM_THREADS (flex, ndarray), OMP_NUM_THREADS and MKL_NUM_THREADS (LibTorch,
+        /// NumPy, scikit-learn) and KILN_BENCH_THREADS (torch.set_num_threads, threadpoolctl).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Keep OMP_WAIT_POLICY from the environment. By default the bench runs with OpenMP's
+        /// default policy, what a user gets (PASSIVE slows PyTorch and LibTorch by about a
+        /// third here: docs/benchmarks.md).
+        #[arg(long)]
+        keep_omp_policy: bool,
         /// Arguments for the benchmark runner (see `cargo xtask bench -- --help`).
         #[arg(last = true)]
         args: Vec<String>,
@@ -54,7 +64,8 @@ enum Cmd {
 }
 
 fn default_features() -> String {
-    let mut f = vec!["flex", "ndarray", "wgpu"];
+    // remote-server: the bench's `remote` column (a loopback Burn server), asked for by name.
+    let mut f = vec!["flex", "ndarray", "wgpu", "remote-server"];
     if std::env::var_os("LIBTORCH").is_some() || std::env::var_os("LIBTORCH_USE_PYTORCH").is_some()
     {
         f.push("tch");
@@ -100,13 +111,58 @@ fn exit(status: std::io::Result<std::process::ExitStatus>) -> ExitCode {
     }
 }
 
+/// Physical cores (distinct core/package pairs in /proc/cpuinfo), else the logical CPUs.
+fn physical_cores() -> usize {
+    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return logical;
+    };
+    let mut cores = std::collections::BTreeSet::new();
+    let mut package = "";
+    for line in info.lines() {
+        if let Some((key, value)) = line.split_once(':') {
+            match key.trim() {
+                "physical id" => package = value.trim(),
+                "core id" => {
+                    cores.insert((package.to_string(), value.trim().to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    if cores.is_empty() {
+        logical
+    } else {
+        cores.len().min(logical)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Bench { features, args } => {
+        Cmd::Bench {
+            features,
+            threads,
+            keep_omp_policy,
+            args,
+        } => {
             let features = features.unwrap_or_else(default_features);
-            eprintln!("building the benchmark with --features {features}");
-            let status = cargo()
+            let threads = threads.unwrap_or_else(physical_cores).max(1).to_string();
+            eprintln!("building the benchmark with --features {features}; {threads} threads");
+            let mut command = cargo();
+            for var in [
+                "RAYON_NUM_THREADS",
+                "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "KILN_BENCH_THREADS",
+            ] {
+                command.env(var, &threads);
+            }
+            if !keep_omp_policy && std::env::var_os("OMP_WAIT_POLICY").is_some() {
+                eprintln!("OMP_WAIT_POLICY is unset for the bench (--keep-omp-policy keeps it)");
+                command.env_remove("OMP_WAIT_POLICY");
+            }
+            let status = command
                 .args([
                     "run",
                     "--release",
