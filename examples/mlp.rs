@@ -62,6 +62,11 @@ struct Args {
     /// every epoch, so the test split stays unseen until the final evaluation.
     #[arg(long, default_value_t = 5000)]
     validation_size: usize,
+    /// Devices to train on, data-parallel (each batch split between them; gradients summed
+    /// on the first): the backend's first N GPUs, or the first N devices of a remote server
+    /// (`--backend remote=ws://...`). 1 is a plain run.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
 }
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
@@ -86,16 +91,20 @@ fn main() -> ExitCode {
     kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
-        let (backend, device) = backend::select(args.common.backend.as_deref())?;
+        if args.devices == 0 {
+            return Err("--devices must be at least 1".into());
+        }
+        let (backend, devices) =
+            backend::select_devices(args.common.backend.as_deref(), args.devices)?;
         tracing::info!("backend: {backend}");
         match &args.eval {
-            Some(dir) => evaluate(&args, dir, &device),
-            None => train(&args, &device),
+            Some(dir) => evaluate(&args, dir, &devices[0]),
+            None => train(&args, &devices),
         }
     })
 }
 
-fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
+fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> {
     let dir = args
         .common
         .artifact_dir_or(&format!("artifacts/mlp-{}", args.dataset));
@@ -142,13 +151,16 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
         dir.display()
     );
     let mut printer = common::Printer::new();
-    mlp::run::train(&config, &train, Some(&valid), device, &run, |p| {
+    if devices.len() > 1 {
+        tracing::info!("data-parallel on {} devices", devices.len());
+    }
+    mlp::run::train_on_devices(&config, &train, Some(&valid), devices, &run, |p| {
         printer.show(p)
     })?;
     printer.finish();
     tracing::info!("saved {}", dir.join(mlp::run::MODEL_FILE).display());
     // Evaluate what was saved, exactly as --eval would.
-    evaluate(args, &dir, device)
+    evaluate(args, &dir, &devices[0])
 }
 
 fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {

@@ -29,12 +29,15 @@ pub enum Backend {
     TchCuda,
     /// The ndarray CPU backend (feature `ndarray`), deprecated upstream in favour of flex.
     Ndarray,
+    /// The devices of a Burn server on another machine (feature `remote`), named with its
+    /// address: `--backend remote=ws://HOST:PORT` (see [`crate::remote`]). Never the default.
+    Remote,
 }
 
 impl Backend {
     /// Every backend, in order of preference for the default: GPUs first, then CPU
     /// backends; `tch-cuda` last, as it is never a default.
-    pub const ALL: [Backend; 7] = [
+    pub const ALL: [Backend; 8] = [
         Backend::Cuda,
         Backend::Vulkan,
         Backend::Wgpu,
@@ -42,6 +45,7 @@ impl Backend {
         Backend::Tch,
         Backend::Ndarray,
         Backend::TchCuda,
+        Backend::Remote,
     ];
 
     /// The name used by `--backend` and in tables: `cuda`, `vulkan`, `wgpu`, `flex`, `tch`,
@@ -55,6 +59,7 @@ impl Backend {
             Backend::Tch => "tch",
             Backend::Ndarray => "ndarray",
             Backend::TchCuda => "tch-cuda",
+            Backend::Remote => "remote",
         }
     }
 
@@ -68,6 +73,7 @@ impl Backend {
             Backend::Tch => cfg!(feature = "tch"),
             Backend::Ndarray => cfg!(feature = "ndarray"),
             Backend::TchCuda => cfg!(feature = "tch"),
+            Backend::Remote => cfg!(feature = "remote"),
         }
     }
 
@@ -136,6 +142,16 @@ impl Backend {
                 return Ok(Device::libtorch_cuda(burn::tensor::DeviceIndex::Default));
                 Err(not_compiled)
             }
+            Backend::Remote => {
+                if cfg!(feature = "remote") {
+                    Err(BackendError::RemoteAddress {
+                        given: "remote".into(),
+                        why: "name the server, as in --backend remote=ws://HOST:PORT".into(),
+                    })
+                } else {
+                    Err(not_compiled)
+                }
+            }
         }
     }
 }
@@ -152,7 +168,11 @@ impl FromStr for Backend {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Backend::ALL
             .into_iter()
-            .find(|b| b.name().eq_ignore_ascii_case(s) || (s == "libtorch" && *b == Backend::Tch))
+            .find(|b| {
+                b.name().eq_ignore_ascii_case(s)
+                    || (s == "libtorch" && *b == Backend::Tch)
+                    || (s.starts_with("remote=") && *b == Backend::Remote)
+            })
             .ok_or_else(|| BackendError::Unknown {
                 name: s.to_string(),
                 compiled: compiled(),
@@ -169,14 +189,14 @@ pub fn compiled() -> Vec<Backend> {
 }
 
 /// The backend used when none is asked for: the first compiled in, GPUs first (`tch-cuda`
-/// is never a default: see [`Backend::TchCuda`]).
+/// and `remote` are never defaults: see [`Backend::TchCuda`], [`Backend::Remote`]).
 ///
 /// # Errors
 /// [`BackendError::NoneCompiled`] when the build has no backend feature.
 pub fn default_backend() -> Result<Backend, BackendError> {
     compiled()
         .into_iter()
-        .find(|b| *b != Backend::TchCuda)
+        .find(|b| !matches!(b, Backend::TchCuda | Backend::Remote))
         .ok_or(BackendError::NoneCompiled)
 }
 
@@ -192,6 +212,9 @@ pub fn default_backend() -> Result<Backend, BackendError> {
 /// An unknown name, a backend not compiled in (the message lists those that are), or a
 /// device that does not work on this machine.
 pub fn select(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
+    if let Some(url) = name.and_then(remote_url) {
+        return Ok((Backend::Remote, remote_device(url, 0)?));
+    }
     let backend = match name {
         Some(n) => n.parse()?,
         None => default_backend()?,
@@ -208,6 +231,92 @@ pub fn select(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
         return Ok((cpu, cpu.device()?));
     }
     Ok((backend, device))
+}
+
+/// The server address of a `remote=ws://HOST:PORT` choice.
+fn remote_url(name: &str) -> Option<&str> {
+    name.strip_prefix("remote=")
+}
+
+#[allow(unused_variables)]
+fn remote_device(url: &str, index: usize) -> Result<Device, BackendError> {
+    #[cfg(feature = "remote")]
+    return crate::remote::connect(url, index);
+    #[cfg(not(feature = "remote"))]
+    Err(BackendError::NotCompiled {
+        backend: Backend::Remote,
+        compiled: compiled(),
+    })
+}
+
+/// `count` devices of a `--backend` choice, for data-parallel training (`--devices`): the
+/// first `count` the backend lists (GPUs by index; a remote server's devices by their
+/// position on the server). A CPU backend has one device, so `count` > 1 there is an error:
+/// host it `count` times on a server instead (`serve --devices N`).
+///
+/// With `count` = 1 this is [`select`].
+///
+/// # Errors
+/// As [`select`], and [`BackendError::TooFewDevices`] when the backend has fewer devices.
+pub fn select_devices(
+    name: Option<&str>,
+    count: usize,
+) -> Result<(Backend, Vec<Device>), BackendError> {
+    let (backend, first) = select(name)?;
+    if count <= 1 {
+        return Ok((backend, vec![first]));
+    }
+    let mut devices = vec![first];
+    if let Some(url) = name.and_then(remote_url) {
+        #[cfg(feature = "remote")]
+        {
+            let found = crate::remote::device_count(url)?;
+            if found < count {
+                return Err(BackendError::TooFewDevices {
+                    backend,
+                    asked: count,
+                    found,
+                });
+            }
+        }
+        for index in 1..count {
+            devices.push(remote_device(url, index)?);
+        }
+        return Ok((backend, devices));
+    }
+    let listed = gpu_devices(backend);
+    if listed.len() < count {
+        return Err(BackendError::TooFewDevices {
+            backend,
+            asked: count,
+            found: listed.len().max(1),
+        });
+    }
+    for device in listed.into_iter().skip(1).take(count - 1) {
+        probe(backend, &device)?;
+        devices.push(device);
+    }
+    Ok((backend, devices))
+}
+
+/// Every device a GPU backend lists; empty for CPU backends (they have one device).
+fn gpu_devices(backend: Backend) -> Vec<Device> {
+    #[allow(unused_imports)]
+    use burn::tensor::DeviceType;
+    let kind = match backend {
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => DeviceType::Cuda,
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => DeviceType::Wgpu,
+        #[cfg(feature = "vulkan")]
+        Backend::Vulkan => DeviceType::Vulkan,
+        _ => return Vec::new(),
+    };
+    #[allow(unreachable_code)]
+    kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
+        Device::enumerate(kind).into_iter().collect::<Vec<_>>()
+    }))
+        .unwrap_or_default()
 }
 
 /// The adapter's name when `backend`'s `device` is a software rasteriser running on the CPU
@@ -255,6 +364,60 @@ pub enum BackendError {
     /// The build has no backend at all.
     #[error("no backend is compiled in: build with --features flex (or wgpu, tch, ndarray, cuda)")]
     NoneCompiled,
+    /// A `remote` choice without a usable `ws://HOST:PORT` address.
+    #[error("bad remote address '{given}': {why}")]
+    RemoteAddress {
+        /// What was given.
+        given: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Nothing answered at the server's address: it is not running, or a firewall is in the way.
+    #[error(
+        "no Burn server answers at {url} ({reason}): start one there with `cargo run --release --features flex,remote-server --example serve`"
+    )]
+    RemoteUnreachable {
+        /// The server's address.
+        url: String,
+        /// What the connection reported.
+        reason: String,
+    },
+    /// The server requires a token and refused this one (or none).
+    #[error("the Burn server at {url} refused the credential: {}", if *token_set { "KILN_REMOTE_TOKEN does not match the server's" } else { "it requires a token: set KILN_REMOTE_TOKEN to the server's" })]
+    RemoteRefused {
+        /// The server's address.
+        url: String,
+        /// Whether `KILN_REMOTE_TOKEN` was set.
+        token_set: bool,
+    },
+    /// The server does not host the device asked for.
+    #[error("the Burn server at {url} hosts only {device_count} device(s)")]
+    RemoteDevice {
+        /// The server's address.
+        url: String,
+        /// How many it hosts.
+        device_count: usize,
+    },
+    /// The remote connection failed otherwise (handshake, protocol version).
+    #[error("the Burn server at {url} could not be used: {reason}")]
+    RemoteFailed {
+        /// The server's address.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `--devices N` asked for more devices than the backend has.
+    #[error(
+        "{asked} devices of {backend} asked for, but it has {found}: a CPU backend has one device (host it several times with `serve --devices N` and use remote=ws://...)"
+    )]
+    TooFewDevices {
+        /// The backend.
+        backend: Backend,
+        /// Devices asked for.
+        asked: usize,
+        /// Devices it has.
+        found: usize,
+    },
     /// The backend is compiled in but its device does not work here.
     #[error("backend '{backend}' is compiled in but does not work on this machine: {reason}")]
     Unavailable {
@@ -283,7 +446,7 @@ fn short(reason: &str) -> String {
 }
 
 /// Runs one tiny operation on `device`; a panic there (no adapter, no driver) becomes an error.
-fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
+pub(crate) fn probe(backend: Backend, device: &Device) -> Result<(), BackendError> {
     let result = kiln_core::catch_panic(|| {
         let t = Tensor::<1>::from_floats([1.0, 2.0], device);
         t.sum().into_scalar::<f32>()

@@ -26,6 +26,8 @@
 
 pub mod backend;
 pub mod cli;
+#[cfg(feature = "remote")]
+pub mod remote;
 
 pub use kiln_cluster as cluster;
 pub use kiln_data as data;

@@ -17,10 +17,13 @@ mod kiln {
     mod dcgan;
     mod dqn;
     mod faults;
+    mod features;
     mod fetch;
     mod fuzz;
     mod gradients;
     mod layers;
     mod mlp_training;
+    #[cfg(feature = "remote-server")]
+    mod remote;
     mod save_reload;
 }

@@ -14,7 +14,9 @@ use kiln::{ControlFlow, Progress};
 /// Options every training example takes, flattened into its own arguments.
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Backend: cuda, vulkan, wgpu, flex, tch or ndarray (default: the best compiled in).
+    /// Backend: cuda, vulkan, wgpu, flex, tch, tch-cuda, ndarray, or remote=ws://HOST:PORT
+    /// for a Burn server's device (credential in KILN_REMOTE_TOKEN). Default: the best
+    /// compiled in.
     #[arg(long)]
     pub backend: Option<String>,
     /// Seed of the run (weights, batch order, noise, exploration).

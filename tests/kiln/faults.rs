@@ -21,7 +21,7 @@ use kiln::train::{RunDir, RunError, RunMode};
 use super::common::{backends, cpu, loud};
 
 /// The example binary `name`, if `cargo test` built it.
-fn example(name: &str) -> Option<PathBuf> {
+pub(super) fn example(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     // target/release/deps/kiln-HASH → target/release/examples/NAME
     let path = exe.parent()?.parent()?.join("examples").join(name);
@@ -56,7 +56,7 @@ fn args(specific: &[&str], run: &Path) -> Vec<String> {
         .collect()
 }
 
-fn fixtures() -> PathBuf {
+pub(super) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data")
 }
 
@@ -88,7 +88,7 @@ fn checkpoint_after_kill(dir: &Path, kill: usize, last: usize) -> usize {
 
 /// The step of the checkpoint in `dir`, read without touching anything (the child may be
 /// writing): `checkpoint/progress.json`'s `done`.
-fn checkpoint_done(dir: &Path) -> Option<usize> {
+pub(super) fn checkpoint_done(dir: &Path) -> Option<usize> {
     let text = std::fs::read_to_string(dir.join("checkpoint/progress.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("done")?.as_u64().map(|d| d as usize)
@@ -214,7 +214,7 @@ fn say(model: &str, r: &Report, total: usize) {
     ));
 }
 
-fn skip(model: &str) {
+pub(super) fn skip(model: &str) {
     loud(&format!(
         "SKIPPED faults::{model}: the example binary is not built (run the whole suite: \
          cargo test --release --workspace)"

@@ -266,3 +266,43 @@ fn sgd_and_the_constant_schedule_train() {
     let out = |m: &kiln::mlp::Mlp| m.forward(x()).into_data().iter::<f32>().collect::<Vec<_>>();
     assert!(max_abs_diff(&out(&trained.model), &out(&adam.model)) > 1e-3);
 }
+
+/// Data-parallel training over a device listed twice (each batch split in two shards, the
+/// shards' gradients summed) follows the one-device run with the same global batch, on
+/// MNIST images, and a run folder may resume on another number of devices. (Two devices of
+/// a remote server: tests/kiln/remote.rs.)
+#[test]
+fn two_devices_train_like_one_with_the_same_global_batch() {
+    let config = MlpTrainingConfig::new()
+        .with_model(MlpConfig::new().with_hidden_sizes(vec![64]).with_dropout(0.0))
+        .with_epochs(2)
+        .with_batch_size(50);
+    let train = mnist(0..1000, Split::Train);
+    let one = mlp::train(&config, &train, None, &cpu(), mlp::silent).unwrap();
+    let two = mlp::train_on_devices(&config, &train, None, &[cpu(), cpu()], mlp::silent).unwrap();
+    for (a, b) in two.metrics.iter().zip(&one.metrics) {
+        println!(
+            "epoch {}: two shards loss {:.7}, one {:.7}",
+            a.epoch, a.train_loss, b.train_loss
+        );
+        assert!((a.train_loss - b.train_loss).abs() <= 1e-4, "{a:?} vs {b:?}");
+    }
+    let diff = max_abs_diff(&weights(&two.model, &cpu()), &weights(&one.model, &cpu()));
+    println!("largest weight difference: {diff:e}");
+    assert!(diff <= 1e-4, "{diff}");
+    assert!(matches!(
+        mlp::train_on_devices(&config, &train, None, &[], mlp::silent),
+        Err(MlpError::NoDevices)
+    ));
+
+    // One epoch on two devices, then resumed on one: the same weights as two epochs on one.
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+    let stop_after_one = |_: &kiln::Progress| mlp::ControlFlow::Break(());
+    mlp::run::train_on_devices(&config, &train, None, &[cpu(), cpu()], &run, stop_after_one)
+        .unwrap();
+    let run = RunDir::open(dir.path(), RunMode::Resume).unwrap();
+    let resumed = mlp::run::train(&config, &train, None, &cpu(), &run, mlp::silent).unwrap();
+    let diff = max_abs_diff(&weights(&resumed.model, &cpu()), &weights(&one.model, &cpu()));
+    assert!(diff <= 1e-4, "{diff}");
+}

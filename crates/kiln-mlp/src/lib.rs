@@ -43,7 +43,7 @@ pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
 pub use training::{
     EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, TrainingConfigError,
-    train,
+    train, train_on_devices,
 };
 
 /// Errors of training, evaluating, saving and loading the MLP.
@@ -55,6 +55,9 @@ pub enum MlpError {
     /// There is no training example.
     #[error("the training data holds no example")]
     NoExamples,
+    /// [`train_on_devices`] was given no device.
+    #[error("training needs at least one device")]
+    NoDevices,
     /// The data source returned nothing for an index below its length.
     #[error("the data has no example {index} although its length is larger")]
     MissingExample {

@@ -49,7 +49,30 @@ pub fn train(
     run: &RunDir,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedMlp, MlpError> {
-    let mut trainer = Trainer::new(config, train.len(), device)?;
+    train_on_devices(
+        config,
+        train,
+        valid,
+        std::slice::from_ref(device),
+        run,
+        on_progress,
+    )
+}
+
+/// [`train`], data-parallel over `devices` as [`crate::train_on_devices`]. The checkpoint is
+/// the same as a one-device run's, so a run may resume on another number of devices.
+///
+/// # Errors
+/// As [`train`], and [`MlpError::NoDevices`] for an empty list.
+pub fn train_on_devices(
+    config: &MlpTrainingConfig,
+    train: &dyn ClassificationData,
+    valid: Option<&dyn ClassificationData>,
+    devices: &[Device],
+    run: &RunDir,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedMlp, MlpError> {
+    let mut trainer = Trainer::new(config, train.len(), devices)?;
     if run.resume_from().is_some() {
         let dir = run.checkpoint_dir();
         trainer.model = load_module(trainer.model, &dir.join(MODEL_FILE))?;

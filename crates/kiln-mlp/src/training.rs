@@ -6,7 +6,9 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{
+    AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig,
+};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use kiln_core::{ControlFlow, Progress, Rng, Unit};
 use serde::{Deserialize, Serialize};
@@ -213,7 +215,34 @@ pub fn train(
     device: &Device,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedMlp, MlpError> {
-    let mut trainer = Trainer::new(config, train.len(), device)?;
+    train_on_devices(config, train, valid, std::slice::from_ref(device), on_progress)
+}
+
+/// [`train`], data-parallel over several devices: every batch of `config.batch_size` is split
+/// into one contiguous shard per device; each device runs the forward and backward pass of
+/// its shard (on its own thread) with a copy of the weights, its loss weighted by the shard's
+/// share of the batch; the gradients are moved to the first device and summed there, and the
+/// optimiser steps once on the first device. The sum is the gradient of the whole batch's
+/// mean loss, so the run follows the single-device run with the same global batch up to float
+/// rounding (tested). This is the main-device strategy of burn-train's `MultiDevice`, built
+/// from the same Burn pieces (`Module::fork`, `GradientsParams::to_device`,
+/// `GradientsAccumulator`); kiln's loop has no burn-train `Learner` to run it in.
+///
+/// One device is exactly [`train`]. A device may be listed twice (two sessions on one remote
+/// server's device, say); the result is the same. Dropout's masks are drawn on each device
+/// (device `i` is seeded with `seed + i`), so with dropout the runs agree in distribution,
+/// not number for number.
+///
+/// # Errors
+/// As [`train`], and [`MlpError::NoDevices`] for an empty list.
+pub fn train_on_devices(
+    config: &MlpTrainingConfig,
+    train: &dyn ClassificationData,
+    valid: Option<&dyn ClassificationData>,
+    devices: &[Device],
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TrainedMlp, MlpError> {
+    let mut trainer = Trainer::new(config, train.len(), devices)?;
     trainer.fit(train, valid, on_progress, |_| Ok(()))?;
     Ok(trainer.finish())
 }
@@ -225,6 +254,8 @@ pub(crate) struct Trainer {
     pub(crate) optim: ModuleOptimizer,
     pub(crate) metrics: Vec<EpochMetrics>,
     device: Device,
+    /// Every device with autodiff on, the first being `device`; one entry for a plain run.
+    devices: Vec<Device>,
     steps_per_epoch: usize,
 }
 
@@ -234,14 +265,20 @@ impl Trainer {
     pub(crate) fn new(
         config: &MlpTrainingConfig,
         examples: usize,
-        device: &Device,
+        devices: &[Device],
     ) -> Result<Self, MlpError> {
         config.validate()?;
         if examples == 0 {
             return Err(MlpError::NoExamples);
         }
-        device.seed(config.seed);
-        let device = device.clone().autodiff();
+        if devices.is_empty() {
+            return Err(MlpError::NoDevices);
+        }
+        for (i, d) in devices.iter().enumerate() {
+            d.seed(config.seed.wrapping_add(i as u64));
+        }
+        let devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
+        let device = devices[0].clone();
         Ok(Self {
             config: config.clone(),
             model: config.model.init_seeded(&device, config.seed)?,
@@ -249,6 +286,7 @@ impl Trainer {
             metrics: Vec::new(),
             steps_per_epoch: examples.div_ceil(config.batch_size),
             device,
+            devices,
         })
     }
 
@@ -297,14 +335,19 @@ impl Trainer {
         for (i, chunk) in order.chunks(self.config.batch_size).enumerate() {
             let step = (epoch - 1) * self.steps_per_epoch + i;
             lr = self.config.learning_rate_at(step, total_steps);
-            let (x, y) = batch(train, chunk, &self.config.model, &self.device)?;
-            let logits = self.model.forward(x); // [batch, classes]
-            let loss = loss_fn.forward(logits.clone(), y.clone());
-            let hits = logits.argmax(1).reshape([chunk.len()]).equal(y).int().sum();
-            let weighted = loss.clone().detach() * chunk.len() as f64;
+            let (weighted, hits, grads) = if self.devices.len() == 1 {
+                let (x, y) = batch(train, chunk, &self.config.model, &self.device)?;
+                let logits = self.model.forward(x); // [batch, classes]
+                let loss = loss_fn.forward(logits.clone(), y.clone());
+                let hits = logits.argmax(1).reshape([chunk.len()]).equal(y).int().sum();
+                let weighted = loss.clone().detach() * chunk.len() as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+                (weighted, hits, grads)
+            } else {
+                self.parallel_step(train, chunk)?
+            };
             loss_sum = Some(loss_sum.map_or(weighted.clone(), |s| s + weighted));
             correct = Some(correct.map_or(hits.clone(), |c| c + hits));
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             self.model = self.optim.step(lr, self.model.clone(), grads);
         }
         let n = train.len() as f64;
@@ -325,6 +368,74 @@ impl Trainer {
             learning_rate: lr,
             seconds: clock.elapsed().as_secs_f64(),
         })
+    }
+
+    /// One batch over every device (see [`train_on_devices`]): the batch's loss sum and hit
+    /// count, and the whole batch's gradients, all on the first device.
+    fn parallel_step(
+        &self,
+        train: &dyn ClassificationData,
+        chunk: &[usize],
+    ) -> Result<(Tensor<1>, Tensor<1, Int>, GradientsParams), MlpError> {
+        let shard_len = chunk.len().div_ceil(self.devices.len());
+        // The host side (reading and checking examples) stays on this thread: the data need
+        // not be shareable between threads.
+        let shards = chunk
+            .chunks(shard_len)
+            .map(|shard| host_batch(train, shard, &self.config.model))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (input_size, total) = (self.config.model.input_size, chunk.len() as f64);
+        let main = &self.device;
+        let outputs = std::thread::scope(|scope| {
+            let workers: Vec<_> = shards
+                .into_iter()
+                .zip(&self.devices)
+                .map(|((features, classes), device)| {
+                    let model = self.model.clone().fork(device);
+                    // A device that panics (Burn's op submission can) becomes a device error.
+                    scope.spawn(move || kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
+                        let n = classes.len();
+                        let x = Tensor::<2>::from_data(
+                            TensorData::new(features, [n, input_size]),
+                            device,
+                        );
+                        let y = Tensor::<1, Int>::from_data(TensorData::new(classes, [n]), device);
+                        let logits = model.forward(x);
+                        let loss = CrossEntropyLossConfig::new()
+                            .init(device)
+                            .forward(logits.clone(), y.clone());
+                        let hits = logits.argmax(1).reshape([n]).equal(y).int().sum();
+                        let weighted = loss.clone().detach() * n as f64;
+                        // Weighted by the shard's share, the shards' gradients sum to the
+                        // gradient of the whole batch's mean loss.
+                        let share = loss * (n as f64 / total);
+                        let grads = GradientsParams::from_grads(share.backward(), &model)
+                            .to_device(main, &model);
+                        (weighted.to_device(main), hits.to_device(main), grads)
+                    })))
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| match w.join() {
+                    Ok(Ok(output)) => Ok(output),
+                    Ok(Err(panic)) => Err(MlpError::Device(kiln_core::one_line(&panic))),
+                    Err(_) => Err(MlpError::Device("a device's worker thread panicked".into())),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let mut accumulator = GradientsAccumulator::<Mlp>::new();
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut hit_sum: Option<Tensor<1, Int>> = None;
+        for (weighted, hits, grads) in outputs {
+            accumulator.accumulate(&self.model, grads);
+            loss_sum = Some(loss_sum.map_or(weighted.clone(), |s| s + weighted));
+            hit_sum = Some(hit_sum.map_or(hits.clone(), |s| s + hits));
+        }
+        match (loss_sum, hit_sum) {
+            (Some(l), Some(h)) => Ok((l, h, accumulator.grads())),
+            _ => Err(MlpError::NoExamples),
+        }
     }
 
     /// The trained network without autodiff, with the config and metrics.
@@ -365,6 +476,20 @@ pub(crate) fn batch(
     model: &MlpConfig,
     device: &Device,
 ) -> Result<(Tensor<2>, Tensor<1, Int>), MlpError> {
+    let (features, classes) = host_batch(data, indices, model)?;
+    let n = indices.len();
+    Ok((
+        Tensor::from_data(TensorData::new(features, [n, model.input_size]), device),
+        Tensor::from_data(TensorData::new(classes, [n]), device),
+    ))
+}
+
+/// The host side of [`batch`]: features row by row and classes, checked.
+fn host_batch(
+    data: &dyn ClassificationData,
+    indices: &[usize],
+    model: &MlpConfig,
+) -> Result<(Vec<f32>, Vec<i64>), MlpError> {
     let mut features = Vec::with_capacity(indices.len() * model.input_size);
     let mut classes = Vec::with_capacity(indices.len());
     for &index in indices {
@@ -387,11 +512,7 @@ pub(crate) fn batch(
         features.extend_from_slice(&f);
         classes.push(class as i64);
     }
-    let n = indices.len();
-    Ok((
-        Tensor::from_data(TensorData::new(features, [n, model.input_size]), device),
-        Tensor::from_data(TensorData::new(classes, [n]), device),
-    ))
+    Ok((features, classes))
 }
 
 pub(crate) use crate::eval::evaluate_on;

@@ -1,0 +1,79 @@
+//! Hosts this machine's device for kiln (and any Burn program) on other machines: Burn's own
+//! remote server over WebSocket.
+//!
+//! ```sh
+//! cargo run --release --features flex,remote-server --example serve -- --backend flex --port 3000
+//! # on another machine (or this one):
+//! cargo run --release --features flex,remote --example mlp -- --backend remote=ws://HOST:3000
+//! ```
+//!
+//! It listens on 127.0.0.1 unless `--host 0.0.0.0` (or another address) is given. WebSocket is
+//! unencrypted: on a shared network set `KILN_REMOTE_TOKEN` on both sides (an environment
+//! variable, so the token never shows in `ps`); clients without it are refused. Ctrl+C or
+//! SIGTERM stops the server.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kiln::backend;
+use kiln::cli::{AnyError, run};
+
+/// Serve a device to remote kiln/Burn clients.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Backend whose device is served: cuda, vulkan, wgpu, flex or ndarray (LibTorch devices
+    /// cannot be served by Burn's server). Default: the best compiled in.
+    #[arg(long)]
+    backend: Option<String>,
+    /// Address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one (printed).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Devices to host, listed to clients in order (device 0, 1, ...): the backend's first N
+    /// GPUs; a CPU backend's one device is listed N times (N sessions sharing it), which is
+    /// how the multi-device path is tested without GPUs.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
+}
+
+fn main() -> ExitCode {
+    kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
+    let args = Args::parse();
+    run(|| -> Result<(), AnyError> {
+        if args.devices == 0 {
+            return Err("--devices must be at least 1".into());
+        }
+        let (backend, device) = backend::select(args.backend.as_deref())?;
+        let devices = if backend.is_cpu() {
+            vec![device; args.devices]
+        } else {
+            backend::select_devices(args.backend.as_deref(), args.devices)?.1
+        };
+        let token = kiln::remote::token_from_env();
+        let address = format!("{}:{}", args.host, args.port);
+        let count = devices.len();
+        kiln::remote::serve(devices, &address, token.as_deref(), |url| {
+            println!(
+                "serving {count} {backend} device(s) on {url} ({}); Ctrl+C stops",
+                if token.is_some() {
+                    "clients must present KILN_REMOTE_TOKEN"
+                } else {
+                    "no token required: set KILN_REMOTE_TOKEN to require one"
+                }
+            );
+            if !args.host.starts_with("127.") && args.host != "localhost" && token.is_none() {
+                eprintln!(
+                    "warning: listening beyond this machine without a token: anyone who can \
+                     reach port {} can run work here",
+                    args.port
+                );
+            }
+            // The line above is how scripts and tests learn the address: flush it now.
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        })?;
+        Ok(())
+    })
+}

@@ -1,0 +1,297 @@
+//! kiln on a Burn server's devices (feature `remote`), and hosting this machine's devices for
+//! other machines (feature `remote-server`).
+//!
+//! This is Burn's own remote backend, not a kiln protocol: a client's [`Device`] sends every
+//! tensor operation to a `burn::server::RemoteServer` over WebSocket and only reads results
+//! back, so every kiln model runs on it unchanged. kiln adds the naming
+//! (`--backend remote=ws://HOST:PORT`), the credential from [`TOKEN_VAR`], typed one-line
+//! errors, and [`LocalServer`], a server on 127.0.0.1 that tests and the bench start and stop.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), kiln::backend::BackendError> {
+//! // On the machine with the GPU: cargo run --release --features cuda,remote-server --example serve -- --backend cuda --host 0.0.0.0 --port 3000
+//! let device = kiln::remote::connect("ws://gpu-box:3000", 0)?;
+//! # Ok(()) }
+//! ```
+//!
+//! A remote device fails like any device: when the server goes away mid-run, the next read of
+//! a result (every kiln model reads its metrics through Burn's `try_` readers) is the model's
+//! typed device error, and the run resumes from its last checkpoint with `--resume`.
+
+use burn::tensor::Device;
+use burn::tensor::remote::{ConnectError, RemoteHost};
+
+use crate::backend::BackendError;
+
+/// The environment variable holding the credential: a client presents it, `serve` requires it.
+/// Never a command-line flag, which any user of the machine could read with `ps`.
+pub const TOKEN_VAR: &str = "KILN_REMOTE_TOKEN";
+
+/// The credential in [`TOKEN_VAR`], if set and not empty.
+pub fn token_from_env() -> Option<String> {
+    std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty())
+}
+
+/// The server at `url` (`ws://HOST:PORT`) with the credential from [`TOKEN_VAR`], if any.
+///
+/// # Errors
+/// [`BackendError::RemoteAddress`] when `url` is not a `ws://HOST:PORT` address.
+pub fn host(url: &str) -> Result<RemoteHost, BackendError> {
+    host_with(url, token_from_env().as_deref())
+}
+
+/// The server at `url` presenting `token` (none: no credential).
+///
+/// # Errors
+/// As [`host`].
+pub fn host_with(url: &str, token: Option<&str>) -> Result<RemoteHost, BackendError> {
+    check_url(url)?;
+    let host = RemoteHost::websocket(url);
+    Ok(match token {
+        Some(token) => host.with_credential(token),
+        None => host,
+    })
+}
+
+fn check_url(url: &str) -> Result<(), BackendError> {
+    let bad = |why: &str| BackendError::RemoteAddress {
+        given: url.to_string(),
+        why: why.to_string(),
+    };
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| bad("it must start with ws:// (Burn's WebSocket transport)"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (name, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| bad("it needs a port, as in ws://HOST:3000"))?;
+    if name.is_empty() {
+        return Err(bad("it needs a host name or address"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(bad("the port must be a number from 1 to 65535")),
+    }
+}
+
+/// Connects device `index` of the server at `url` and checks it with one tiny operation.
+///
+/// # Errors
+/// [`BackendError::RemoteAddress`] for a malformed address; [`BackendError::RemoteUnreachable`]
+/// when nothing answers; [`BackendError::RemoteRefused`] when the server's token does not match
+/// [`TOKEN_VAR`]; [`BackendError::RemoteDevice`] when the server lacks device `index`;
+/// [`BackendError::RemoteFailed`] for anything else the connection reports.
+pub fn connect(url: &str, index: usize) -> Result<Device, BackendError> {
+    connect_with(url, index, token_from_env().as_deref())
+}
+
+/// [`connect`] presenting `token` rather than [`TOKEN_VAR`]'s.
+///
+/// # Errors
+/// As [`connect`].
+pub fn connect_with(url: &str, index: usize, token: Option<&str>) -> Result<Device, BackendError> {
+    let host = host_with(url, token)?;
+    let device = Device::remote_options(&host)
+        .device_index(index)
+        .init()
+        .map_err(|e| connect_error(url, e, token.is_some()))?;
+    crate::backend::probe(crate::backend::Backend::Remote, &device)?;
+    Ok(device)
+}
+
+/// How many devices the server at `url` hosts.
+///
+/// # Errors
+/// As [`connect`].
+pub fn device_count(url: &str) -> Result<usize, BackendError> {
+    host(url)?
+        .devices()
+        .map(|d| d.len())
+        .map_err(|e| connect_error(url, e, token_from_env().is_some()))
+}
+
+fn connect_error(url: &str, e: ConnectError, token_set: bool) -> BackendError {
+    let url = url.to_string();
+    match e {
+        ConnectError::Unreachable { reason } => BackendError::RemoteUnreachable {
+            url,
+            reason: kiln_core::one_line(&reason),
+        },
+        ConnectError::Unauthorized => BackendError::RemoteRefused { url, token_set },
+        ConnectError::NoSuchDevice { device_count } => {
+            BackendError::RemoteDevice { url, device_count }
+        }
+        other => BackendError::RemoteFailed {
+            url,
+            reason: kiln_core::one_line(&other),
+        },
+    }
+}
+
+#[cfg(feature = "remote-server")]
+pub use server::{LocalServer, ServerError, serve};
+
+#[cfg(feature = "remote-server")]
+mod server {
+    use std::net::TcpListener;
+
+    use burn::server::{RemoteServer, TokenAuthorizer, WebSocketTransport};
+    use burn::tensor::Device;
+
+    /// Why a server could not start or stopped.
+    #[derive(Debug, thiserror::Error)]
+    pub enum ServerError {
+        /// The address could not be bound (the port is taken, or not allowed).
+        #[error("cannot listen on {address}: {reason}")]
+        Bind {
+            /// `HOST:PORT` asked for.
+            address: String,
+            /// The operating system's reason.
+            reason: String,
+        },
+        /// Burn's server refused the devices or its transport failed.
+        #[error("the server stopped: {0}")]
+        Serve(String),
+        /// The token in `KILN_REMOTE_TOKEN` is unusable.
+        #[error("{0}")]
+        Token(String),
+        /// No device was given.
+        #[error("a server needs at least one device")]
+        NoDevices,
+    }
+
+    fn server(devices: Vec<Device>, token: Option<&str>) -> Result<RemoteServer, ServerError> {
+        if devices.is_empty() {
+            return Err(ServerError::NoDevices);
+        }
+        let server = RemoteServer::new(devices);
+        Ok(match token {
+            Some(t) => server.with_authorizer(
+                TokenAuthorizer::new(t).map_err(|e| ServerError::Token(e.to_string()))?,
+            ),
+            None => server,
+        })
+    }
+
+    fn bind(address: &str) -> Result<TcpListener, ServerError> {
+        TcpListener::bind(address).map_err(|e| ServerError::Bind {
+            address: address.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Serves `devices` on `address` (`HOST:PORT`; port 0 picks a free one) until Ctrl+C or
+    /// `SIGTERM`, requiring `token` from clients when given. `on_listening` gets the
+    /// `ws://HOST:PORT` address clients dial, once the socket is bound.
+    ///
+    /// # Errors
+    /// [`ServerError::Bind`] when the address cannot be bound; [`ServerError::Serve`] when Burn
+    /// refuses the devices (LibTorch devices cannot be served) or the transport fails.
+    pub fn serve(
+        devices: Vec<Device>,
+        address: &str,
+        token: Option<&str>,
+        on_listening: impl FnOnce(&str),
+    ) -> Result<(), ServerError> {
+        let server = server(devices, token)?;
+        let listener = bind(address)?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| ServerError::Serve(e.to_string()))?;
+        on_listening(&format!("ws://{local}"));
+        server
+            .serve(WebSocketTransport::from_listener(listener))
+            .map_err(|e| ServerError::Serve(kiln_core::one_line(&e)))
+    }
+
+    /// A Burn server on 127.0.0.1 inside this process, on a port the system picks, for tests
+    /// and the bench: started by [`LocalServer::start`], stopped (every session closed) when
+    /// dropped or by [`LocalServer::stop`].
+    pub struct LocalServer {
+        runtime: Option<tokio::runtime::Runtime>,
+        url: String,
+    }
+
+    impl LocalServer {
+        /// Starts serving `devices` (listed in this order to clients), requiring `token` when
+        /// given.
+        ///
+        /// # Errors
+        /// As [`serve`].
+        pub fn start(devices: Vec<Device>, token: Option<&str>) -> Result<Self, ServerError> {
+            let server = server(devices, token)?;
+            let listener = bind("127.0.0.1:0")?;
+            let url = format!(
+                "ws://{}",
+                listener
+                    .local_addr()
+                    .map_err(|e| ServerError::Serve(e.to_string()))?
+            );
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("kiln-local-server")
+                .enable_all()
+                .build()
+                .map_err(|e| ServerError::Serve(e.to_string()))?;
+            let serving = server.serve_async(WebSocketTransport::from_listener(listener));
+            runtime.spawn(async move {
+                if let Err(e) = serving.await {
+                    tracing::warn!("local Burn server stopped: {}", kiln_core::one_line(&e));
+                }
+            });
+            Ok(Self {
+                runtime: Some(runtime),
+                url,
+            })
+        }
+
+        /// The address clients dial: `ws://127.0.0.1:PORT`.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+
+        /// Stops serving: the socket closes and every client's session ends (their next read
+        /// fails).
+        pub fn stop(mut self) {
+            self.shutdown();
+        }
+
+        fn shutdown(&mut self) {
+            if let Some(runtime) = self.runtime.take() {
+                runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+
+    impl Drop for LocalServer {
+        fn drop(&mut self) {
+            self.shutdown();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_addresses_are_typed_errors() {
+        for bad in [
+            "http://h:1",
+            "ws://h",
+            "ws://:3000",
+            "ws://h:0",
+            "ws://h:port",
+            "h:3000",
+        ] {
+            let err = host(bad).unwrap_err();
+            assert!(
+                matches!(err, BackendError::RemoteAddress { .. }),
+                "{bad}: {err}"
+            );
+            assert!(!err.to_string().contains('\n'));
+        }
+        assert!(host("ws://127.0.0.1:3000").is_ok());
+        assert!(host("ws://gpu-box.local:3000/").is_ok());
+    }
+}
