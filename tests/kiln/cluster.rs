@@ -627,3 +627,41 @@ fn kmeans_starts_from_given_centroids() {
         Err(KMeansError::InvalidCentroids)
     ));
 }
+
+/// More points than one WGPU reduction covers (Burn 0.22.1's WGPU reductions stop at 65,532
+/// elements along an axis: kiln-cluster reduces in slices): every backend finds the CPU's
+/// clustering and inertia, from the same start.
+#[test]
+fn kmeans_on_more_points_than_one_wgpu_reduction_covers_matches_the_cpu() {
+    let n = 70_000;
+    let (values, _) = make_blobs(n, &[vec![0.0, 0.0], vec![8.0, 8.0], vec![-8.0, 8.0]], 2.0, 3)
+        .unwrap();
+    // A poor start on purpose, so the centroids move and every update counts.
+    let start = [0.0, 1.0, 0.5, 1.5, 1.0, 1.0];
+    let mut reference: Option<(Vec<usize>, f64)> = None;
+    for (backend, device) in backends() {
+        let x = tensor_from_slice(&values, n, 2, &device).unwrap();
+        let fitted = KMeans::params(3)
+            .init_centroids(&start)
+            .max_iter(30)
+            .fit(&x)
+            .unwrap();
+        println!(
+            "{backend}: inertia {:.1} in {} iterations",
+            fitted.inertia(),
+            fitted.n_iter()
+        );
+        match &reference {
+            None => reference = Some((fitted.labels().to_vec(), fitted.inertia())),
+            Some((labels, inertia)) => {
+                let differ = fitted.labels().iter().zip(labels).filter(|(a, b)| a != b).count();
+                assert!(differ <= 5, "{backend}: {differ} labels differ");
+                assert!(
+                    (fitted.inertia() - inertia).abs() <= 1e-3 * inertia,
+                    "{backend}: inertia {} vs {inertia}",
+                    fitted.inertia()
+                );
+            }
+        }
+    }
+}

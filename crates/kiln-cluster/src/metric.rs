@@ -47,3 +47,46 @@ pub(crate) fn augment_cols(c: Tensor<2>, c_sq: Tensor<2>) -> Tensor<2> {
     let ones = Tensor::<2>::ones([c.dims()[0], 1], &c.device());
     Tensor::cat(vec![c, ones, c_sq], 1).transpose()
 }
+
+/// Rows (or elements) per reduction. Burn 0.22.1's WGPU reductions (CubeCL 0.11.3) cover only
+/// the first 65,532 elements of a longer axis — measured on lavapipe: `sum_dim(0)` of
+/// `[100000, 1]` ones gives 65,532, `max_dim(0)` stops at row 65,531, `sum()` of 1,000,000
+/// ones gives 262,132 — so every reduction over points runs in slices of this many and adds
+/// the partial results (an upstream bug; flex, ndarray and tch are exact either way).
+pub(crate) const REDUCE_ROWS: usize = 32_768;
+
+/// The column sums, slice by slice ([`REDUCE_ROWS`]).
+///
+/// # Shapes
+/// - x: `[n, d]`
+/// - output: `[1, d]`
+pub(crate) fn sum_rows(x: &Tensor<2>) -> Tensor<2> {
+    let n = x.dims()[0];
+    (0..n.max(1))
+        .step_by(REDUCE_ROWS)
+        .map(|start| {
+            x.clone()
+                .narrow(0, start, REDUCE_ROWS.min(n - start))
+                .sum_dim(0)
+        })
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| x.clone().sum_dim(0))
+}
+
+/// The sum of every element, slice by slice ([`REDUCE_ROWS`]).
+///
+/// # Shapes
+/// - x: any
+/// - output: `[1]`
+pub(crate) fn sum_all<const D: usize>(x: Tensor<D>) -> Tensor<1> {
+    let flat: Tensor<1> = x.flatten(0, D - 1);
+    let len = flat.dims()[0];
+    if len <= REDUCE_ROWS {
+        return flat.sum();
+    }
+    let parts: Vec<Tensor<1>> = (0..len)
+        .step_by(REDUCE_ROWS)
+        .map(|start| flat.clone().narrow(0, start, REDUCE_ROWS.min(len - start)).sum())
+        .collect();
+    Tensor::cat(parts, 0).sum()
+}

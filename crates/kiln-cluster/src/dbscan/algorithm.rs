@@ -4,7 +4,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use super::params::BLOCK_FLOATS;
 use super::{DbscanError, DbscanParams};
-use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
+use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_rows};
 use crate::{InputError, Metric, check_input, read, to_f32};
 
 /// A fitted DBSCAN clustering.
@@ -155,12 +155,12 @@ fn neighbourhoods(
     } else {
         let (mut sum, mut sq) = (vec![0.0f64; d], vec![0.0f64; d]);
         for b in blocks {
-            for (acc, v) in sum.iter_mut().zip(to_f32(b.clone().sum_dim(0))?) {
+            for (acc, v) in sum.iter_mut().zip(to_f32(sum_rows(b))?) {
                 *acc += f64::from(v);
             }
             for (acc, v) in sq
                 .iter_mut()
-                .zip(to_f32(b.clone().powi_scalar(2).sum_dim(0))?)
+                .zip(to_f32(sum_rows(&b.clone().powi_scalar(2)))?)
             {
                 *acc += f64::from(v);
             }

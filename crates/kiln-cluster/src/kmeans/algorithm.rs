@@ -3,7 +3,7 @@
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::{KMeansError, KMeansParams};
-use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms};
+use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_all, sum_rows};
 use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_f64, to_indices};
 use burn::tensor::Bool;
 
@@ -57,7 +57,7 @@ impl FittedKMeans {
     /// As [`predict`](Self::predict).
     pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
         let (_, dists) = self.nearest(x)?;
-        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
+        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
         Ok(match self.metric {
             Metric::Euclidean => total,
             Metric::Cosine => total / 2.0,
@@ -244,7 +244,7 @@ impl Blocks {
         let sum = self
             .x
             .iter()
-            .map(|x| x.clone().sum_dim(0))
+            .map(sum_rows)
             .reduce(|a, b| a + b)
             .ok_or(InputError::Empty)?; // [1, d]
         let mean = sum / n as f64;
@@ -252,7 +252,7 @@ impl Blocks {
         for x in &self.x {
             let centred = x.clone() - mean.clone();
             squares += f64::from(read_scalar::<1, burn::tensor::Float, f32>(
-                centred.powi_scalar(2).sum(),
+                sum_all(centred.powi_scalar(2)),
             )?);
         }
         Ok(squares / (n * d) as f64)
@@ -391,7 +391,7 @@ pub(super) fn cluster_sums(
         .reshape([1, k])
         .expand([n, k]);
     let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
-    let counts = to_f64(onehot.clone().sum_dim(0).reshape([k]))?;
+    let counts = to_f64(sum_rows(&onehot).reshape([k]))?;
     let sums = to_f32(onehot.transpose().matmul(x.clone()))?; // [k, d]
     Ok((counts, sums))
 }
@@ -444,7 +444,7 @@ fn lloyd(
         }
     }
     let (labels, dists) = x.assign(&centroids, p.block_rows);
-    let mut inertia = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
+    let mut inertia = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
     if p.metric == Metric::Cosine {
         inertia /= 2.0; // ‖x − c‖² = 2 (1 − cos) for unit vectors
     }

@@ -9,7 +9,7 @@ use super::algorithm::{
     Blocks, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
 };
 use super::{KMeansError, KMeansParamsError};
-use crate::metric::augment_rows;
+use crate::metric::{augment_rows, sum_all, sum_rows};
 use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_indices};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
@@ -165,11 +165,12 @@ impl MiniBatchKMeansParams {
             return Err(KMeansError::TooFewPoints { k: self.k, n });
         }
         let x = prepare(x, self.metric);
-        let centred = x.clone() - x.clone().mean_dim(0);
+        let centred = x.clone() - sum_rows(&x) / n as f64;
         let tol = self.tolerance
-            * f64::from(read_scalar::<1, burn::tensor::Float, f32>(
-                centred.powi_scalar(2).mean(),
-            )?);
+            * f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(
+                centred.powi_scalar(2),
+            ))?)
+            / x.dims().iter().product::<usize>() as f64;
         let device = x.device();
         let rows = |idx: &[usize]| {
             let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
@@ -318,7 +319,7 @@ impl FittedMiniBatchKMeans {
     /// As [`predict`](Self::predict).
     pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
         let (_, dists) = self.nearest(x)?;
-        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(dists.sum())?);
+        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
         Ok(match self.params.metric {
             Metric::Euclidean => total,
             Metric::Cosine => total / 2.0,
@@ -380,7 +381,7 @@ impl FittedMiniBatchKMeans {
         }
         self.n_batches += 1;
         Ok(f64::from(read_scalar::<1, burn::tensor::Float, f32>(
-            dists.sum(),
+            sum_all(dists),
         )?))
     }
 }
