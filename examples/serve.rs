@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kiln::backend;
+use kiln::backend::{self, Backend};
 use kiln::cli::{AnyError, run};
 
 /// Serve a device to remote kiln/Burn clients.
@@ -46,6 +46,12 @@ fn main() -> ExitCode {
             return Err("--devices must be at least 1".into());
         }
         let (backend, device) = backend::select(args.backend.as_deref())?;
+        if matches!(backend, Backend::Tch | Backend::TchCuda | Backend::Remote) {
+            return Err(format!(
+                "Burn's server cannot host {backend} devices: serve flex, ndarray or a GPU backend"
+            )
+            .into());
+        }
         let devices = if backend.is_cpu() {
             vec![device; args.devices]
         } else {

@@ -2,7 +2,7 @@
 # Runs kiln's bench on a machine with an NVIDIA GPU, from a binary built elsewhere:
 #
 #   cargo build --release --example bench --no-default-features \
-#       --features wgpu,flex,fusion,autotune --target-dir /tmp/gpu-target
+#       --features wgpu,flex --target-dir /tmp/gpu-target
 #   gzip -c /tmp/gpu-target/release/examples/bench > .gpubin/bench.gz   # ~20 MB; then there:
 #   gunzip -c .gpubin/bench.gz > /tmp/bench && chmod +x /tmp/bench
 #   BACKENDS=wgpu,flex OUT=results bash scripts/gpu-bench.sh /tmp/bench
