@@ -316,7 +316,7 @@ fn gpu_devices(backend: Backend) -> Vec<Device> {
     kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
         Device::enumerate(kind).into_iter().collect::<Vec<_>>()
     }))
-        .unwrap_or_default()
+    .unwrap_or_default()
 }
 
 /// The adapter's name when `backend`'s `device` is a software rasteriser running on the CPU

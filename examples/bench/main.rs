@@ -72,11 +72,11 @@ pub fn working(backends: &[Backend], workload: &str) -> Vec<(Backend, burn::tens
                 .map_err(|e| eprintln!("{workload}: skipping remote: {e}"))
                 .ok(),
             _ => match b.device() {
-            Ok(d) => Some((b, d)),
-            Err(e) => {
-                eprintln!("{workload}: skipping {b}: {e}");
-                None
-            }
+                Ok(d) => Some((b, d)),
+                Err(e) => {
+                    eprintln!("{workload}: skipping {b}: {e}");
+                    None
+                }
             },
         })
         .collect()

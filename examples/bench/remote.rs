@@ -75,7 +75,12 @@ pub fn run(backends: &[Backend]) -> Result<Vec<Row>, AnyError> {
         let (per_op, per_read) = costs(&device)?;
         eprintln!("ops {backend}: {per_op:.1} µs per queued op, {per_read:.1} µs per read");
         rows.push(Row::new("ops", "µs per queued op", backend.name(), per_op));
-        rows.push(Row::new("ops", "µs per read round trip", backend.name(), per_read));
+        rows.push(Row::new(
+            "ops",
+            "µs per read round trip",
+            backend.name(),
+            per_read,
+        ));
     }
     Ok(rows)
 }

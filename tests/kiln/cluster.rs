@@ -634,8 +634,13 @@ fn kmeans_starts_from_given_centroids() {
 #[test]
 fn kmeans_on_more_points_than_one_wgpu_reduction_covers_matches_the_cpu() {
     let n = 70_000;
-    let (values, _) = make_blobs(n, &[vec![0.0, 0.0], vec![8.0, 8.0], vec![-8.0, 8.0]], 2.0, 3)
-        .unwrap();
+    let (values, _) = make_blobs(
+        n,
+        &[vec![0.0, 0.0], vec![8.0, 8.0], vec![-8.0, 8.0]],
+        2.0,
+        3,
+    )
+    .unwrap();
     // A poor start on purpose, so the centroids move and every update counts.
     let start = [0.0, 1.0, 0.5, 1.5, 1.0, 1.0];
     let mut reference: Option<(Vec<usize>, f64)> = None;
@@ -654,7 +659,12 @@ fn kmeans_on_more_points_than_one_wgpu_reduction_covers_matches_the_cpu() {
         match &reference {
             None => reference = Some((fitted.labels().to_vec(), fitted.inertia())),
             Some((labels, inertia)) => {
-                let differ = fitted.labels().iter().zip(labels).filter(|(a, b)| a != b).count();
+                let differ = fitted
+                    .labels()
+                    .iter()
+                    .zip(labels)
+                    .filter(|(a, b)| a != b)
+                    .count();
                 assert!(differ <= 5, "{backend}: {differ} labels differ");
                 assert!(
                     (fitted.inertia() - inertia).abs() <= 1e-3 * inertia,

@@ -56,7 +56,10 @@ pub fn full(kind: DatasetKind, split: Split, test: &str) -> Option<ImageDataset>
 pub fn backends() -> Vec<(Backend, burn::tensor::Device)> {
     let mut out = Vec::new();
     // A remote device needs a server: tests/kiln/remote.rs starts its own.
-    for b in backend::compiled().into_iter().filter(|b| *b != Backend::Remote) {
+    for b in backend::compiled()
+        .into_iter()
+        .filter(|b| *b != Backend::Remote)
+    {
         match b.device() {
             Ok(d) => out.push((b, d)),
             Err(e) => {

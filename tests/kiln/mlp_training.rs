@@ -274,7 +274,11 @@ fn sgd_and_the_constant_schedule_train() {
 #[test]
 fn two_devices_train_like_one_with_the_same_global_batch() {
     let config = MlpTrainingConfig::new()
-        .with_model(MlpConfig::new().with_hidden_sizes(vec![64]).with_dropout(0.0))
+        .with_model(
+            MlpConfig::new()
+                .with_hidden_sizes(vec![64])
+                .with_dropout(0.0),
+        )
         .with_epochs(2)
         .with_batch_size(50);
     let train = mnist(0..1000, Split::Train);
@@ -285,7 +289,10 @@ fn two_devices_train_like_one_with_the_same_global_batch() {
             "epoch {}: two shards loss {:.7}, one {:.7}",
             a.epoch, a.train_loss, b.train_loss
         );
-        assert!((a.train_loss - b.train_loss).abs() <= 1e-4, "{a:?} vs {b:?}");
+        assert!(
+            (a.train_loss - b.train_loss).abs() <= 1e-4,
+            "{a:?} vs {b:?}"
+        );
     }
     let diff = max_abs_diff(&weights(&two.model, &cpu()), &weights(&one.model, &cpu()));
     println!("largest weight difference: {diff:e}");
@@ -303,6 +310,9 @@ fn two_devices_train_like_one_with_the_same_global_batch() {
         .unwrap();
     let run = RunDir::open(dir.path(), RunMode::Resume).unwrap();
     let resumed = mlp::run::train(&config, &train, None, &cpu(), &run, mlp::silent).unwrap();
-    let diff = max_abs_diff(&weights(&resumed.model, &cpu()), &weights(&one.model, &cpu()));
+    let diff = max_abs_diff(
+        &weights(&resumed.model, &cpu()),
+        &weights(&one.model, &cpu()),
+    );
     assert!(diff <= 1e-4, "{diff}");
 }

@@ -71,7 +71,9 @@ fn the_same_weights_give_the_same_logits_locally_and_through_the_server() {
     })
     .unwrap();
     let config = MlpConfig::new().with_hidden_sizes(vec![64, 32]);
-    let input: Vec<f32> = (0..4 * 784).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+    let input: Vec<f32> = (0..4 * 784)
+        .map(|i| ((i * 37) % 101) as f32 / 101.0)
+        .collect();
     let logits = |device: &Device| -> Vec<f32> {
         let mlp = config.init_seeded(device, 11).unwrap();
         let x = Tensor::<2>::from_data(TensorData::new(input.clone(), [4, 784]), device);
@@ -89,21 +91,23 @@ fn the_same_weights_give_the_same_logits_locally_and_through_the_server() {
 fn a_short_training_and_a_kmeans_fit_run_through_the_server() {
     let server = server(1);
     let url = server.url().to_string();
-    let (mlp_remote, mlp_local, km_remote, km_local) = bounded(Duration::from_secs(240), move || {
-        let remote = connect(&url, 0).unwrap();
-        let data = classes(300);
-        let config = small_config(3);
-        let train = |device: &Device| kiln::mlp::train(&config, &data, None, device, kiln::silent);
-        let mlp_remote = train(&remote).unwrap();
-        let mlp_local = train(&cpu()).unwrap();
-        let centres = vec![vec![0.0, 0.0], vec![6.0, 6.0], vec![-6.0, 6.0]];
-        let (points, _) = make_blobs(900, &centres, 0.7, 2).unwrap();
-        let fit = |device: &Device| {
-            let x = tensor_from_slice(&points, 900, 2, device).unwrap();
-            KMeans::params(3).seed(4).fit(&x).unwrap()
-        };
-        (mlp_remote, mlp_local, fit(&remote), fit(&cpu()))
-    });
+    let (mlp_remote, mlp_local, km_remote, km_local) =
+        bounded(Duration::from_secs(240), move || {
+            let remote = connect(&url, 0).unwrap();
+            let data = classes(300);
+            let config = small_config(3);
+            let train =
+                |device: &Device| kiln::mlp::train(&config, &data, None, device, kiln::silent);
+            let mlp_remote = train(&remote).unwrap();
+            let mlp_local = train(&cpu()).unwrap();
+            let centres = vec![vec![0.0, 0.0], vec![6.0, 6.0], vec![-6.0, 6.0]];
+            let (points, _) = make_blobs(900, &centres, 0.7, 2).unwrap();
+            let fit = |device: &Device| {
+                let x = tensor_from_slice(&points, 900, 2, device).unwrap();
+                KMeans::params(3).seed(4).fit(&x).unwrap()
+            };
+            (mlp_remote, mlp_local, fit(&remote), fit(&cpu()))
+        });
     let (r, l) = (
         mlp_remote.metrics.last().unwrap(),
         mlp_local.metrics.last().unwrap(),
@@ -113,7 +117,10 @@ fn a_short_training_and_a_kmeans_fit_run_through_the_server() {
         r.train_loss, r.train_accuracy, l.train_loss, l.train_accuracy
     );
     assert!(r.train_accuracy > 0.9, "{r:?}");
-    assert!((r.train_loss - l.train_loss).abs() <= 1e-4, "{r:?} vs {l:?}");
+    assert!(
+        (r.train_loss - l.train_loss).abs() <= 1e-4,
+        "{r:?} vs {l:?}"
+    );
     assert_eq!(r.train_accuracy, l.train_accuracy);
     println!(
         "k-means: remote inertia {:.4} in {} iterations, local {:.4} in {}",
@@ -147,16 +154,25 @@ fn two_devices_of_one_server_train_like_one_device_with_the_same_batch() {
             "epoch {}: two devices loss {:.7} accuracy {:.4}; one device loss {:.7} accuracy {:.4}",
             a.epoch, a.train_loss, a.train_accuracy, b.train_loss, b.train_accuracy
         );
-        assert!((a.train_loss - b.train_loss).abs() <= 1e-4, "{a:?} vs {b:?}");
+        assert!(
+            (a.train_loss - b.train_loss).abs() <= 1e-4,
+            "{a:?} vs {b:?}"
+        );
     }
     // The weights, through their outputs on the same inputs.
-    let x: Vec<f32> = classes(20).iter().flat_map(|l| l.features.clone()).collect();
+    let x: Vec<f32> = classes(20)
+        .iter()
+        .flat_map(|l| l.features.clone())
+        .collect();
     let out = |m: &kiln::mlp::Mlp| -> Vec<f32> {
         let m = burn::module::Module::to_device(m.clone(), &cpu());
-        m.forward(Tensor::<2>::from_data(TensorData::new(x.clone(), [20, 8]), &cpu()))
-            .into_data()
-            .try_to_vec()
-            .unwrap()
+        m.forward(Tensor::<2>::from_data(
+            TensorData::new(x.clone(), [20, 8]),
+            &cpu(),
+        ))
+        .into_data()
+        .try_to_vec()
+        .unwrap()
     };
     let diff = max_abs_diff(&out(&two.model), &out(&one.model));
     println!("largest output difference after 2 epochs: {diff:e}");
@@ -173,7 +189,10 @@ fn a_server_that_goes_away_mid_run_is_a_typed_error_not_a_hang() {
     assert_eq!(t.clone().sum().into_scalar::<f32>(), 6.0);
     server.stop();
     let read = bounded(Duration::from_secs(60), move || {
-        (t * 2.0).sum().try_into_scalar::<f32>().map_err(|e| e.to_string())
+        (t * 2.0)
+            .sum()
+            .try_into_scalar::<f32>()
+            .map_err(|e| e.to_string())
     });
     println!("a read after the server stopped: {read:?}");
     assert!(read.is_err(), "{read:?}");
@@ -201,14 +220,19 @@ fn no_server_and_a_refused_token_are_typed_one_line_errors() {
     let url = format!("ws://127.0.0.1:{port}");
     let err = bounded(Duration::from_secs(60), move || connect(&url, 0)).unwrap_err();
     println!("{err}");
-    assert!(matches!(err, BackendError::RemoteUnreachable { .. }), "{err:?}");
+    assert!(
+        matches!(err, BackendError::RemoteUnreachable { .. }),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains('\n'));
 
     let guarded = LocalServer::start(vec![cpu()], Some("s3cret")).unwrap();
     for token in [None, Some("wrong")] {
         let url = guarded.url().to_string();
-        let err = bounded(Duration::from_secs(60), move || connect_with(&url, 0, token))
-            .unwrap_err();
+        let err = bounded(Duration::from_secs(60), move || {
+            connect_with(&url, 0, token)
+        })
+        .unwrap_err();
         println!("{token:?}: {err}");
         assert!(
             matches!(err, BackendError::RemoteRefused { token_set, .. } if token_set == token.is_some()),
@@ -217,12 +241,30 @@ fn no_server_and_a_refused_token_are_typed_one_line_errors() {
         assert!(err.to_string().contains("KILN_REMOTE_TOKEN"), "{err}");
     }
     let url = guarded.url().to_string();
-    assert!(bounded(Duration::from_secs(60), move || connect_with(&url, 0, Some("s3cret"))).is_ok());
+    assert!(
+        bounded(Duration::from_secs(60), move || connect_with(
+            &url,
+            0,
+            Some("s3cret")
+        ))
+        .is_ok()
+    );
     // A device the server does not host.
     let url = guarded.url().to_string();
-    let err = bounded(Duration::from_secs(60), move || connect_with(&url, 3, Some("s3cret")))
-        .unwrap_err();
-    assert!(matches!(err, BackendError::RemoteDevice { device_count: 1, .. }), "{err:?}");
+    let err = bounded(Duration::from_secs(60), move || {
+        connect_with(&url, 3, Some("s3cret"))
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackendError::RemoteDevice {
+                device_count: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     guarded.stop();
 }
 
@@ -231,7 +273,17 @@ fn a_cpu_backend_has_one_device_for_devices() {
     let err = backend::select_devices(Some("flex"), 2);
     if cfg!(feature = "flex") {
         let err = err.unwrap_err();
-        assert!(matches!(err, BackendError::TooFewDevices { asked: 2, found: 1, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                BackendError::TooFewDevices {
+                    asked: 2,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("serve --devices"), "{err}");
     }
     assert!(matches!(
@@ -252,7 +304,9 @@ fn serve_child(binary: &std::path::Path) -> (std::process::Child, String) {
     let stdout = child.stdout.take().unwrap();
     let line = bounded(Duration::from_secs(60), move || {
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
     })
     .unwrap();
     let url = line
@@ -293,7 +347,10 @@ fn a_run_cut_off_by_its_server_resumes_from_its_checkpoint() {
     let mut child = start(&url, false);
     let began = std::time::Instant::now();
     while checkpoint_done(&run).is_none_or(|d| d < 1) {
-        assert!(began.elapsed() < Duration::from_secs(180), "no checkpoint in 180 s");
+        assert!(
+            began.elapsed() < Duration::from_secs(180),
+            "no checkpoint in 180 s"
+        );
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -324,4 +381,3 @@ fn a_run_cut_off_by_its_server_resumes_from_its_checkpoint() {
         "remote: the server was killed with the checkpoint at epoch {done}; the resumed run finished {epochs} epochs"
     ));
 }
-

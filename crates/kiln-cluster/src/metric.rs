@@ -86,7 +86,11 @@ pub(crate) fn sum_all<const D: usize>(x: Tensor<D>) -> Tensor<1> {
     }
     let parts: Vec<Tensor<1>> = (0..len)
         .step_by(REDUCE_ROWS)
-        .map(|start| flat.clone().narrow(0, start, REDUCE_ROWS.min(len - start)).sum())
+        .map(|start| {
+            flat.clone()
+                .narrow(0, start, REDUCE_ROWS.min(len - start))
+                .sum()
+        })
         .collect();
     Tensor::cat(parts, 0).sum()
 }

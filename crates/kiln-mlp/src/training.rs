@@ -6,9 +6,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{
-    AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig,
-};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use kiln_core::{ControlFlow, Progress, Rng, Unit};
 use serde::{Deserialize, Serialize};
@@ -215,7 +213,13 @@ pub fn train(
     device: &Device,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedMlp, MlpError> {
-    train_on_devices(config, train, valid, std::slice::from_ref(device), on_progress)
+    train_on_devices(
+        config,
+        train,
+        valid,
+        std::slice::from_ref(device),
+        on_progress,
+    )
 }
 
 /// [`train`], data-parallel over several devices: every batch of `config.batch_size` is split
@@ -393,26 +397,29 @@ impl Trainer {
                 .map(|((features, classes), device)| {
                     let model = self.model.clone().fork(device);
                     // A device that panics (Burn's op submission can) becomes a device error.
-                    scope.spawn(move || kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
-                        let n = classes.len();
-                        let x = Tensor::<2>::from_data(
-                            TensorData::new(features, [n, input_size]),
-                            device,
-                        );
-                        let y = Tensor::<1, Int>::from_data(TensorData::new(classes, [n]), device);
-                        let logits = model.forward(x);
-                        let loss = CrossEntropyLossConfig::new()
-                            .init(device)
-                            .forward(logits.clone(), y.clone());
-                        let hits = logits.argmax(1).reshape([n]).equal(y).int().sum();
-                        let weighted = loss.clone().detach() * n as f64;
-                        // Weighted by the shard's share, the shards' gradients sum to the
-                        // gradient of the whole batch's mean loss.
-                        let share = loss * (n as f64 / total);
-                        let grads = GradientsParams::from_grads(share.backward(), &model)
-                            .to_device(main, &model);
-                        (weighted.to_device(main), hits.to_device(main), grads)
-                    })))
+                    scope.spawn(move || {
+                        kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
+                            let n = classes.len();
+                            let x = Tensor::<2>::from_data(
+                                TensorData::new(features, [n, input_size]),
+                                device,
+                            );
+                            let y =
+                                Tensor::<1, Int>::from_data(TensorData::new(classes, [n]), device);
+                            let logits = model.forward(x);
+                            let loss = CrossEntropyLossConfig::new()
+                                .init(device)
+                                .forward(logits.clone(), y.clone());
+                            let hits = logits.argmax(1).reshape([n]).equal(y).int().sum();
+                            let weighted = loss.clone().detach() * n as f64;
+                            // Weighted by the shard's share, the shards' gradients sum to the
+                            // gradient of the whole batch's mean loss.
+                            let share = loss * (n as f64 / total);
+                            let grads = GradientsParams::from_grads(share.backward(), &model)
+                                .to_device(main, &model);
+                            (weighted.to_device(main), hits.to_device(main), grads)
+                        }))
+                    })
                 })
                 .collect();
             workers

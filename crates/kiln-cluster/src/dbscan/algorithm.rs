@@ -195,7 +195,11 @@ fn neighbourhoods(
         .map(|&a| ((f64::from(a) - f64::from(min_a)) / f64::from(radius)).floor() as i64)
         .collect();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| cells[a].cmp(&cells[b]).then(keys_b[a].total_cmp(&keys_b[b])));
+    order.sort_by(|&a, &b| {
+        cells[a]
+            .cmp(&cells[b])
+            .then(keys_b[a].total_cmp(&keys_b[b]))
+    });
     let sorted_cells: Vec<i64> = order.iter().map(|&i| cells[i]).collect();
     let sorted_b: Vec<f32> = order.iter().map(|&i| keys_b[i]).collect();
     // Each occupied cell's run of sorted positions: (cell, start, end).

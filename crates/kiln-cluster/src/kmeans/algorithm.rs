@@ -251,9 +251,9 @@ impl Blocks {
         let mut squares = 0.0;
         for x in &self.x {
             let centred = x.clone() - mean.clone();
-            squares += f64::from(read_scalar::<1, burn::tensor::Float, f32>(
-                sum_all(centred.powi_scalar(2)),
-            )?);
+            squares += f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(
+                centred.powi_scalar(2),
+            ))?);
         }
         Ok(squares / (n * d) as f64)
     }
