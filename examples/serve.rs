@@ -14,6 +14,10 @@
 
 use std::process::ExitCode;
 
+/// The examples' allocator (examples/common/mod.rs explains why): the server runs the work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use kiln::backend::{self, Backend};
 use kiln::cli::{AnyError, run};

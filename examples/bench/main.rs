@@ -12,6 +12,11 @@ mod w2;
 mod w3;
 
 use std::path::PathBuf;
+
+/// The examples' allocator (examples/common/mod.rs explains why), so the bench measures what
+/// the examples run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::Parser;

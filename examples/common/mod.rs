@@ -4,6 +4,16 @@
 
 #![allow(dead_code)] // Each example uses part of it.
 
+/// kiln's programs allocate through mimalloc. Burn's CPU backends allocate a fresh buffer for
+/// most operations; glibc's allocator hands large ones back to the kernel when they are freed
+/// and gets zeroed pages again on the next allocation, so a DCGAN iteration on flex spent 28%
+/// of its time in page faults and page zeroing (`perf record` of `bench --workloads w2`).
+/// mimalloc keeps freed memory for reuse: flex's W2 went from ~3.9 to ~5.2 iterations/s
+/// (docs/benchmarks.md, W2). A library cannot choose the allocator; an application embedding
+/// kiln makes the same choice in its own binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use clap::Args;

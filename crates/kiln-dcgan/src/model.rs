@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::leaky_relu;
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use kiln_core::Rng;
 
@@ -15,6 +15,19 @@ const INIT: Initializer = Initializer::Normal {
 };
 /// Slope of the LeakyReLUs.
 const SLOPE: f64 = 0.2;
+
+/// LeakyReLU as `(1 − slope)·relu(x) + slope·x`, equal to `max(x, slope·x)` up to rounding.
+///
+/// Burn's `activation::leaky_relu` has no autodiff kernel of its own: under autodiff it runs as
+/// `lower_elem`, `mul_scalar` and `mask_where` (burn-backend 0.22.1,
+/// `src/backend/ops/activation.rs`, `fn leaky_relu`; burn-autodiff overrides `relu` but not
+/// `leaky_relu`), and `mask_where`'s forward and backward were the largest single cost of a
+/// DCGAN iteration after the matrix products: 14% of the samples on flex and 19% on tch
+/// (`perf record` of `bench --workloads w2`). `relu` has its own forward and backward kernels,
+/// so this form runs as cheap element-wise operations (measured: docs/benchmarks.md, W2).
+fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
+    relu(x.clone()) * (1.0 - slope) + x * slope
+}
 
 /// An invalid generator or discriminator size.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
