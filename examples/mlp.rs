@@ -65,8 +65,8 @@ struct Args {
     /// Devices to train on, data-parallel (each batch split between them; gradients summed
     /// on the first): the backend's first N GPUs, or the first N devices of a remote server
     /// (`--backend remote=ws://...`). 1 is a plain run.
-    #[arg(long, default_value_t = 1)]
-    devices: usize,
+    #[arg(long, default_value = "1")]
+    devices: std::num::NonZeroUsize,
 }
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
@@ -91,11 +91,8 @@ fn main() -> ExitCode {
     kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
-        if args.devices == 0 {
-            return Err("--devices must be at least 1".into());
-        }
         let (backend, devices) =
-            backend::select_devices(args.common.backend.as_deref(), args.devices)?;
+            backend::select_devices(args.common.backend.as_deref(), args.devices.get())?;
         tracing::info!("backend: {backend}");
         match &args.eval {
             Some(dir) => evaluate(&args, dir, &devices[0]),

@@ -38,17 +38,14 @@ struct Args {
     /// Devices to host, listed to clients in order (device 0, 1, ...): the backend's first N
     /// GPUs; a CPU backend's one device is listed N times (N sessions sharing it), which is
     /// how the multi-device path is tested without GPUs.
-    #[arg(long, default_value_t = 1)]
-    devices: usize,
+    #[arg(long, default_value = "1")]
+    devices: std::num::NonZeroUsize,
 }
 
 fn main() -> ExitCode {
     kiln::cli::init_tracing(env!("CARGO_CRATE_NAME"));
     let args = Args::parse();
     run(|| -> Result<(), AnyError> {
-        if args.devices == 0 {
-            return Err("--devices must be at least 1".into());
-        }
         let (backend, device) = backend::select(args.backend.as_deref())?;
         if matches!(backend, Backend::Tch | Backend::TchCuda | Backend::Remote) {
             return Err(format!(
@@ -57,9 +54,9 @@ fn main() -> ExitCode {
             .into());
         }
         let devices = if backend.is_cpu() {
-            vec![device; args.devices]
+            vec![device; args.devices.get()]
         } else {
-            backend::select_devices(args.backend.as_deref(), args.devices)?.1
+            backend::select_devices(args.backend.as_deref(), args.devices.get())?.1
         };
         let token = kiln::remote::token_from_env();
         let address = format!("{}:{}", args.host, args.port);
