@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -341,12 +341,7 @@ impl Trainer {
             lr = self.config.learning_rate_at(step, total_steps);
             let (weighted, hits, grads) = if self.devices.len() == 1 {
                 let (x, y) = batch(train, chunk, &self.config.model, &self.device)?;
-                let logits = self.model.forward(x); // [batch, classes]
-                let loss = loss_fn.forward(logits.clone(), y.clone());
-                let hits = logits.argmax(1).reshape([chunk.len()]).equal(y).int().sum();
-                let weighted = loss.clone().detach() * chunk.len() as f64;
-                let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-                (weighted, hits, grads)
+                shard_step(&self.model, x, y, &loss_fn, 1.0)
             } else {
                 self.parallel_step(train, chunk)?
             };
@@ -399,24 +394,13 @@ impl Trainer {
                     // A device that panics (Burn's op submission can) becomes a device error.
                     scope.spawn(move || {
                         kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
-                            let n = classes.len();
-                            let x = Tensor::<2>::from_data(
-                                TensorData::new(features, [n, input_size]),
-                                device,
-                            );
-                            let y =
-                                Tensor::<1, Int>::from_data(TensorData::new(classes, [n]), device);
-                            let logits = model.forward(x);
-                            let loss = CrossEntropyLossConfig::new()
-                                .init(device)
-                                .forward(logits.clone(), y.clone());
-                            let hits = logits.argmax(1).reshape([n]).equal(y).int().sum();
-                            let weighted = loss.clone().detach() * n as f64;
                             // Weighted by the shard's share, the shards' gradients sum to the
                             // gradient of the whole batch's mean loss.
-                            let share = loss * (n as f64 / total);
-                            let grads = GradientsParams::from_grads(share.backward(), &model)
-                                .to_device(main, &model);
+                            let share = classes.len() as f64 / total;
+                            let (x, y) = tensors(features, classes, input_size, device);
+                            let loss_fn = CrossEntropyLossConfig::new().init(device);
+                            let (weighted, hits, grads) = shard_step(&model, x, y, &loss_fn, share);
+                            let grads = grads.to_device(main, &model);
                             (weighted.to_device(main), hits.to_device(main), grads)
                         }))
                     })
@@ -484,11 +468,44 @@ pub(crate) fn batch(
     device: &Device,
 ) -> Result<(Tensor<2>, Tensor<1, Int>), MlpError> {
     let (features, classes) = host_batch(data, indices, model)?;
-    let n = indices.len();
-    Ok((
-        Tensor::from_data(TensorData::new(features, [n, model.input_size]), device),
+    Ok(tensors(features, classes, model.input_size, device))
+}
+
+/// Host features (row by row) and classes as `[n, input_size]` and `[n]` tensors on `device`.
+fn tensors(
+    features: Vec<f32>,
+    classes: Vec<i64>,
+    input_size: usize,
+    device: &Device,
+) -> (Tensor<2>, Tensor<1, Int>) {
+    let n = classes.len();
+    (
+        Tensor::from_data(TensorData::new(features, [n, input_size]), device),
         Tensor::from_data(TensorData::new(classes, [n]), device),
-    ))
+    )
+}
+
+/// One forward and backward pass: the examples' summed loss (detached) and hit count, and the
+/// gradients of their mean loss times `share` (1 for a whole batch, a shard's share of it in
+/// [`train_on_devices`]).
+fn shard_step(
+    model: &Mlp,
+    x: Tensor<2>,
+    y: Tensor<1, Int>,
+    loss_fn: &CrossEntropyLoss,
+    share: f64,
+) -> (Tensor<1>, Tensor<1, Int>, GradientsParams) {
+    let n = y.dims()[0];
+    let logits = model.forward(x); // [n, classes]
+    let loss = loss_fn.forward(logits.clone(), y.clone());
+    let hits = logits.argmax(1).reshape([n]).equal(y).int().sum();
+    let weighted = loss.clone().detach() * n as f64;
+    let scaled = if share == 1.0 { loss } else { loss * share };
+    (
+        weighted,
+        hits,
+        GradientsParams::from_grads(scaled.backward(), model),
+    )
 }
 
 /// The host side of [`batch`]: features row by row and classes, checked.
