@@ -1,5 +1,6 @@
 //! One DCGAN training step: the discriminator, then the generator.
 
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
@@ -179,13 +180,88 @@ impl Gan {
     }
 
     /// The G update; returns `[L_G]`, detached, on the device.
+    ///
+    /// The discriminator runs with its parameters not requiring gradients (a `no_grad`
+    /// clone: the same weights, and the same batch-norm running statistics, which clones
+    /// share), so the backward pass computes the gradients that reach the generator and not
+    /// the discriminator's weight gradients, which this update would throw away. PyTorch's
+    /// reference loop computes and discards them (docs/benchmarks.md, W2).
     fn update_generator(&mut self, fake: Tensor<4>) -> Tensor<1> {
-        let g_loss = generator_loss(self.discriminator.forward(fake));
+        let frozen = self.discriminator.clone().no_grad();
+        let g_loss = generator_loss(frozen.forward(fake));
         let value = g_loss.clone().detach();
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
         self.generator =
             self.generator_optim
                 .step(self.learning_rate, self.generator.clone(), grads);
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::{Device, Distribution};
+
+    use super::*;
+    use crate::{DiscriminatorConfig, GeneratorConfig};
+
+    /// Every float of a module: parameters and batch-norm running statistics.
+    #[derive(Default)]
+    struct Values(Vec<f32>);
+
+    impl ModuleVisitor for Values {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.extend(param.val().into_data().iter::<f32>());
+        }
+    }
+
+    fn values(m: &impl Module) -> Vec<f32> {
+        let mut v = Values::default();
+        m.visit(&mut v);
+        v.0
+    }
+
+    fn gan(device: &Device) -> Gan {
+        let g = GeneratorConfig::new()
+            .with_latent_size(8)
+            .with_features(4)
+            .with_image_size(8);
+        let d = DiscriminatorConfig::new()
+            .with_features(4)
+            .with_image_size(8);
+        Gan::new(
+            g.init_seeded(device, 0).unwrap(),
+            d.init_seeded(device, 1).unwrap(),
+            2e-4,
+        )
+    }
+
+    /// The generator update with the discriminator's parameters not requiring gradients
+    /// leaves both networks and the running statistics exactly as the plain form does (the
+    /// discriminator's weight gradients it skips were thrown away).
+    #[test]
+    fn frozen_discriminator_in_the_generator_update_changes_no_result() {
+        let device = Device::flex().autodiff();
+        let real = Tensor::<4>::random([6, 1, 8, 8], Distribution::Uniform(-1.0, 1.0), &device);
+        let z = Tensor::<2>::random([6, 8], Distribution::Normal(0.0, 1.0), &device);
+        // Two independent copies (clones would share the running statistics).
+        let (mut a, mut b) = (gan(&device), gan(&device));
+        for _ in 0..3 {
+            let _ = a.step_on_device(real.clone(), z.clone());
+            // The plain form: the discriminator as it is, its weight gradients computed.
+            let fake = b.generator.forward(z.clone());
+            let _ = b.update_discriminator(real.clone(), fake.clone().detach());
+            let g_loss = generator_loss(b.discriminator.forward(fake));
+            let grads = g_loss.backward();
+            let grads = GradientsParams::from_grads(grads, &b.generator);
+            b.generator = b
+                .generator_optim
+                .step(b.learning_rate, b.generator.clone(), grads);
+        }
+        assert_eq!(values(&a.generator), values(&b.generator));
+        assert_eq!(values(&a.discriminator), values(&b.discriminator));
+        // It did train (the comparison is not of untouched weights).
+        assert_ne!(values(&a.generator), values(&gan(&device).generator));
     }
 }
