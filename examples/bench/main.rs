@@ -5,6 +5,7 @@
 //! ratio is measured in one run. Results are printed as one table and written as JSON.
 
 mod cluster;
+mod layers;
 mod remote;
 mod timing;
 mod w1;
@@ -28,7 +29,8 @@ use kiln::cli::{AnyError, run};
 struct Args {
     /// Workloads to run: w1 (MLP), w2 (DCGAN), w3 (DQN), w4 (k-means, with w5: DBSCAN),
     /// scaling (W4 and W5 at four sizes each), ops (the cost of one queued operation and of
-    /// one read: what the remote backend adds).
+    /// one read: what the remote backend adds), layers (W2's DCGAN layer by layer: forward and
+    /// backward of each, and Adam).
     #[arg(long, value_delimiter = ',', default_value = "w1,w2,w3,w4")]
     workloads: Vec<String>,
     /// Backends to run on (default: every one compiled in that works here). `remote` is a
@@ -68,7 +70,7 @@ pub fn working(backends: &[Backend], workload: &str) -> Vec<(Backend, burn::tens
     backends
         .iter()
         .filter_map(|&b| match b {
-            Backend::Remote if matches!(workload, "W2" | "W3" | "scaling") => {
+            Backend::Remote if matches!(workload, "W2" | "W3" | "scaling" | "layers") => {
                 eprintln!("{workload}: skipping remote (it runs W1, W4/W5 and ops)");
                 None
             }
@@ -145,9 +147,10 @@ fn main() -> ExitCode {
                 "w4" | "w5" => rows.extend(cluster::run(&backends, !args.no_pytorch)?),
                 "scaling" => rows.extend(cluster::scaling(&backends, !args.no_pytorch)?),
                 "ops" => rows.extend(remote::run(&backends)?),
+                "layers" => rows.extend(layers::run(&backends, args.seconds, !args.no_pytorch)?),
                 other => {
                     return Err(format!(
-                        "unknown workload '{other}': expected w1, w2, w3, w4, w5, scaling or ops"
+                        "unknown workload '{other}': expected w1, w2, w3, w4, w5, scaling, ops or layers"
                     )
                     .into());
                 }

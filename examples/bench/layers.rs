@@ -1,0 +1,204 @@
+//! `layers`: W2's DCGAN taken apart. Each layer of the generator and discriminator at W2's
+//! shapes (batch 64), timed alone on an autodiff device: forward, and forward + backward (the
+//! gradient of the output's sum, with the input's gradient where W2 needs it), plus one Adam
+//! step of each network. `bench/python/w2_layers.py` times the same layers in PyTorch. The
+//! figures are milliseconds per call; with the call counts of one W2 iteration
+//! ([`PER_ITERATION`]) they split an iteration's time by layer (docs/benchmarks.md).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Distribution, Tensor};
+use kiln::backend::Backend;
+use kiln::cli::AnyError;
+use kiln::dcgan::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, dcgan_adam};
+
+use crate::timing::{Environment, per_second};
+use crate::{Row, torch_runner};
+
+const BATCH: usize = 64;
+
+/// How often one W2 iteration runs each measurement: (name, forward passes, backward passes).
+/// The discriminator runs forward three times (real, detached fake, fake for the generator's
+/// loss) and backward twice; everything before `down1` once each way, but `down1` needs its
+/// input's gradient only in the generator's backward pass. The LeakyReLUs are counted in
+/// units of the `[64, 64, 14, 14]` one timed (W2 has five, of 0.5–1 of that size).
+pub const PER_ITERATION: [(&str, f64, f64); 11] = [
+    ("G.project linear", 1.0, 1.0),
+    ("G.project_norm batch norm 1d", 1.0, 1.0),
+    ("G.up1 conv-transpose 128→64", 1.0, 1.0),
+    ("G.up1_norm batch norm", 1.0, 1.0),
+    ("G.up2 conv-transpose 64→1", 1.0, 1.0),
+    ("D.down1 conv 1→64", 3.0, 2.0),
+    ("D.down2 conv 64→128", 3.0, 2.0),
+    ("D.down2_norm batch norm", 3.0, 2.0),
+    ("D.classify linear", 3.0, 2.0),
+    ("LeakyReLU [64,64,14,14]", 6.0, 4.5),
+    ("Adam step G + D", 1.0, 0.0),
+];
+
+fn leaky(x: Tensor<4>) -> Tensor<4> {
+    relu(x.clone()) * 0.8 + x * 0.2
+}
+
+/// Milliseconds per call of `f`.
+fn ms(device: &Device, seconds: f64, mut f: impl FnMut()) -> f64 {
+    1000.0
+        / per_second(3, seconds, 10, &mut f, || {
+            device.sync().expect("device sync")
+        })
+}
+
+fn input<const D: usize>(shape: [usize; D], grad: bool, device: &Device) -> Tensor<D> {
+    let t = Tensor::random(shape, Distribution::Normal(0.0, 1.0), device);
+    if grad { t.require_grad() } else { t }
+}
+
+/// A random gradient for every float parameter of a module, registered afresh by
+/// [`make`](Self::make) (`GradientsParams` is not `Clone`).
+#[derive(Default)]
+struct RandomGrads {
+    register: Vec<Box<dyn Fn(&mut GradientsParams)>>,
+    device: Option<Device>,
+}
+
+impl RandomGrads {
+    fn of<M: Module>(module: &M, device: &Device) -> Self {
+        let mut v = RandomGrads {
+            device: Some(device.clone()),
+            ..Default::default()
+        };
+        module.visit(&mut v);
+        v
+    }
+
+    fn make(&self) -> GradientsParams {
+        let mut grads = GradientsParams::new();
+        for register in &self.register {
+            register(&mut grads);
+        }
+        grads
+    }
+}
+
+impl ModuleVisitor for RandomGrads {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let device = self.device.as_ref().expect("set in `of`");
+        let t: Tensor<D> = input(param.val().dims(), false, device);
+        let id = param.id;
+        self.register
+            .push(Box::new(move |grads| grads.register(id, t.clone())));
+    }
+}
+
+/// (name, forward ms, forward + backward ms) for each entry of [`PER_ITERATION`].
+fn times(device: &Device, seconds: f64) -> Result<Vec<(String, f64, f64)>, AnyError> {
+    let dev = device.clone().autodiff();
+    let g: Generator = GeneratorConfig::new().init_seeded(&dev, 0)?;
+    let d: Discriminator = DiscriminatorConfig::new().init_seeded(&dev, 1)?;
+    let mut out = Vec::new();
+    let mut pair = |name: &str, fwd: &mut dyn FnMut() -> Tensor<1>| {
+        let f = ms(device, seconds, || {
+            let _ = fwd();
+        });
+        let fb = ms(device, seconds, || {
+            let _ = fwd().backward();
+        });
+        out.push((name.to_string(), f, fb));
+    };
+    let z = input([BATCH, 100], false, &dev);
+    pair(PER_ITERATION[0].0, &mut || {
+        g.project.forward(z.clone()).sum()
+    });
+    let x = input([BATCH, 6272], true, &dev);
+    pair(PER_ITERATION[1].0, &mut || {
+        g.project_norm.forward(x.clone()).sum()
+    });
+    let x = input([BATCH, 128, 7, 7], true, &dev);
+    pair(PER_ITERATION[2].0, &mut || g.up1.forward(x.clone()).sum());
+    let x = input([BATCH, 64, 14, 14], true, &dev);
+    pair(PER_ITERATION[3].0, &mut || {
+        g.up1_norm.forward(x.clone()).sum()
+    });
+    pair(PER_ITERATION[4].0, &mut || g.up2.forward(x.clone()).sum());
+    let img = input([BATCH, 1, 28, 28], false, &dev);
+    pair(PER_ITERATION[5].0, &mut || {
+        d.down1.forward(img.clone()).sum()
+    });
+    pair(PER_ITERATION[6].0, &mut || d.down2.forward(x.clone()).sum());
+    let y = input([BATCH, 128, 7, 7], true, &dev);
+    pair(PER_ITERATION[7].0, &mut || {
+        d.down2_norm.forward(y.clone()).sum()
+    });
+    let flat = input([BATCH, 6272], true, &dev);
+    pair(PER_ITERATION[8].0, &mut || {
+        d.classify.forward(flat.clone()).sum()
+    });
+    pair(PER_ITERATION[9].0, &mut || leaky(x.clone()).sum());
+    // Adam: one step of each network per call, on random gradients made once.
+    let (gg, dg) = (RandomGrads::of(&g, device), RandomGrads::of(&d, device));
+    let (mut og, mut od) = (dcgan_adam(), dcgan_adam());
+    let (mut g, mut d) = (g, d);
+    let adam = ms(device, seconds, || {
+        g = og.step(2e-4, g.clone(), gg.make());
+        d = od.step(2e-4, d.clone(), dg.make());
+    });
+    drop((g, d));
+    out.push((PER_ITERATION[10].0.to_string(), adam, adam));
+    Ok(out)
+}
+
+/// The per-layer rows for every backend given, plus PyTorch where installed.
+pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
+    let seconds = (seconds / 4.0).max(0.3);
+    let mut rows = Vec::new();
+    let mut push = |runner: &str, list: &[(String, f64, f64)]| {
+        let mut total = 0.0;
+        for ((name, f, fb), (_, nf, nb)) in list.iter().zip(PER_ITERATION) {
+            // One iteration's share: forward-only calls plus forward+backward calls.
+            let share = (nf - nb) * f + nb * fb;
+            total += share;
+            eprintln!(
+                "layers {runner}: {name:<32} fwd {f:7.3} ms  fwd+bwd {fb:7.3} ms  per iteration {share:7.2} ms"
+            );
+            rows.push(Row::new("layers", &format!("{name} fwd ms"), runner, *f));
+            rows.push(Row::new(
+                "layers",
+                &format!("{name} fwd+bwd ms"),
+                runner,
+                *fb,
+            ));
+        }
+        eprintln!("layers {runner}: sum per iteration {total:.1} ms");
+        rows.push(Row::new("layers", "sum per W2 iteration ms", runner, total));
+    };
+    for (backend, device) in crate::working(backends, "layers") {
+        let list = times(&device, seconds)?;
+        push(backend.name(), &list);
+    }
+    if pytorch {
+        let threads = Environment::capture().threads();
+        match crate::timing::python_reference("w2_layers.py", seconds, threads, &[]) {
+            Ok(v) => {
+                let list: Vec<(String, f64, f64)> = PER_ITERATION
+                    .iter()
+                    .filter_map(|(name, _, _)| {
+                        let entry = v.get(*name)?;
+                        Some((
+                            name.to_string(),
+                            entry.get(0)?.as_f64()?,
+                            entry.get(1)?.as_f64()?,
+                        ))
+                    })
+                    .collect();
+                if list.len() == PER_ITERATION.len() {
+                    push(&torch_runner("cpu"), &list);
+                } else {
+                    eprintln!("layers: w2_layers.py did not time every layer");
+                }
+            }
+            Err(reason) => eprintln!("layers: no PyTorch column: {reason}"),
+        }
+    }
+    Ok(rows)
+}
