@@ -60,6 +60,8 @@ fn cubecl_backends_get_fusion_and_autotune() {
 
 #[test]
 fn cpu_backends_get_threads_and_simd() {
-    check("flex", "burn-flex", &["rayon", "simd"]);
+    check("flex", "burn-flex", &["rayon", "simd", "x86-v4"]);
+    // x86-v4 reaches the matrix product's AVX-512 kernels.
+    check("flex", "gemm-f32", &["x86-v4"]);
     check("ndarray", "burn-ndarray", &["multi-threads", "simd"]);
 }
