@@ -1,7 +1,8 @@
 """The `layers` workload in PyTorch: each layer of W2's DCGAN (see w2.py) at W2's shapes,
 batch 64, timed alone: forward, and forward + backward of the output's sum (with the input's
 gradient where kiln's examples/bench/layers.rs asks for it), plus one Adam step of each
-network. Milliseconds per call; prints one JSON line {name: [fwd_ms, fwd_bwd_ms]}.
+network, and three matrix products alone. Milliseconds per call; prints one JSON line
+{name: [fwd_ms, fwd_bwd_ms]} ({name: ms} for the products).
 """
 import argparse
 import json
@@ -78,6 +79,12 @@ def main():
 
     t = ms(adam, a.seconds)
     out["Adam step G + D"] = [t, t]
+
+    # Matrix products alone (examples/bench/layers.rs, PRODUCTS).
+    with torch.no_grad():
+        for m, k, n in [(1024, 784, 512), (1024, 512, 256), (3136, 1024, 128)]:
+            x, y = torch.randn(m, k), torch.randn(k, n)
+            out[f"matmul [{m},{k}]·[{k},{n}]"] = ms(lambda: x @ y, a.seconds)
     print(json.dumps(out, ensure_ascii=False))
 
 

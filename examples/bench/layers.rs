@@ -37,6 +37,12 @@ pub const PER_ITERATION: [(&str, f64, f64); 11] = [
     ("Adam step G + D", 1.0, 0.0),
 ];
 
+/// Matrix products timed alone (no autodiff), as `[m, k] · [k, n]`: the two largest of W1's
+/// inference (batch 1024) and the product at the heart of `D.down2` as im2col + GEMM
+/// (`[64·7·7, 64·4·4] · [64·4·4, 128]`), to tell a backend's matrix product from its
+/// convolution.
+pub const PRODUCTS: [[usize; 3]; 3] = [[1024, 784, 512], [1024, 512, 256], [3136, 1024, 128]];
+
 fn leaky(x: Tensor<4>) -> Tensor<4> {
     relu(x.clone()) * 0.8 + x * 0.2
 }
@@ -148,11 +154,29 @@ fn times(device: &Device, seconds: f64) -> Result<Vec<(String, f64, f64)>, AnyEr
     Ok(out)
 }
 
+/// Milliseconds per product of each of [`PRODUCTS`].
+fn products(device: &Device, seconds: f64) -> Vec<f64> {
+    PRODUCTS
+        .iter()
+        .map(|&[m, k, n]| {
+            let a = input([m, k], false, device);
+            let b = input([k, n], false, device);
+            ms(device, seconds, || {
+                let _ = a.clone().matmul(b.clone());
+            })
+        })
+        .collect()
+}
+
+fn product_name([m, k, n]: [usize; 3]) -> String {
+    format!("matmul [{m},{k}]·[{k},{n}]")
+}
+
 /// The per-layer rows for every backend given, plus PyTorch where installed.
 pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
     let seconds = (seconds / 4.0).max(0.3);
     let mut rows = Vec::new();
-    let mut push = |runner: &str, list: &[(String, f64, f64)]| {
+    let mut push = |runner: &str, list: &[(String, f64, f64)], products: &[f64]| {
         let mut total = 0.0;
         for ((name, f, fb), (_, nf, nb)) in list.iter().zip(PER_ITERATION) {
             // One iteration's share: forward-only calls plus forward+backward calls.
@@ -171,10 +195,17 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
         }
         eprintln!("layers {runner}: sum per iteration {total:.1} ms");
         rows.push(Row::new("layers", "sum per W2 iteration ms", runner, total));
+        for (&shape, &t) in PRODUCTS.iter().zip(products) {
+            let name = product_name(shape);
+            let [m, k, n] = shape;
+            let gflops = 2.0 * (m * k * n) as f64 / t / 1e6;
+            eprintln!("layers {runner}: {name:<32} {t:7.3} ms  ({gflops:.0} GFLOP/s)");
+            rows.push(Row::new("layers", &format!("{name} ms"), runner, t));
+        }
     };
     for (backend, device) in crate::working(backends, "layers") {
         let list = times(&device, seconds)?;
-        push(backend.name(), &list);
+        push(backend.name(), &list, &products(&device, seconds));
     }
     if pytorch {
         let threads = Environment::capture().threads();
@@ -191,8 +222,12 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
                         ))
                     })
                     .collect();
-                if list.len() == PER_ITERATION.len() {
-                    push(&torch_runner("cpu"), &list);
+                let products: Vec<f64> = PRODUCTS
+                    .iter()
+                    .filter_map(|&p| v.get(product_name(p))?.as_f64())
+                    .collect();
+                if list.len() == PER_ITERATION.len() && products.len() == PRODUCTS.len() {
+                    push(&torch_runner("cpu"), &list, &products);
                 } else {
                     eprintln!("layers: w2_layers.py did not time every layer");
                 }
