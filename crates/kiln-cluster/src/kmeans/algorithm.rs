@@ -1,6 +1,6 @@
 //! k-means++ and Lloyd's iterations.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::{KMeansError, KMeansParams};
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_all, sum_rows};
@@ -377,6 +377,13 @@ pub(super) fn normalize_host_rows(values: &mut [f32], d: usize) {
 
 /// Points per cluster and the sum of each cluster's points, pulled to the host.
 ///
+/// Both are scatter-adds of the rows into their cluster's row (`select_assign` with
+/// `IndexingUpdateOp::Add`): one pass over the points. The former one-hot form (an `[n, k]`
+/// comparison matrix, its column sums, and `onehotᵀ · x`) wrote and read `n × k` floats and
+/// took 25% longer per Lloyd iteration on flex and tch (docs/benchmarks.md, W4). Counts add
+/// integers, so they stay exact at any size. On GPU backends the float additions' order is not
+/// fixed, so sums may differ in the last bits from run to run.
+///
 /// # Shapes
 /// - x: `[n, d]`, labels: `[n]`
 /// - output: counts `k`, sums `k × d` row-major
@@ -385,15 +392,18 @@ pub(super) fn cluster_sums(
     labels: Tensor<1, Int>,
     k: usize,
 ) -> Result<(Vec<f64>, Vec<f32>), InputError> {
-    let n = x.dims()[0];
-    // One-hot by comparison (burn's one_hot needs k >= 2).
-    let classes = Tensor::<1, Int>::arange(0..k as i64, &x.device())
-        .reshape([1, k])
-        .expand([n, k]);
-    let onehot = labels.reshape([n, 1]).expand([n, k]).equal(classes).float(); // [n, k]
-    let counts = to_f64(sum_rows(&onehot).reshape([k]))?;
-    let sums = to_f32(onehot.transpose().matmul(x.clone()))?; // [k, d]
-    Ok((counts, sums))
+    let [n, d] = x.dims();
+    let device = x.device();
+    let add = IndexingUpdateOp::Add;
+    let counts = Tensor::<1, Int>::zeros([k], &device).select_assign(
+        0,
+        labels.clone(),
+        Tensor::ones([n], &device),
+        add,
+    );
+    let sums = Tensor::<2>::zeros([k, d], &device).select_assign(0, labels, x.clone(), add);
+    let counts = to_indices(counts)?.into_iter().map(|c| c as f64).collect();
+    Ok((counts, to_f32(sums)?))
 }
 
 fn lloyd(
