@@ -60,11 +60,14 @@ fn input<const D: usize>(shape: [usize; D], grad: bool, device: &Device) -> Tens
     if grad { t.require_grad() } else { t }
 }
 
+/// Registers one parameter's gradient.
+type Register = Box<dyn Fn(&mut GradientsParams)>;
+
 /// A random gradient for every float parameter of a module, registered afresh by
 /// [`make`](Self::make) (`GradientsParams` is not `Clone`).
 #[derive(Default)]
 struct RandomGrads {
-    register: Vec<Box<dyn Fn(&mut GradientsParams)>>,
+    register: Vec<Register>,
     device: Option<Device>,
 }
 

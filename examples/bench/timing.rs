@@ -140,7 +140,7 @@ pub fn table(rows: &[Row]) -> String {
             .iter()
             .map(|runner| {
                 get(runner).map_or("–".into(), |v| {
-                    if m.contains("seconds") {
+                    if m.contains("seconds") || m.ends_with(" ms") {
                         format!("{v:.3}")
                     } else {
                         format!("{v:.1}")
@@ -148,7 +148,8 @@ pub fn table(rows: &[Row]) -> String {
                 })
             })
             .collect();
-        let lower_is_better = m.contains("seconds");
+        // Times (seconds, or milliseconds per call) are better lower; rates higher.
+        let lower_is_better = m.contains("seconds") || m.ends_with(" ms");
         let ratio = |keep: &dyn Fn(Backend) -> bool| {
             let best = runners
                 .iter()
