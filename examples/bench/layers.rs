@@ -3,11 +3,14 @@
 //! gradient of the output's sum, with the input's gradient where W2 needs it), plus one Adam
 //! step of each network. `bench/python/w2_layers.py` times the same layers in PyTorch. The
 //! figures are milliseconds per call; with the call counts of one W2 iteration
-//! ([`PER_ITERATION`]) they split an iteration's time by layer (docs/benchmarks.md).
+//! ([`PER_ITERATION`]) they split an iteration's time by layer (docs/benchmarks.md). Also
+//! timed: three matrix products alone ([`PRODUCTS`]) and D.down2 formulated as im2col + one
+//! matrix product through the public tensor API ([`conv_unfold`], [`conv_slices`]).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::activation::relu;
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Distribution, Tensor};
 use kiln::backend::Backend;
 use kiln::cli::AnyError;
@@ -42,6 +45,48 @@ pub const PER_ITERATION: [(&str, f64, f64); 11] = [
 /// (`[64·7·7, 64·4·4] · [64·4·4, 128]`), to tell a backend's matrix product from its
 /// convolution.
 pub const PRODUCTS: [[usize; 3]; 3] = [[1024, 784, 512], [1024, 512, 256], [3136, 1024, 128]];
+
+/// D.down2 (4×4, stride 2, padding 1) as im2col through `unfold` + one matrix product: the
+/// issue's suggested kiln-side formulation through Burn's public tensor API, timed next to
+/// Burn's `conv2d` by [`alternatives`]. Not used by the model: slower on flex and tch
+/// (docs/benchmarks.md, "W2 layer by layer").
+pub fn conv_unfold(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
+    let [n, c, h, wd] = x.dims();
+    let o = w.dims()[0];
+    let (oh, ow) = (h / 2, wd / 2);
+    let xp = x.pad((1, 1, 1, 1), PadMode::Constant(0.0));
+    let p: Tensor<5> = xp.unfold(2, 4, 2); // [n, c, oh, w + 2, 4]
+    let p: Tensor<6> = p.unfold(3, 4, 2); // [n, c, oh, ow, 4, 4]
+    let cols = p.permute([0, 2, 3, 1, 4, 5]).reshape([n * oh * ow, c * 16]);
+    let out = cols.matmul(w.reshape([o, c * 16]).transpose()) + b.reshape([1, o]);
+    out.reshape([n, oh, ow, o]).permute([0, 3, 1, 2])
+}
+
+/// The same convolution as space-to-depth (a reshape), four shifted slices stacked, and one
+/// matrix product.
+pub fn conv_slices(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
+    let [n, c, h, wd] = x.dims();
+    let o = w.dims()[0];
+    let (oh, ow) = (h / 2, wd / 2);
+    let xp = x.pad((1, 1, 1, 1), PadMode::Constant(0.0));
+    let t: Tensor<6> = xp.reshape([n, c, oh + 1, 2, ow + 1, 2]); // n, c, r, a, s, bb
+    let mut parts = Vec::new();
+    for dh in 0..2 {
+        for dw in 0..2 {
+            parts.push(
+                t.clone()
+                    .slice([0..n, 0..c, dh..dh + oh, 0..2, dw..dw + ow, 0..2]),
+            );
+        }
+    }
+    let st: Tensor<7> = Tensor::stack(parts, 0); // [4, n, c, oh, 2, ow, 2]
+    let st: Tensor<8> = st.reshape([2, 2, n, c, oh, 2, ow, 2]); // dh, dw, n, c, oh, a, ow, bb
+    let cols = st
+        .permute([2, 4, 6, 3, 0, 5, 1, 7])
+        .reshape([n * oh * ow, c * 16]);
+    let out = cols.matmul(w.reshape([o, c * 16]).transpose()) + b.reshape([1, o]);
+    out.reshape([n, oh, ow, o]).permute([0, 3, 1, 2])
+}
 
 fn leaky(x: Tensor<4>) -> Tensor<4> {
     relu(x.clone()) * 0.8 + x * 0.2
@@ -157,6 +202,45 @@ fn times(device: &Device, seconds: f64) -> Result<Vec<(String, f64, f64)>, AnyEr
     Ok(out)
 }
 
+/// A convolution of `x` with a weight and a bias.
+type Conv = fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>;
+
+/// D.down2's forward and forward + backward as Burn's `conv2d` and as [`conv_unfold`] and
+/// [`conv_slices`], with each one's largest difference from `conv2d`'s output:
+/// (name, forward ms, forward + backward ms, max |difference|).
+fn alternatives(device: &Device, seconds: f64) -> Result<Vec<(String, f64, f64, f32)>, AnyError> {
+    let dev = device.clone().autodiff();
+    let d: Discriminator = DiscriminatorConfig::new().init_seeded(&dev, 1)?;
+    let x = input([BATCH, 64, 14, 14], true, &dev);
+    let w = d.down2.weight.val();
+    let b = d
+        .down2
+        .bias
+        .as_ref()
+        .map(|b| b.val())
+        .ok_or("down2 has a bias")?;
+    let reference = d.down2.forward(x.clone());
+    let mut out = Vec::new();
+    let forms: [(&str, Conv); 2] = [
+        ("D.down2 as unfold + matmul", conv_unfold),
+        ("D.down2 as slices + matmul", conv_slices),
+    ];
+    for (name, f) in forms {
+        let diff = (f(x.clone(), w.clone(), b.clone()) - reference.clone())
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        let fwd = ms(device, seconds, || {
+            let _ = f(x.clone(), w.clone(), b.clone()).sum();
+        });
+        let both = ms(device, seconds, || {
+            let _ = f(x.clone(), w.clone(), b.clone()).sum().backward();
+        });
+        out.push((name.to_string(), fwd, both, diff));
+    }
+    Ok(out)
+}
+
 /// Milliseconds per product of each of [`PRODUCTS`].
 fn products(device: &Device, seconds: f64) -> Vec<f64> {
     PRODUCTS
@@ -179,7 +263,10 @@ fn product_name([m, k, n]: [usize; 3]) -> String {
 pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
     let seconds = (seconds / 4.0).max(0.3);
     let mut rows = Vec::new();
-    let mut push = |runner: &str, list: &[(String, f64, f64)], products: &[f64]| {
+    let mut push = |runner: &str,
+                    list: &[(String, f64, f64)],
+                    products: &[f64],
+                    alternatives: &[(String, f64, f64, f32)]| {
         let mut total = 0.0;
         for ((name, f, fb), (_, nf, nb)) in list.iter().zip(PER_ITERATION) {
             // One iteration's share: forward-only calls plus forward+backward calls.
@@ -205,10 +292,23 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
             eprintln!("layers {runner}: {name:<32} {t:7.3} ms  ({gflops:.0} GFLOP/s)");
             rows.push(Row::new("layers", &format!("{name} ms"), runner, t));
         }
+        for (name, f, fb, diff) in alternatives {
+            eprintln!(
+                "layers {runner}: {name:<32} fwd {f:7.3} ms  fwd+bwd {fb:7.3} ms  (max |difference| from conv2d {diff:.1e})"
+            );
+            rows.push(Row::new("layers", &format!("{name} fwd ms"), runner, *f));
+            rows.push(Row::new(
+                "layers",
+                &format!("{name} fwd+bwd ms"),
+                runner,
+                *fb,
+            ));
+        }
     };
     for (backend, device) in crate::working(backends, "layers") {
         let list = times(&device, seconds)?;
-        push(backend.name(), &list, &products(&device, seconds));
+        let alt = alternatives(&device, seconds)?;
+        push(backend.name(), &list, &products(&device, seconds), &alt);
     }
     if pytorch {
         let threads = Environment::capture().threads();
@@ -230,7 +330,7 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
                     .filter_map(|&p| v.get(product_name(p))?.as_f64())
                     .collect();
                 if list.len() == PER_ITERATION.len() && products.len() == PRODUCTS.len() {
-                    push(&torch_runner("cpu"), &list, &products);
+                    push(&torch_runner("cpu"), &list, &products, &[]);
                 } else {
                     eprintln!("layers: w2_layers.py did not time every layer");
                 }
