@@ -235,6 +235,7 @@ fn neighbourhoods(
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0);
     let mut indices: Vec<u32> = Vec::new();
+    let mut scratch: Vec<u32> = Vec::new();
     for (chunk_start, chunk_rows, _) in &chunks {
         let chunk_end = chunk_start + chunk_rows.dims()[0];
         let mut start = *chunk_start;
@@ -282,21 +283,31 @@ fn neighbourhoods(
                     pieces.push((a, b - a, flags));
                 }
             }
+            // Room for this block's lists, reserved from the pairs per row so far projected
+            // over the rows left (a few large reservations instead of doubling: at 40,000
+            // points the lists hold ~46 M entries, and every doubling copies them all and
+            // faults in fresh pages).
+            if indices.capacity() - indices.len() < len * candidates {
+                let done = start.max(1);
+                let projected = indices.len() / done * (n - start) + indices.len() / 4;
+                indices.reserve(projected.max(len * candidates).min(max_pairs + 1));
+            }
+            scratch.resize(candidates, 0);
             for r in 0..len {
-                // Branch-free compaction: write every candidate, keep the ones within reach.
-                let mut end = indices.len();
-                indices.resize(end + candidates, 0);
+                // Branch-free compaction into a scratch row (cache-resident, reused): write
+                // every candidate, keep the ones within reach; then copy the kept ones.
+                let mut kept = 0;
                 for (a, width, flags) in &pieces {
                     for (j, &near) in flags[r * width..(r + 1) * width].iter().enumerate() {
-                        indices[end] = (a + j) as u32;
-                        end += usize::from(near);
+                        scratch[kept] = (a + j) as u32;
+                        kept += usize::from(near);
                     }
                 }
-                indices.truncate(end);
-                if end > max_pairs {
+                indices.extend_from_slice(&scratch[..kept]);
+                if indices.len() > max_pairs {
                     return Ok(None);
                 }
-                offsets.push(end);
+                offsets.push(indices.len());
             }
             start += len;
         }
