@@ -9,7 +9,6 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Distribution, Tensor};
 use kiln::backend::Backend;
@@ -88,8 +87,9 @@ pub fn conv_slices(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>) -> Tensor<4> {
     out.reshape([n, oh, ow, o]).permute([0, 3, 1, 2])
 }
 
+/// The DCGAN's own LeakyReLU (slope 0.2).
 fn leaky(x: Tensor<4>) -> Tensor<4> {
-    relu(x.clone()) * 0.8 + x * 0.2
+    kiln::dcgan::leaky_relu(x, 0.2)
 }
 
 /// Milliseconds per call of `f`.

@@ -33,7 +33,9 @@ mod training;
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 pub use kiln_mlp::Mlp;
 pub use loss::{discriminator_loss, generator_loss, softplus};
-pub use model::{DcganConfigError, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig};
+pub use model::{
+    DcganConfigError, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu,
+};
 pub use quality::{ClassScore, FeatureStats, Judge, Judgement, class_score, frechet_distance};
 pub use step::{Gan, StepStats, dcgan_adam};
 pub use training::{
