@@ -22,20 +22,26 @@ const BATCH: usize = 64;
 
 /// How often one W2 iteration runs each measurement: (name, forward passes, backward passes).
 /// The discriminator runs forward three times (real, detached fake, fake for the generator's
-/// loss) and backward twice; everything before `down1` once each way, but `down1` needs its
-/// input's gradient only in the generator's backward pass. The LeakyReLUs are counted in
-/// units of the `[64, 64, 14, 14]` one timed (W2 has five, of 0.5–1 of that size).
+/// loss), and each of those graphs is traversed backward once (the discriminator's loss
+/// covers the first two, the generator's the third); everything in the generator once each
+/// way. Every forward pass in W2 is followed by its backward pass, so the share of a row is
+/// its forward + backward time times the count. (In the discriminator's step `down1` needs no
+/// input gradient, and in the generator's step the discriminator's weights need none; the
+/// timed backward computes the weights' gradients and, except for `down1`, the input's, so the
+/// discriminator's rows are an approximation.) The
+/// LeakyReLUs are counted in units of the `[64, 64, 14, 14]` one timed (W2 runs five, of 0.5–1
+/// of that size, nine passes in all).
 pub const PER_ITERATION: [(&str, f64, f64); 11] = [
     ("G.project linear", 1.0, 1.0),
     ("G.project_norm batch norm 1d", 1.0, 1.0),
     ("G.up1 conv-transpose 128→64", 1.0, 1.0),
     ("G.up1_norm batch norm", 1.0, 1.0),
     ("G.up2 conv-transpose 64→1", 1.0, 1.0),
-    ("D.down1 conv 1→64", 3.0, 2.0),
-    ("D.down2 conv 64→128", 3.0, 2.0),
-    ("D.down2_norm batch norm", 3.0, 2.0),
-    ("D.classify linear", 3.0, 2.0),
-    ("LeakyReLU [64,64,14,14]", 6.0, 4.5),
+    ("D.down1 conv 1→64", 3.0, 3.0),
+    ("D.down2 conv 64→128", 3.0, 3.0),
+    ("D.down2_norm batch norm", 3.0, 3.0),
+    ("D.classify linear", 3.0, 3.0),
+    ("LeakyReLU [64,64,14,14]", 6.0, 6.0),
     ("Adam step G + D", 1.0, 0.0),
 ];
 
