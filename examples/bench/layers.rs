@@ -116,17 +116,16 @@ type Register = Box<dyn Fn(&mut GradientsParams)>;
 
 /// A random gradient for every float parameter of a module, registered afresh by
 /// [`make`](Self::make) (`GradientsParams` is not `Clone`).
-#[derive(Default)]
 struct RandomGrads {
     register: Vec<Register>,
-    device: Option<Device>,
+    device: Device,
 }
 
 impl RandomGrads {
     fn of<M: Module>(module: &M, device: &Device) -> Self {
         let mut v = RandomGrads {
-            device: Some(device.clone()),
-            ..Default::default()
+            register: Vec::new(),
+            device: device.clone(),
         };
         module.visit(&mut v);
         v
@@ -143,8 +142,7 @@ impl RandomGrads {
 
 impl ModuleVisitor for RandomGrads {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let device = self.device.as_ref().expect("set in `of`");
-        let t: Tensor<D> = input(param.val().dims(), false, device);
+        let t: Tensor<D> = input(param.val().dims(), false, &self.device);
         let id = param.id;
         self.register
             .push(Box::new(move |grads| grads.register(id, t.clone())));
