@@ -263,6 +263,14 @@ fn product_name([m, k, n]: [usize; 3]) -> String {
     format!("matmul [{m},{k}]·[{k},{n}]")
 }
 
+/// The two rows of one timed pair: forward, and forward + backward (milliseconds).
+fn pair_rows(runner: &str, name: &str, fwd: f64, both: f64) -> [Row; 2] {
+    [
+        Row::new("layers", &format!("{name} fwd ms"), runner, fwd),
+        Row::new("layers", &format!("{name} fwd+bwd ms"), runner, both),
+    ]
+}
+
 /// The per-layer rows for every backend given, plus PyTorch where installed.
 pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>, AnyError> {
     let seconds = (seconds / 4.0).max(0.3);
@@ -279,13 +287,7 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
             eprintln!(
                 "layers {runner}: {name:<32} fwd {f:7.3} ms  fwd+bwd {fb:7.3} ms  per iteration {share:7.2} ms"
             );
-            rows.push(Row::new("layers", &format!("{name} fwd ms"), runner, *f));
-            rows.push(Row::new(
-                "layers",
-                &format!("{name} fwd+bwd ms"),
-                runner,
-                *fb,
-            ));
+            rows.extend(pair_rows(runner, name, *f, *fb));
         }
         eprintln!("layers {runner}: sum per iteration {total:.1} ms");
         rows.push(Row::new("layers", "sum per W2 iteration ms", runner, total));
@@ -300,13 +302,7 @@ pub fn run(backends: &[Backend], seconds: f64, pytorch: bool) -> Result<Vec<Row>
             eprintln!(
                 "layers {runner}: {name:<32} fwd {f:7.3} ms  fwd+bwd {fb:7.3} ms  (max |difference| from conv2d {diff:.1e})"
             );
-            rows.push(Row::new("layers", &format!("{name} fwd ms"), runner, *f));
-            rows.push(Row::new(
-                "layers",
-                &format!("{name} fwd+bwd ms"),
-                runner,
-                *fb,
-            ));
+            rows.extend(pair_rows(runner, name, *f, *fb));
         }
     };
     for (backend, device) in crate::working(backends, "layers") {
