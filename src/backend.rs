@@ -300,8 +300,8 @@ pub fn select_devices(
 }
 
 /// Every device a GPU backend lists; empty for CPU backends (they have one device).
+#[cfg(any(feature = "cuda", feature = "wgpu", feature = "vulkan"))]
 fn gpu_devices(backend: Backend) -> Vec<Device> {
-    #[allow(unused_imports)]
     use burn::tensor::DeviceType;
     let kind = match backend {
         #[cfg(feature = "cuda")]
@@ -312,11 +312,16 @@ fn gpu_devices(backend: Backend) -> Vec<Device> {
         Backend::Vulkan => DeviceType::Vulkan,
         _ => return Vec::new(),
     };
-    #[allow(unreachable_code)]
     kiln_core::catch_panic(std::panic::AssertUnwindSafe(|| {
         Device::enumerate(kind).into_iter().collect::<Vec<_>>()
     }))
     .unwrap_or_default()
+}
+
+/// Every device a GPU backend lists: none without a GPU backend compiled in.
+#[cfg(not(any(feature = "cuda", feature = "wgpu", feature = "vulkan")))]
+fn gpu_devices(_backend: Backend) -> Vec<Device> {
+    Vec::new()
 }
 
 /// The adapter's name when `backend`'s `device` is a software rasteriser running on the CPU

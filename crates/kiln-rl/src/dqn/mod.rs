@@ -18,5 +18,6 @@ pub use training::{
     DqnError, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate, td_loss, train,
     train_with,
 };
+pub(crate) use training::device_error;
 #[cfg(feature = "run")]
-pub(crate) use training::{Learner, LoopState, device_error};
+pub(crate) use training::{Learner, LoopState};
