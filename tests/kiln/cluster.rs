@@ -32,7 +32,7 @@ fn kmeans_recovers_separated_blobs_exactly_on_every_backend() {
     for (backend, device) in backends() {
         let (x, truth) = data(&device);
         let fitted = KMeans::params(3).seed(7).fit(&x).unwrap();
-        let ari = adjusted_rand_index(fitted.labels(), &truth);
+        let ari = adjusted_rand_index(fitted.labels(), &truth).unwrap();
         assert_eq!(ari, 1.0, "{backend}: ARI {ari}");
         assert_eq!(fitted.predict(&x).unwrap(), fitted.labels(), "{backend}");
         // Same seed, same result on every backend (inertia to float tolerance).
@@ -111,7 +111,7 @@ fn spherical_kmeans_groups_directions_whatever_their_length() {
     }
     let x = tensor_from_slice(&values, 150, 2, &cpu()).unwrap();
     let fitted = KMeans::params(3).metric(Metric::Cosine).fit(&x).unwrap();
-    assert_eq!(adjusted_rand_index(fitted.labels(), &truth), 1.0);
+    assert_eq!(adjusted_rand_index(fitted.labels(), &truth).unwrap(), 1.0);
     // Spherical K-means keeps unit-length centroids.
     let c = fitted
         .centroids()
@@ -144,7 +144,8 @@ fn dbscan_recovers_separated_blobs_on_every_backend() {
         let ari = adjusted_rand_index(
             &kept.iter().map(|&i| labels[i]).collect::<Vec<_>>(),
             &kept.iter().map(|&i| truth[i]).collect::<Vec<_>>(),
-        );
+        )
+        .unwrap();
         assert_eq!(ari, 1.0, "{backend}");
         match &reference {
             None => reference = Some(fitted),
@@ -249,7 +250,12 @@ fn canonical(labels: &[Option<usize>]) -> Vec<Option<usize>> {
 /// `python3 scripts/fixtures/dbscan_sklearn.py`.
 #[test]
 fn dbscan_labels_equal_scikit_learns_for_both_metrics() {
-    for (name, metric) in [("euclidean", Metric::Euclidean), ("cosine", Metric::Cosine)] {
+    // latlon: degrees around (40.7°, −74.0°) with eps 1e-4 (~11 m), far from the origin.
+    for (name, metric) in [
+        ("euclidean", Metric::Euclidean),
+        ("cosine", Metric::Cosine),
+        ("latlon", Metric::Euclidean),
+    ] {
         let path = format!(
             "{}/tests/fixtures/dbscan_{name}.json",
             env!("CARGO_MANIFEST_DIR")
@@ -343,7 +349,7 @@ fn minibatch_kmeans_is_within_five_percent_of_full_kmeans() {
             "{backend}: mini-batch {inertia:.1} vs full {:.1}",
             full.inertia()
         );
-        let ari = adjusted_rand_index(&fitted.predict(&x).unwrap(), &truth);
+        let ari = adjusted_rand_index(&fitted.predict(&x).unwrap(), &truth).unwrap();
         assert!(ari > 0.99, "{backend}: ARI {ari}");
 
         // Streaming: one pass of 500-point batches, never the whole set at once.
@@ -468,7 +474,7 @@ fn kmeans_groups_the_mnist_sample_by_digit_well_above_chance() {
     }
     let x = tensor_from_slice(&values, n, 784, &device).unwrap();
     let fitted = KMeans::params(10).seed(1).fit(&x).unwrap();
-    let ari = adjusted_rand_index(fitted.labels(), &truth);
+    let ari = adjusted_rand_index(fitted.labels(), &truth).unwrap();
     println!(
         "k-means on {n} MNIST sample images: ARI {ari:.3}, {} iterations",
         fitted.n_iter()
@@ -616,7 +622,7 @@ fn kmeans_starts_from_given_centroids() {
         .n_init(5)
         .fit(&x)
         .unwrap();
-    assert_eq!(adjusted_rand_index(fitted.labels(), &truth), 1.0);
+    assert_eq!(adjusted_rand_index(fitted.labels(), &truth).unwrap(), 1.0);
     assert!(
         fitted.n_iter() <= 2,
         "{} iterations from the true centres",
@@ -673,5 +679,164 @@ fn kmeans_on_more_points_than_one_wgpu_reduction_covers_matches_the_cpu() {
                 );
             }
         }
+    }
+}
+
+/// Blobs on a grid of 1/128: moving them by 1e3 or 1e5 is exact in float32 (1e5 + 200 <
+/// 2¹⁷, whose float32 spacing is 1/128), so the moved data are the same points.
+fn grid_blobs(n: usize) -> (Vec<f32>, Vec<usize>) {
+    let centres = vec![
+        vec![0.0, 0.0],
+        vec![6.0, 1.0],
+        vec![1.0, 7.0],
+        vec![8.0, 8.0],
+    ];
+    let (values, truth) = make_blobs(n, &centres, 1.0, 11).unwrap();
+    let grid: Vec<f32> = values.iter().map(|v| (v * 128.0).round() / 128.0).collect();
+    (grid, truth)
+}
+
+/// DBSCAN labels and core points, and K-means labels and inertia from the same start, do
+/// not change when the data are moved by 1e3 or 1e5, or scaled by 1e-3 or 1e3 (eps and the
+/// start scaled alike), on every backend. Before points were compared relative to the data
+/// and pairs near eps tested exactly, squared distances were ‖x‖² + ‖y‖² − 2x·y in float32,
+/// off by far more than eps² at 1e5, and this failed.
+#[test]
+fn dbscan_and_kmeans_do_not_depend_on_where_the_data_sit() {
+    let n = 1_200;
+    let (base, _) = grid_blobs(n);
+    let eps = 0.35;
+    let start = [0.5f32, 0.5, 5.0, 1.5, 1.5, 6.0, 7.0, 7.0];
+    for (backend, device) in backends() {
+        let run = |values: &[f32], eps: f64, init: &[f32]| {
+            let x = tensor_from_slice(values, n, 2, &device).unwrap();
+            let db = Dbscan::params(eps, 8).block_rows(100).fit(&x).unwrap();
+            let km = KMeans::params(4).init_centroids(init).fit(&x).unwrap();
+            let km_pp = KMeans::params(4).n_init(2).seed(3).fit(&x).unwrap();
+            let mini = MiniBatchKMeans::params(4)
+                .batch_size(256)
+                .seed(5)
+                .fit(&x)
+                .unwrap();
+            (
+                db,
+                km.labels().to_vec(),
+                km.inertia(),
+                km_pp.labels().to_vec(),
+                km.predict(&x).unwrap(),
+                mini.predict(&x).unwrap(),
+            )
+        };
+        let reference = run(&base, eps, &start);
+        assert!(
+            reference.0.n_clusters() >= 3,
+            "{backend}: {}",
+            reference.0.n_clusters()
+        );
+        for shift in [1e3f32, 1e5] {
+            let moved: Vec<f32> = base.iter().map(|v| v + shift).collect();
+            // The moved data are the same points: every difference is exact.
+            assert!(moved.iter().zip(&base).all(|(m, b)| m - shift == *b));
+            let moved_start: Vec<f32> = start.iter().map(|v| v + shift).collect();
+            let got = run(&moved, eps, &moved_start);
+            assert_eq!(got.0, reference.0, "{backend}: DBSCAN moved by {shift}");
+            assert_eq!(
+                got.1, reference.1,
+                "{backend}: K-means labels moved by {shift}"
+            );
+            assert_eq!(
+                got.2, reference.2,
+                "{backend}: K-means inertia moved by {shift}"
+            );
+            assert_eq!(
+                got.3, reference.3,
+                "{backend}: k-means++ labels moved by {shift}"
+            );
+            assert_eq!(
+                got.4, reference.4,
+                "{backend}: K-means predict moved by {shift}"
+            );
+            assert_eq!(
+                got.5, reference.5,
+                "{backend}: mini-batch predict moved by {shift}"
+            );
+        }
+        for scale in [1e-3f32, 1e3] {
+            let scaled: Vec<f32> = base.iter().map(|v| v * scale).collect();
+            let scaled_start: Vec<f32> = start.iter().map(|v| v * scale).collect();
+            let got = run(&scaled, eps * f64::from(scale), &scaled_start);
+            assert_eq!(got.0, reference.0, "{backend}: DBSCAN scaled by {scale}");
+            assert_eq!(
+                got.1, reference.1,
+                "{backend}: K-means labels scaled by {scale}"
+            );
+            let ratio = got.2 / (reference.2 * f64::from(scale).powi(2));
+            assert!(
+                (ratio - 1.0).abs() < 1e-4,
+                "{backend}: inertia ratio {ratio}"
+            );
+        }
+    }
+}
+
+/// Cosine DBSCAN on vectors with a large common offset (directions a few 1e-4 rad apart):
+/// the normalised vectors are almost equal, and their float32 rounding must not move a pair
+/// across eps. The reference is computed here in float64 from the same float32 points.
+#[test]
+fn cosine_dbscan_is_exact_for_vectors_with_a_large_common_offset() {
+    let n = 600;
+    let mut rng = kiln::Rng::new(8);
+    let centres: Vec<[f64; 3]> = (0..4)
+        .map(|_| [rng.normal() * 0.3, rng.normal() * 0.3, rng.normal() * 0.3])
+        .collect();
+    let points: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let c = centres[i % 4];
+            let noise = if i % 10 == 9 { 1.0 } else { 0.02 };
+            (0..3)
+                .map(|j| (1000.0 + c[j] + noise * rng.normal()) as f32)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Cosine distances here are ~1e-8..1e-6; eps between them.
+    let eps = 2e-8;
+    let unit = |i: usize| {
+        let v: Vec<f64> = points[i * 3..i * 3 + 3]
+            .iter()
+            .map(|&a| f64::from(a))
+            .collect();
+        let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        v.into_iter().map(|a| a / norm).collect::<Vec<_>>()
+    };
+    let units: Vec<Vec<f64>> = (0..n).map(unit).collect();
+    let near = |i: usize, j: usize| {
+        let sq: f64 = units[i]
+            .iter()
+            .zip(&units[j])
+            .map(|(a, b)| (a - b).powi(2))
+            .sum();
+        sq <= 2.0 * eps
+    };
+    let min_samples = 5;
+    let core: Vec<bool> = (0..n)
+        .map(|i| (0..n).filter(|&j| near(i, j)).count() >= min_samples)
+        .collect();
+    let expected_core: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+    assert!(expected_core.len() > 50, "{}", expected_core.len());
+    assert!(
+        expected_core.len() < n,
+        "every point is core: eps too large"
+    );
+    for (backend, device) in backends() {
+        let x = tensor_from_slice(&points, n, 3, &device).unwrap();
+        let fitted = Dbscan::params(eps, min_samples)
+            .metric(Metric::Cosine)
+            .fit(&x)
+            .unwrap();
+        assert_eq!(
+            fitted.core_sample_indices(),
+            expected_core.as_slice(),
+            "{backend}"
+        );
     }
 }

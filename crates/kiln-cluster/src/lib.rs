@@ -23,7 +23,7 @@
 //!
 //! let model = KMeans::params(3).n_init(3).seed(42).fit(&x)?;
 //! println!("inertia {:.1} after {} iterations", model.inertia(), model.n_iter());
-//! assert_eq!(kiln_cluster::adjusted_rand_index(model.labels(), &truth), 1.0);
+//! assert_eq!(kiln_cluster::adjusted_rand_index(model.labels(), &truth)?, 1.0);
 //!
 //! // Save, reload, predict: the same labels.
 //! let path = std::env::temp_dir().join(format!("kiln-kmeans-doc-{}.json", std::process::id()));
@@ -92,6 +92,14 @@ pub enum InputError {
         expected: usize,
         /// This block's columns.
         found: usize,
+    },
+    /// Two labellings compared by [`adjusted_rand_index`] label different numbers of points.
+    #[error("the labellings have {left} and {right} points; they must label the same points")]
+    LabelLengths {
+        /// Points of the first.
+        left: usize,
+        /// Points of the second.
+        right: usize,
     },
     /// A slice whose length is not `rows × cols`.
     #[error("{len} values do not make {rows} × {cols} points")]
@@ -257,10 +265,15 @@ pub fn random_centres(k: usize, d: usize, spread: f32, seed: u64) -> Vec<Vec<f32
 /// The adjusted Rand index of two labellings of the same points: 1 for identical partitions
 /// (up to renumbering), about 0 for independent ones.
 ///
-/// # Panics
-/// If the two slices differ in length.
-pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
-    assert_eq!(a.len(), b.len(), "labellings of different lengths");
+/// # Errors
+/// [`InputError::LabelLengths`] if the two slices differ in length.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64, InputError> {
+    if a.len() != b.len() {
+        return Err(InputError::LabelLengths {
+            left: a.len(),
+            right: b.len(),
+        });
+    }
     let n = a.len();
     let mut table = std::collections::HashMap::<(usize, usize), u64>::new();
     let mut rows = std::collections::HashMap::<usize, u64>::new();
@@ -282,9 +295,9 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
     };
     let max = (sum_rows + sum_cols) / 2.0;
     if (max - expected).abs() < f64::EPSILON {
-        return 1.0;
+        return Ok(1.0);
     }
-    (index - expected) / (max - expected)
+    Ok((index - expected) / (max - expected))
 }
 
 #[cfg(test)]
@@ -293,8 +306,15 @@ mod tests {
 
     #[test]
     fn ari_is_one_for_renumbered_partitions_and_low_for_unrelated_ones() {
-        assert_eq!(adjusted_rand_index(&[0, 0, 1, 1, 2], &[5, 5, 3, 3, 9]), 1.0);
-        let ari = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 1, 0, 1, 0, 1]);
+        assert_eq!(
+            adjusted_rand_index(&[0, 0, 1, 1, 2], &[5, 5, 3, 3, 9]),
+            Ok(1.0)
+        );
+        assert!(matches!(
+            adjusted_rand_index(&[0, 1], &[0]),
+            Err(InputError::LabelLengths { left: 2, right: 1 })
+        ));
+        let ari = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 1, 0, 1, 0, 1]).unwrap();
         assert!(ari < 0.1, "{ari}");
     }
 

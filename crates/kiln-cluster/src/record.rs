@@ -17,8 +17,12 @@ pub struct KMeansRecord {
     pub k: usize,
     /// Dimensions.
     pub d: usize,
-    /// `k × d` centroids, row-major.
+    /// `k × d` centroids, row-major, relative to `origin`.
     pub centroids: Vec<f32>,
+    /// The point the model compares relative to (`d` values; see [`FittedKMeans`]). Files
+    /// written before it existed have none: zeros.
+    #[serde(default)]
+    pub origin: Vec<f32>,
     /// Cluster of each training point (empty for a model built from centroids).
     pub labels: Vec<usize>,
     /// Training inertia.
@@ -34,8 +38,12 @@ pub struct MiniBatchKMeansRecord {
     pub params: MiniBatchKMeansParams,
     /// Dimensions.
     pub d: usize,
-    /// `k × d` centroids, row-major.
+    /// `k × d` centroids, row-major, relative to `origin`.
     pub centroids: Vec<f32>,
+    /// The point the model compares relative to (`d` values; see [`FittedKMeans`]). Files
+    /// written before it existed have none: zeros.
+    #[serde(default)]
+    pub origin: Vec<f32>,
     /// Points each centroid has absorbed.
     pub counts: Vec<f64>,
     /// Batches seen.
@@ -65,6 +73,23 @@ fn centroid_values(c: Tensor<2>) -> Result<Vec<f32>, KMeansError> {
     Ok(crate::to_f32(c)?)
 }
 
+/// The stored origin: `d` finite values, or none (zeros: files from before it existed).
+fn check_origin(path: &Path, origin: Vec<f32>, d: usize) -> Result<Vec<f32>, KMeansError> {
+    if origin.is_empty() {
+        return Ok(vec![0.0; d]);
+    }
+    if origin.len() != d || origin.iter().any(|v| !v.is_finite()) {
+        return Err(file_error(
+            path,
+            format!(
+                "the origin has {} values, not {d} finite ones",
+                origin.len()
+            ),
+        ));
+    }
+    Ok(origin)
+}
+
 /// Checks that `k × d` values were stored.
 fn check_shape(path: &Path, k: usize, d: usize, len: usize) -> Result<(), KMeansError> {
     if k == 0 || d == 0 || k.checked_mul(d) != Some(len) {
@@ -88,6 +113,7 @@ impl FittedKMeans {
             k,
             d,
             centroids: centroid_values(self.centroids.clone())?,
+            origin: self.origin.clone(),
             labels: self.labels.clone(),
             inertia: self.inertia,
             n_iter: self.n_iter,
@@ -109,11 +135,15 @@ impl FittedKMeans {
     pub fn load(path: &Path, device: &Device) -> Result<Self, KMeansError> {
         let r: KMeansRecord = read_json(path)?;
         check_shape(path, r.k, r.d, r.centroids.len())?;
-        let mut model = Self::from_centroids(
-            Tensor::from_data(TensorData::new(r.centroids, [r.k, r.d]), device),
-            r.metric,
-        )
-        .map_err(|e| file_error(path, e))?;
+        let origin = check_origin(path, r.origin, r.d)?;
+        let stored = Tensor::from_data(TensorData::new(r.centroids, [r.k, r.d]), device);
+        let mut model =
+            Self::from_centroids(stored.clone(), r.metric).map_err(|e| file_error(path, e))?;
+        if r.metric == Metric::Euclidean {
+            // Relative to the stored origin, exactly as saved.
+            model.centroids = stored;
+            model.origin = origin;
+        }
         model.labels = r.labels;
         model.inertia = r.inertia;
         model.n_iter = r.n_iter;
@@ -128,6 +158,7 @@ impl FittedMiniBatchKMeans {
             params: self.params.clone(),
             d: self.d,
             centroids: self.centroids.clone(),
+            origin: self.origin.clone(),
             counts: self.counts.clone(),
             n_batches: self.n_batches,
             rng: self.rng.clone(),
@@ -152,6 +183,7 @@ impl FittedMiniBatchKMeans {
         }
         Ok(Self {
             device: fitted.centroids.device(),
+            origin: fitted.origin.clone(),
             centroids: centroid_values(fitted.centroids)?,
             d,
             counts: vec![0.0; k],
@@ -178,6 +210,7 @@ impl FittedMiniBatchKMeans {
         let r: MiniBatchKMeansRecord = read_json(path)?;
         r.params.validate().map_err(|e| file_error(path, e))?;
         check_shape(path, r.params.k, r.d, r.centroids.len())?;
+        let origin = check_origin(path, r.origin, r.d)?;
         if r.counts.len() != r.params.k || r.centroids.iter().any(|v| !v.is_finite()) {
             return Err(file_error(
                 path,
@@ -187,6 +220,7 @@ impl FittedMiniBatchKMeans {
         Ok(Self {
             params: r.params,
             centroids: r.centroids,
+            origin,
             d: r.d,
             device: device.clone(),
             counts: r.counts,

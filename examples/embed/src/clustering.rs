@@ -49,9 +49,9 @@ pub fn run(dir: &Path) -> Result<Report, Error> {
         .map(|l| l.map_or(usize::MAX, |c| c))
         .collect();
     Ok(Report {
-        kmeans_ari: adjusted_rand_index(kmeans.labels(), &truth),
+        kmeans_ari: adjusted_rand_index(kmeans.labels(), &truth)?,
         reload_same_labels,
         dbscan_clusters: dbscan.n_clusters(),
-        dbscan_ari: adjusted_rand_index(&labels, &truth),
+        dbscan_ari: adjusted_rand_index(&labels, &truth)?,
     })
 }

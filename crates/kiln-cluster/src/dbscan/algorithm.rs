@@ -5,7 +5,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::params::BLOCK_FLOATS;
 use super::{DbscanError, DbscanParams};
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_rows};
-use crate::{InputError, Metric, check_input, read, to_f32};
+use crate::{InputError, Metric, check_input, to_f32};
 
 /// A fitted DBSCAN clustering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +60,19 @@ pub(crate) fn fit(p: &DbscanParams, blocks: &[Tensor<2>]) -> Result<FittedDbscan
         Metric::Cosine => 2.0 * p.eps,
     };
     let n: usize = prepared.iter().map(|b| b.dims()[0]).sum();
+    // The points on the host, as given: the exact test of borderline pairs reads them.
+    let mut host = Vec::with_capacity(n * d);
+    for block in blocks {
+        host.extend(to_f32(block.clone())?);
+    }
+    let exact = Exact {
+        points: host,
+        d,
+        metric: p.metric,
+    };
     let nb = neighbourhoods(
         &prepared,
+        &exact,
         threshold,
         p.block_rows,
         p.max_neighbour_pairs,
@@ -135,6 +146,7 @@ const DEFAULT_BLOCK_ROWS: usize = 256;
 /// - output: `n` lists, in sorted positions
 fn neighbourhoods(
     blocks: &[Tensor<2>],
+    exact: &Exact,
     threshold: f64,
     block_rows: Option<usize>,
     max_pairs: usize,
@@ -215,19 +227,37 @@ fn neighbourhoods(
         runs.get(i).filter(|r| r.0 == c).map(|r| (r.1, r.2))
     };
 
-    // The sorted points in device chunks, augmented so that one matrix product gives squared
-    // distances: [−2x, ‖x‖², 1] · [y, 1, ‖y‖²] = ‖x‖² − 2x·y + ‖y‖².
+    // The sorted points in device chunks, centred on the points' mean and augmented so that
+    // one matrix product gives squared distances: [−2x, ‖x‖², 1] · [y, 1, ‖y‖²] =
+    // ‖x‖² − 2x·y + ‖y‖². Centring keeps ‖x‖² — and with it the product's rounding error —
+    // at the scale of the data's spread, not of its distance from the origin; the error
+    // bound below makes the result exact whatever the centre.
+    let centre = exact.centre();
+    let centre_row = Tensor::<2>::from_data(TensorData::new(centre.clone(), [1, d]), &device);
+    // ‖x − centre‖², an upper bound of what the device holds for each sorted position.
+    let norms = exact.centred_norms(&centre, &order);
     let chunk = (chunk_floats / (d + 2)).max(1);
     let mut chunks: Vec<(usize, Tensor<2>, Tensor<2>)> = Vec::new(); // (start, rows, cols)
     for start in (0..n).step_by(chunk) {
         let ids = &order[start..(start + chunk).min(n)];
-        let xs = gather(blocks, &starts, ids, &device); // [m, d]
+        let xs = gather(blocks, &starts, ids, &device) - centre_row.clone(); // [m, d]
         chunks.push((
             start,
             augment_rows(&xs),
             augment_cols(xs.clone(), row_sq_norms(&xs)),
         ));
     }
+    let unit = margin_per_norm(d);
+    // Under cosine the device compares its own float32 unit vectors, a few float32 units
+    // (per coordinate) away from the exact ones: that moves a square near the threshold `T`
+    // by at most `2·√T·δ + δ²`, with `δ` bounding the two vectors' displacement.
+    let perturbation = match exact.metric {
+        Metric::Euclidean => 0.0,
+        Metric::Cosine => {
+            let delta = 16.0 * (d as f64).sqrt() * f64::from(f32::EPSILON);
+            2.0 * (threshold.sqrt() + delta) * delta + delta * delta
+        }
+    };
 
     let block = block_rows
         .unwrap_or(DEFAULT_BLOCK_ROWS)
@@ -236,6 +266,7 @@ fn neighbourhoods(
     offsets.push(0);
     let mut indices: Vec<u32> = Vec::new();
     let mut scratch: Vec<u32> = Vec::new();
+    let mut border: Vec<usize> = Vec::new();
     for (chunk_start, chunk_rows, _) in &chunks {
         let chunk_end = chunk_start + chunk_rows.dims()[0];
         let mut start = *chunk_start;
@@ -261,8 +292,17 @@ fn neighbourhoods(
                 }
             }
             let candidates: usize = ranges.iter().map(|(a, b)| b - a).sum();
+            // The rounding margin of this block's products: a pair whose computed square
+            // lies within it of the threshold is decided exactly on the host.
+            let widest = |r: std::ops::Range<usize>| norms[r].iter().copied().fold(0.0, f64::max);
+            let mut col_norm = 0.0f64;
+            for &(first, last) in &ranges {
+                col_norm = col_norm.max(widest(first..last));
+            }
+            let margin = unit * (widest(start..start + len) + col_norm) + perturbation;
+            let (sure, maybe) = ((threshold - margin) as f32, (threshold + margin) as f32);
             // Each range, piece by piece over the chunks it crosses.
-            let mut pieces: Vec<(usize, usize, Vec<bool>)> = Vec::new();
+            let mut pieces: Vec<(usize, usize, Vec<f32>)> = Vec::new();
             for &(first, last) in &ranges {
                 for (cs, _, cols) in &chunks {
                     let ce = cs + cols.dims()[1];
@@ -270,17 +310,10 @@ fn neighbourhoods(
                     if a >= b {
                         continue;
                     }
-                    let within = read(
-                        rows.clone()
-                            .matmul(cols.clone().narrow(1, a - cs, b - a)) // [len, b − a]
-                            .lower_equal_elem(threshold),
+                    let squares = to_f32(
+                        rows.clone().matmul(cols.clone().narrow(1, a - cs, b - a)), // [len, b − a]
                     )?;
-                    // Native bools can be read in place; other storages (u32 on WGPU) convert.
-                    let flags = match within.as_slice::<bool>() {
-                        Ok(slice) => slice.to_vec(),
-                        Err(_) => within.iter::<bool>().collect(),
-                    };
-                    pieces.push((a, b - a, flags));
+                    pieces.push((a, b - a, squares));
                 }
             }
             // Room for this block's lists, reserved from the pairs per row so far projected
@@ -295,14 +328,26 @@ fn neighbourhoods(
             scratch.resize(candidates, 0);
             for r in 0..len {
                 // Branch-free compaction into a scratch row (cache-resident, reused): write
-                // every candidate, keep the ones within reach; then copy the kept ones.
+                // every candidate, keep the ones surely within reach; then copy the kept ones.
+                // The few within the rounding margin go to `border` and are tested exactly.
                 let mut kept = 0;
-                for (a, width, flags) in &pieces {
-                    for (j, &near) in flags[r * width..(r + 1) * width].iter().enumerate() {
+                for (a, width, squares) in &pieces {
+                    for (j, &sq) in squares[r * width..(r + 1) * width].iter().enumerate() {
                         scratch[kept] = (a + j) as u32;
-                        kept += usize::from(near);
+                        kept += usize::from(sq <= sure);
+                        if sq > sure && sq <= maybe {
+                            border.push(a + j);
+                        }
                     }
                 }
+                let row = order[start + r];
+                for &pos in &border {
+                    if exact.within(row, order[pos], threshold) {
+                        scratch[kept] = pos as u32;
+                        kept += 1;
+                    }
+                }
+                border.clear();
                 indices.extend_from_slice(&scratch[..kept]);
                 if indices.len() > max_pairs {
                     return Ok(None);
@@ -359,6 +404,118 @@ fn gather(
         inverse[k] = r as i64;
     }
     Tensor::cat(parts, 0).select(0, to_int(inverse))
+}
+
+/// The rounding error of the device's squared distance of points `x`, `y` (`d` coordinates,
+/// float32), per unit of `‖x‖² + ‖y‖²`.
+///
+/// The product of `[−2x, fl(‖x‖²), 1]` and `[y, 1, fl(‖y‖²)]` is a sum of `d + 2` terms whose
+/// absolute values add up to at most `2(‖x‖² + ‖y‖²)` (as `2|x·y| ≤ ‖x‖² + ‖y‖²`); in any
+/// order of summation its rounding error is at most `γ_{d+2}` times that (Higham, *Accuracy
+/// and Stability of Numerical Algorithms*, §3.1, `γ_m = m·u / (1 − m·u)`, `u = 2⁻²⁴`), and
+/// each computed norm adds at most `γ_d` of itself: in all at most `3·γ_{d+2}·(‖x‖² + ‖y‖²)`.
+/// kiln takes twice that (`6·(d + 2)·u`, plus `1e-30` below any float32 square), so a pair
+/// whose computed square is more than the margin from the threshold is on the side it
+/// appears to be, and only the pairs within it need the exact test. This assumes float32
+/// products accumulated in float32 or wider — not TF32 or bf16 tensor-core arithmetic.
+fn margin_per_norm(d: usize) -> f64 {
+    let u = f64::from(f32::EPSILON) / 2.0; // 2⁻²⁴
+    6.0 * (d + 2) as f64 * u
+}
+
+/// The points as given, on the host, for the exact test of pairs near the threshold.
+struct Exact {
+    /// Row-major, `n × d`, in the input's order.
+    points: Vec<f32>,
+    d: usize,
+    metric: Metric,
+}
+
+impl Exact {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.points[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Whether points `i` and `j` (input rows) are neighbours, computed in float64 from
+    /// their float32 coordinates: `Σ (x_k − y_k)² ≤ threshold` (Euclidean: eps²), or
+    /// `‖x/‖x‖ − y/‖y‖‖² ≤ threshold` (cosine: 2·eps). Every difference is exact in float64,
+    /// so the Euclidean test depends only on the differences: moving every point by the
+    /// same (exactly representable) vector changes no decision.
+    fn within(&self, i: usize, j: usize, threshold: f64) -> bool {
+        let (x, y) = (self.row(i), self.row(j));
+        let square = match self.metric {
+            Metric::Euclidean => x
+                .iter()
+                .zip(y)
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                .sum::<f64>(),
+            Metric::Cosine => {
+                let norm = |v: &[f32]| v.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>().sqrt();
+                let (nx, ny) = (norm(x), norm(y));
+                x.iter()
+                    .zip(y)
+                    .map(|(&a, &b)| (f64::from(a) / nx - f64::from(b) / ny).powi(2))
+                    .sum::<f64>()
+            }
+        };
+        square <= threshold
+    }
+
+    /// The points' mean (float64, rounded to float32) in the space the device compares in:
+    /// as given (Euclidean) or scaled to unit length (cosine).
+    fn centre(&self) -> Vec<f32> {
+        let n = self.points.len() / self.d.max(1);
+        let mut sum = vec![0.0f64; self.d];
+        for i in 0..n {
+            let scale = self.scale(i);
+            for (acc, &v) in sum.iter_mut().zip(self.row(i)) {
+                *acc += f64::from(v) * scale;
+            }
+        }
+        sum.iter().map(|&v| (v / n.max(1) as f64) as f32).collect()
+    }
+
+    /// 1, or 1/‖x_i‖ under cosine.
+    fn scale(&self, i: usize) -> f64 {
+        match self.metric {
+            Metric::Euclidean => 1.0,
+            Metric::Cosine => {
+                1.0 / self
+                    .row(i)
+                    .iter()
+                    .map(|&a| f64::from(a).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            }
+        }
+    }
+
+    /// `‖x − centre‖²` of the point at each sorted position (`order[pos]` is its row), with
+    /// a little slack so that it bounds what the device holds (its float32 subtraction and,
+    /// under cosine, its own normalisation round differently from float64).
+    fn centred_norms(&self, centre: &[f32], order: &[usize]) -> Vec<f64> {
+        order
+            .iter()
+            .map(|&i| {
+                let scale = self.scale(i);
+                let sq: f64 = self
+                    .row(i)
+                    .iter()
+                    .zip(centre)
+                    .map(|(&v, &c)| (f64::from(v) * scale - f64::from(c)).powi(2))
+                    .sum();
+                match self.metric {
+                    Metric::Euclidean => sq * (1.0 + 1e-5) + 1e-30,
+                    // The device's unit vector differs from float64's by a few units of
+                    // float32 rounding per coordinate, whatever the centred norm is.
+                    Metric::Cosine => {
+                        let slack = 4.0 * (self.d + 4) as f64 * f64::from(f32::EPSILON);
+                        (sq.sqrt() + slack).powi(2)
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 /// Neighbour lists in compressed rows, over points sorted along one coordinate.

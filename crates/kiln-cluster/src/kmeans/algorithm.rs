@@ -8,9 +8,20 @@ use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_f64, t
 use burn::tensor::Bool;
 
 /// A fitted K-means model.
+///
+/// Under the Euclidean metric every point is compared *relative to an origin* — the first
+/// training point (or the first centroid of a model built from centroids) — rather than to
+/// the coordinate system's zero: squared distances are computed as one matrix product,
+/// `‖x‖² − 2x·c + ‖c‖²`, whose float32 rounding grows with `‖x‖²`, so data far from zero
+/// (longitudes, projected metres, timestamps) would otherwise lose the differences between
+/// points. Moving the data moves the origin with it, so labels and inertia do not depend on
+/// where the data sit (docs/cluster.md, "Exact under translation").
 #[derive(Debug, Clone)]
 pub struct FittedKMeans {
+    /// Relative to `origin`.
     pub(crate) centroids: Tensor<2>,
+    /// `d` values subtracted from every point before it is compared (zeros under cosine).
+    pub(crate) origin: Vec<f32>,
     pub(crate) labels: Vec<usize>,
     pub(crate) inertia: f64,
     pub(crate) n_iter: usize,
@@ -21,7 +32,7 @@ pub struct FittedKMeans {
 impl FittedKMeans {
     /// The centroids, `[k, d]`, on the input's device (unit vectors under cosine).
     pub fn centroids(&self) -> Tensor<2> {
-        self.centroids.clone()
+        self.centroids.clone() + origin_row(&self.origin, &self.centroids.device())
     }
 
     /// The distance used.
@@ -40,8 +51,11 @@ impl FittedKMeans {
         if k == 0 || d == 0 || !read_scalar::<1, Bool, bool>(centroids.clone().is_finite().all())? {
             return Err(KMeansError::InvalidCentroids);
         }
+        let prepared = prepare(&centroids, metric);
+        let origin = origin_of(&prepared, metric)?;
         Ok(Self {
-            centroids: prepare(&centroids, metric),
+            centroids: prepared - origin_row(&origin, &centroids.device()),
+            origin,
             labels: Vec::new(),
             inertia: 0.0,
             n_iter: 0,
@@ -96,7 +110,7 @@ impl FittedKMeans {
             return Err(KMeansError::DimensionMismatch { expected, found });
         }
         check_input(x, self.metric)?;
-        let x = prepare(x, self.metric);
+        let x = prepare(x, self.metric) - origin_row(&self.origin, &x.device());
         let centroids = self.centroids.clone().to_device(&x.device());
         Ok(assign(&augment_rows(&x), &centroids, self.block_rows))
     }
@@ -107,6 +121,23 @@ pub(super) fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
         Metric::Euclidean => x.clone(),
         Metric::Cosine => normalize_rows(x.clone()),
     }
+}
+
+/// The origin points are compared relative to: the first row of `prepared` under the
+/// Euclidean metric (a point of the data itself, so it moves with the data: `x − origin` is
+/// the same for data moved by any exactly representable vector), zeros under cosine (whose
+/// unit vectors are already at the scale of 1, and which is not translation-invariant).
+pub(crate) fn origin_of(prepared: &Tensor<2>, metric: Metric) -> Result<Vec<f32>, InputError> {
+    let d = prepared.dims()[1];
+    match metric {
+        Metric::Euclidean => to_f32(prepared.clone().narrow(0, 0, 1)),
+        Metric::Cosine => Ok(vec![0.0; d]),
+    }
+}
+
+/// `origin` as a `[1, d]` row on `device`.
+pub(crate) fn origin_row(origin: &[f32], device: &burn::tensor::Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(origin.to_vec(), [1, origin.len()]), device)
 }
 
 /// Nearest centroid and squared distance to it for every row, `block_rows` rows at a time.
@@ -144,8 +175,8 @@ pub(super) struct Blocks {
 }
 
 impl Blocks {
-    /// Checks and prepares `blocks` (each `[n_b, d]`, one `d`).
-    fn new(blocks: &[Tensor<2>], metric: Metric) -> Result<Self, KMeansError> {
+    /// Checks and prepares `blocks` (each `[n_b, d]`, one `d`), relative to `origin`.
+    fn new(blocks: &[Tensor<2>], metric: Metric, origin: &[f32]) -> Result<Self, KMeansError> {
         let Some(first) = blocks.first() else {
             return Err(InputError::Empty.into());
         };
@@ -158,7 +189,7 @@ impl Blocks {
                 return Err(KMeansError::DimensionMismatch { expected: d, found });
             }
             check_input(block, metric)?;
-            let prepared = prepare(block, metric);
+            let prepared = prepare(block, metric) - origin_row(origin, &block.device());
             x_aug.push(augment_rows(&prepared));
             x.push(prepared);
             starts.push(starts.last().copied().unwrap_or(0) + block.dims()[0]);
@@ -260,7 +291,12 @@ impl Blocks {
 }
 
 pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans, KMeansError> {
-    let x = Blocks::new(blocks, p.metric)?;
+    let Some(first) = blocks.first() else {
+        return Err(InputError::Empty.into());
+    };
+    check_input(first, p.metric)?;
+    let origin = origin_of(&prepare(first, p.metric), p.metric)?;
+    let x = Blocks::new(blocks, p.metric, &origin)?;
     let n = x.n();
     if p.k > n {
         return Err(KMeansError::TooFewPoints { k: p.k, n });
@@ -276,14 +312,15 @@ pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans
             TensorData::new(values.clone(), [p.k, d]),
             &blocks[0].device(),
         );
-        return Ok(lloyd(p, &x, prepare(&init, p.metric), tol)?);
+        let init = prepare(&init, p.metric) - origin_row(&origin, &init.device());
+        return Ok(lloyd(p, &x, init, tol, &origin)?);
     }
 
     let mut best: Option<FittedKMeans> = None;
     for run in 0..p.n_init {
         let mut rng = Rng::new(p.seed.wrapping_add(run as u64));
         let init = kmeans_plus_plus(&x, p.k, &mut rng)?;
-        let fitted = lloyd(p, &x, init, tol)?;
+        let fitted = lloyd(p, &x, init, tol, &origin)?;
         if best.as_ref().is_none_or(|b| fitted.inertia < b.inertia) {
             best = Some(fitted);
         }
@@ -411,6 +448,7 @@ fn lloyd(
     x: &Blocks,
     init: Tensor<2>,
     tol: f64,
+    origin: &[f32],
 ) -> Result<FittedKMeans, InputError> {
     let d = init.dims()[1];
     let device = init.device();
@@ -460,6 +498,7 @@ fn lloyd(
     }
     Ok(FittedKMeans {
         centroids,
+        origin: origin.to_vec(),
         labels: to_indices(labels)?,
         inertia,
         n_iter,

@@ -6,7 +6,8 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::algorithm::{
-    Blocks, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, prepare,
+    Blocks, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, origin_of,
+    origin_row, prepare,
 };
 use super::{KMeansError, KMeansParamsError};
 use crate::metric::{augment_rows, sum_all, sum_rows};
@@ -124,22 +125,28 @@ impl MiniBatchKMeansParams {
             return Err(KMeansError::TooFewPoints { k: self.k, n: m });
         }
         let first = prepare(first, self.metric);
-        let mut model = self.seeded(&first, Rng::new(self.seed))?;
+        let origin = origin_of(&first, self.metric)?;
+        let device = first.device();
+        let first = first - origin_row(&origin, &device);
+        let mut model = self.seeded(&first, Rng::new(self.seed), origin)?;
         model.update(&first)?;
         Ok(model)
     }
 
-    /// A model whose centroids are k-means++ on a prepared sample of at least `k` rows.
+    /// A model whose centroids are k-means++ on a prepared sample of at least `k` rows
+    /// (relative to `origin`).
     fn seeded(
         &self,
         sample: &Tensor<2>,
         mut rng: Rng,
+        origin: Vec<f32>,
     ) -> Result<FittedMiniBatchKMeans, InputError> {
         let init = kmeans_plus_plus(&Blocks::single(sample), self.k, &mut rng)?;
         let d = sample.dims()[1];
         Ok(FittedMiniBatchKMeans {
             params: self.clone(),
             centroids: to_f32(init)?,
+            origin,
             d,
             device: sample.device(),
             counts: vec![0.0; self.k],
@@ -165,6 +172,8 @@ impl MiniBatchKMeansParams {
             return Err(KMeansError::TooFewPoints { k: self.k, n });
         }
         let x = prepare(x, self.metric);
+        let origin = origin_of(&x, self.metric)?;
+        let x = x.clone() - origin_row(&origin, &x.device());
         let centred = x.clone() - sum_rows(&x) / n as f64;
         let tol = self.tolerance
             * f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(
@@ -184,7 +193,7 @@ impl MiniBatchKMeansParams {
         let init_size = (3 * self.batch_size).max(self.k).min(n);
         let mut rng = Rng::new(self.seed);
         rng.shuffle(&mut order);
-        let mut model = self.seeded(&rows(&order[..init_size]), rng)?;
+        let mut model = self.seeded(&rows(&order[..init_size]), rng, origin)?;
         // scikit-learn's smoothing: an exponentially weighted average of the mean batch
         // inertia with weight 2 · batch / (n + 1).
         let alpha = (2.0 * self.batch_size as f64 / (n as f64 + 1.0)).min(1.0);
@@ -242,8 +251,11 @@ impl MiniBatchKMeansParams {
 #[derive(Debug, Clone)]
 pub struct FittedMiniBatchKMeans {
     pub(crate) params: MiniBatchKMeansParams,
-    /// `k × d` row-major on the host.
+    /// `k × d` row-major on the host, relative to `origin`.
     pub(crate) centroids: Vec<f32>,
+    /// The point every batch is compared relative to (the first point it saw; zeros under
+    /// cosine), as in [`FittedKMeans`](super::FittedKMeans).
+    pub(crate) origin: Vec<f32>,
     pub(crate) d: usize,
     /// Where [`centroids`](Self::centroids) builds its tensor: the first batch's device.
     pub(crate) device: Device,
@@ -267,7 +279,7 @@ impl FittedMiniBatchKMeans {
                 found,
             });
         }
-        let batch = prepare(batch, self.params.metric);
+        let batch = prepare(batch, self.params.metric) - origin_row(&self.origin, &batch.device());
         // A failed step leaves the model as it was.
         let mut next = self.clone();
         next.update(&batch)?;
@@ -278,9 +290,10 @@ impl FittedMiniBatchKMeans {
     /// The centroids, `[k, d]`, on the device of the first batch (unit vectors under
     /// cosine).
     pub fn centroids(&self) -> Tensor<2> {
-        self.centroids_on(&self.device)
+        self.centroids_on(&self.device) + origin_row(&self.origin, &self.device)
     }
 
+    /// The centroids relative to the origin, on `device`.
     fn centroids_on(&self, device: &Device) -> Tensor<2> {
         Tensor::from_data(
             TensorData::new(self.centroids.clone(), [self.params.k, self.d]),
@@ -334,7 +347,7 @@ impl FittedMiniBatchKMeans {
             return Err(KMeansError::DimensionMismatch { expected, found });
         }
         check_input(x, self.params.metric)?;
-        let x = prepare(x, self.params.metric);
+        let x = prepare(x, self.params.metric) - origin_row(&self.origin, &x.device());
         Ok(assign(&augment_rows(&x), &centroids, BLOCK_ROWS))
     }
 
