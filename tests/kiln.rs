@@ -12,6 +12,7 @@
 mod kiln {
     mod cluster;
     pub mod common;
+    mod contract;
     mod cross_backend;
     mod data_real;
     mod dcgan;

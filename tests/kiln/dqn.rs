@@ -127,7 +127,7 @@ fn td_targets_mask_terminal_steps_and_double_dqn_uses_the_online_argmax() {
 /// termination as terminal, by `push_step`, which the training loop stores every step with.
 #[test]
 fn truncated_steps_are_stored_as_non_terminal() {
-    let mut env = Chain::new(3);
+    let mut env = Chain::new(3).unwrap();
     let mut buffer = ReplayBuffer::new(64, 3).unwrap();
     let mut observation = env.state();
     let (mut saw_truncation, mut saw_termination) = (false, false);
@@ -215,7 +215,7 @@ fn chain_config() -> DqnConfig {
 #[test]
 fn dqn_learns_the_chain_mdps_optimal_q_values() {
     let device = cpu();
-    let mut env = Chain::new(5);
+    let mut env = Chain::new(5).unwrap();
     let config = chain_config().with_checkpoint_every(100_000);
     let run = dqn::train(&config, &mut env, &device, kiln::rl::silent).unwrap();
     let optimal = env.optimal_q(config.gamma);
@@ -465,7 +465,7 @@ fn dqn_options_are_used_inside_the_loop_and_still_learn() {
         .with_target_update_every(1_000)
         .with_seed(3);
     let run = |config: &DqnConfig| {
-        let mut env = Chain::new(5);
+        let mut env = Chain::new(5).unwrap();
         let run = dqn::train(config, &mut env, &device, kiln::rl::silent).unwrap();
         let returns = dqn::evaluate(&run.network, &mut env, 3, 0).unwrap();
         let losses: Vec<f32> = run.metrics.losses.iter().map(|l| l.loss as f32).collect();

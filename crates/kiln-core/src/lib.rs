@@ -254,6 +254,26 @@ pub fn one_line(message: &dyn std::fmt::Display) -> String {
         .join(" ")
 }
 
+/// The position and value of the first NaN or infinite value in `values`, if any.
+///
+/// kiln's one rule for numeric input, the same in every crate: a NaN or an infinity in what
+/// a model trains or predicts on (features, pixels, observations, points) is refused with a
+/// typed error naming where it is, before it reaches a device, never propagated into a NaN
+/// loss or a silently wrong result. Host-side data goes through this function; kiln-cluster,
+/// whose input is already a tensor, applies the same rule on the device
+/// (`is_finite().all()`).
+///
+/// ```
+/// assert_eq!(kiln_core::first_non_finite(&[0.0, 1.5, -2.0]), None);
+/// assert_eq!(kiln_core::first_non_finite(&[0.0, f32::INFINITY]).map(|(i, _)| i), Some(1));
+/// ```
+pub fn first_non_finite(values: &[f32]) -> Option<(usize, f32)> {
+    values
+        .iter()
+        .position(|v| !v.is_finite())
+        .map(|i| (i, values[i]))
+}
+
 /// A callback that never stops the run, for callers that want no progress.
 pub fn silent(_: &Progress) -> ControlFlow<()> {
     ControlFlow::Continue(())

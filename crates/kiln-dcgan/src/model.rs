@@ -279,6 +279,10 @@ impl Generator {
     /// # Shapes
     /// - z: `[batch, latent_size]`
     /// - output: `[batch, channels, image_size, image_size]`
+    ///
+    /// # Panics
+    /// If `z` is not `[batch, latent_size]` (Burn's shape check). Input from outside the
+    /// program goes through [`try_forward`](Self::try_forward).
     pub fn forward(&self, z: Tensor<2>) -> Tensor<4> {
         let batch = z.dims()[0];
         let x = self.project.forward(z); // [batch, 2f·side²]
@@ -286,6 +290,22 @@ impl Generator {
         let x = x.reshape([batch, self.features, self.side, self.side]); // [batch, 2f, side, side]
         let x = leaky_relu(self.up1_norm.forward(self.up1.forward(x)), SLOPE); // [batch, f, 2side, 2side]
         self.up2.forward(x).tanh() // [batch, channels, 4side, 4side]
+    }
+
+    /// [`forward`](Self::forward), checked: `z` that is not `[batch, latent_size]` (or has no
+    /// row) is [`DcganError::LatentShape`](crate::DcganError::LatentShape), not a panic.
+    ///
+    /// # Errors
+    /// [`DcganError::LatentShape`](crate::DcganError::LatentShape).
+    pub fn try_forward(&self, z: Tensor<2>) -> Result<Tensor<4>, crate::DcganError> {
+        let found = z.dims();
+        if found[1] != self.latent_size() || found[0] == 0 {
+            return Err(crate::DcganError::LatentShape {
+                expected: self.latent_size(),
+                found,
+            });
+        }
+        Ok(self.forward(z))
     }
 
     /// Length of the latent vectors it takes.
@@ -313,10 +333,42 @@ impl Discriminator {
     /// # Shapes
     /// - images: `[batch, channels, image_size, image_size]`
     /// - output: `[batch, 1]`
+    ///
+    /// # Panics
+    /// If the images are not of the size it was built for (Burn's shape checks). Input from
+    /// outside the program goes through [`try_forward`](Self::try_forward).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = leaky_relu(self.down1.forward(images), SLOPE); // [batch, f, s/2, s/2]
         let x = leaky_relu(self.down2_norm.forward(self.down2.forward(x)), SLOPE); // [batch, 2f, s/4, s/4]
         self.classify.forward(x.flatten(1, 3)) // [batch, 1]
+    }
+
+    /// [`forward`](Self::forward), checked: images that are not `[batch, channels, side,
+    /// side]` of the size it was built for (or no image) are
+    /// [`DcganError::InputShape`](crate::DcganError::InputShape), not a panic.
+    ///
+    /// # Errors
+    /// [`DcganError::InputShape`](crate::DcganError::InputShape).
+    pub fn try_forward(&self, images: Tensor<4>) -> Result<Tensor<2>, crate::DcganError> {
+        let found = images.dims();
+        let [channels, side] = self.image_size();
+        if found[0] == 0 || found[1] != channels || found[2] != side || found[3] != side {
+            return Err(crate::DcganError::InputShape {
+                channels,
+                side,
+                found,
+            });
+        }
+        Ok(self.forward(images))
+    }
+
+    /// `[channels, side]` of the images it takes: `down1`'s input channels, and the side
+    /// whose quarter squared times `down2`'s channels is `classify`'s input.
+    pub fn image_size(&self) -> [usize; 2] {
+        let channels = self.down1.weight.dims()[1]; // [f, channels, 4, 4]
+        let doubled = self.down2.weight.dims()[0].max(1); // [2f, f, 4, 4]
+        let cells = self.classify.weight.dims()[0] / doubled; // (side/4)²
+        [channels, cells.isqrt() * 4]
     }
 }
 

@@ -175,6 +175,39 @@ pub enum DcganError {
         /// `channels × height × width`.
         expected: usize,
     },
+    /// A pixel is NaN, infinite, or outside `[−1, 1]` (the generator's `tanh` range, which
+    /// real images must share; 0..255 bytes must be scaled first).
+    #[error(
+        "image {index} has the value {value} at position {position}; pixels must be finite and in [-1, 1]"
+    )]
+    PixelOutOfRange {
+        /// The image.
+        index: usize,
+        /// The value's position in the image, row-major.
+        position: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A latent batch given to [`Generator::try_forward`](crate::Generator::try_forward) is
+    /// not `[batch, latent_size]`.
+    #[error("the generator takes [batch, {expected}] latent vectors, got {found:?}")]
+    LatentShape {
+        /// The generator's latent size.
+        expected: usize,
+        /// The shape given.
+        found: [usize; 2],
+    },
+    /// Images given to [`Discriminator::try_forward`](crate::Discriminator::try_forward)
+    /// are not `[batch, channels, side, side]` of its size.
+    #[error("the discriminator takes [batch, {channels}, {side}, {side}] images, got {found:?}")]
+    InputShape {
+        /// Channels it takes.
+        channels: usize,
+        /// Side it takes.
+        side: usize,
+        /// The shape given.
+        found: [usize; 4],
+    },
     /// A file could not be written or read.
     #[cfg(feature = "run")]
     #[error(transparent)]
@@ -195,7 +228,8 @@ pub enum DcganError {
 }
 
 /// Images a DCGAN can train on: `len()` images of one `[channels, height, width]` shape,
-/// values in `[−1, 1]` (the generator's `tanh` range). [`ImageSet`] holds them in memory;
+/// values in `[−1, 1]` (the generator's `tanh` range; training refuses any other value as
+/// [`DcganError::PixelOutOfRange`]). [`ImageSet`] holds them in memory;
 /// the run layer adapts kiln-data's MNIST.
 pub trait ImageData {
     /// Number of images.
@@ -248,6 +282,19 @@ impl ImageData for ImageSet {
         self.values
             .get(index * size..(index + 1) * size)
             .map(<[f32]>::to_vec)
+    }
+}
+
+/// Every value finite and in `[−1, 1]` (kiln's rule for numeric input, and the generator's
+/// range); otherwise [`DcganError::PixelOutOfRange`] naming the first bad one.
+pub(crate) fn check_pixels(index: usize, values: &[f32]) -> Result<(), DcganError> {
+    match values.iter().position(|v| !(-1.0..=1.0).contains(v)) {
+        None => Ok(()),
+        Some(position) => Err(DcganError::PixelOutOfRange {
+            index,
+            position,
+            value: values[position],
+        }),
     }
 }
 
@@ -520,7 +567,10 @@ impl Trainer {
         let mut values = Vec::with_capacity(indices.len() * size);
         for &index in indices {
             match images.image(index) {
-                Some(v) if v.len() == size => values.extend_from_slice(&v),
+                Some(v) if v.len() == size => {
+                    check_pixels(index, &v)?;
+                    values.extend_from_slice(&v);
+                }
                 _ => {
                     return Err(DcganError::BadImage {
                         index,

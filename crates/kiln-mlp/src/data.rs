@@ -16,6 +16,9 @@ impl Labelled {
     }
 }
 
+/// A data source's own error, kept as the source of [`MlpError::DataSource`](crate::MlpError::DataSource).
+pub type DataSourceError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Labelled examples the classifier can train on or be evaluated on: in memory (`[Labelled]`,
 /// `Vec<Labelled>`), any Burn `Dataset` mapped by [`from_dataset`](crate::from_dataset)
 /// (feature `dataset`), or a source of your own.
@@ -25,6 +28,18 @@ pub trait ClassificationData {
 
     /// Example `index` (`0..len()`); `None` only out of range.
     fn get(&self, index: usize) -> Option<Labelled>;
+
+    /// Example `index`, or why not: `Err(None)` when there is none, `Err(Some(e))` with the
+    /// source's own error when reading it failed. Training and evaluation read examples
+    /// through this, so a source's error reaches the caller as
+    /// [`MlpError::DataSource`](crate::MlpError::DataSource) instead of being lost. The
+    /// default calls [`get`](Self::get); a source that can fail overrides it.
+    ///
+    /// # Errors
+    /// As above.
+    fn try_get(&self, index: usize) -> Result<Labelled, Option<DataSourceError>> {
+        self.get(index).ok_or(None)
+    }
 
     /// Whether there is no example.
     fn is_empty(&self) -> bool {
@@ -96,6 +111,17 @@ where
     }
 
     fn get(&self, index: usize) -> Option<Labelled> {
-        self.dataset.get(index).ok().map(&self.map)
+        self.try_get(index).ok()
+    }
+
+    // Burn's `Dataset::get` panics out of range, so the range is checked here first.
+    fn try_get(&self, index: usize) -> Result<Labelled, Option<DataSourceError>> {
+        if index >= self.dataset.len() {
+            return Err(None);
+        }
+        match self.dataset.get(index) {
+            Ok(item) => Ok((self.map)(item)),
+            Err(e) => Err(Some(Box::new(e))),
+        }
     }
 }

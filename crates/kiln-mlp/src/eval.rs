@@ -57,8 +57,10 @@ impl Evaluation {
 /// device.
 ///
 /// # Errors
-/// [`MlpError::ZeroBatchSize`](crate::MlpError) for a `batch_size` of 0; an example that
-/// does not fit the network; a device that fails to return results.
+/// [`TrainingConfigError::ZeroBatchSize`] (as [`MlpError::Config`]) for a `batch_size` of 0;
+/// [`MlpError::NoExamples`] for empty data (an accuracy over nothing would be a made-up 0);
+/// an example that does not fit the network or holds a NaN or an infinity; a data source's
+/// own error; a device that fails to return results.
 pub fn evaluate(
     model: &Mlp,
     data: &dyn ClassificationData,
@@ -74,6 +76,9 @@ pub(crate) fn evaluate_on(
 ) -> Result<Evaluation, MlpError> {
     if batch_size == 0 {
         return Err(TrainingConfigError::ZeroBatchSize.into());
+    }
+    if data.is_empty() {
+        return Err(MlpError::NoExamples);
     }
     let device = model.output.weight.device();
     let sizes = MlpConfig::new()

@@ -35,7 +35,7 @@ mod model;
 pub mod run;
 mod training;
 
-pub use data::{ClassificationData, Labelled};
+pub use data::{ClassificationData, DataSourceError, Labelled};
 #[cfg(feature = "dataset")]
 pub use data::{MappedDataset, from_dataset};
 pub use eval::{Evaluation, evaluate};
@@ -52,8 +52,9 @@ pub enum MlpError {
     /// A config value is invalid.
     #[error(transparent)]
     Config(#[from] TrainingConfigError),
-    /// There is no training example.
-    #[error("the training data holds no example")]
+    /// There is no example: empty training data, or empty data to evaluate on (an accuracy
+    /// over no example would be a made-up 0).
+    #[error("the data holds no example")]
     NoExamples,
     /// [`train_on_devices`] was given no device.
     #[error("training needs at least one device")]
@@ -63,6 +64,34 @@ pub enum MlpError {
     MissingExample {
         /// The index.
         index: usize,
+    },
+    /// The data source failed to give an example below its length: its own error is the
+    /// source (a Burn `Dataset` that cannot read its file, say).
+    #[error("reading example {index}: {source}")]
+    DataSource {
+        /// The example.
+        index: usize,
+        /// The source's error.
+        source: DataSourceError,
+    },
+    /// An example holds a NaN or an infinity (kiln's rule for numeric input:
+    /// [`kiln_core::first_non_finite`]).
+    #[error("example {index} has the non-finite value {value} at feature {feature}")]
+    NonFinite {
+        /// The example.
+        index: usize,
+        /// The feature's position.
+        feature: usize,
+        /// The value (NaN or ±inf).
+        value: f32,
+    },
+    /// A tensor given to [`Mlp::try_forward`] is not `[batch, input_size]`.
+    #[error("the network takes [batch, {expected}] inputs, got {found:?}")]
+    InputShape {
+        /// The network's `input_size`.
+        expected: usize,
+        /// The shape given.
+        found: [usize; 2],
     },
     /// An example's feature count is not the network's input size.
     #[error("example {index} has {found} features, the network takes {expected}")]

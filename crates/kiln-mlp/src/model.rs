@@ -208,8 +208,37 @@ impl Mlp {
     /// # Shapes
     /// - input: `[batch, input_size]`
     /// - output: `[batch, output_size]`
+    ///
+    /// # Panics
+    /// If the input is not `[batch, input_size]` (Burn's shape check). Input from outside the
+    /// program goes through [`try_forward`](Self::try_forward), which returns an error instead.
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
         self.output.forward(self.features(input))
+    }
+
+    /// [`forward`](Self::forward), checked: an input that is not `[batch, input_size]` (or
+    /// has no row) is [`MlpError::InputShape`](crate::MlpError::InputShape), not a panic.
+    ///
+    /// ```
+    /// use burn::tensor::{Device, Tensor};
+    /// use kiln_mlp::{MlpConfig, MlpError};
+    /// let device = Device::flex();
+    /// let mlp = MlpConfig::new().with_input_size(12).init(&device).unwrap();
+    /// let wrong = mlp.try_forward(Tensor::<2>::zeros([4, 11], &device));
+    /// assert!(matches!(wrong, Err(MlpError::InputShape { expected: 12, found: [4, 11] })));
+    /// ```
+    ///
+    /// # Errors
+    /// [`MlpError::InputShape`](crate::MlpError::InputShape).
+    pub fn try_forward(&self, input: Tensor<2>) -> Result<Tensor<2>, crate::MlpError> {
+        let found = input.dims();
+        if found[1] != self.input_size() || found[0] == 0 {
+            return Err(crate::MlpError::InputShape {
+                expected: self.input_size(),
+                found,
+            });
+        }
+        Ok(self.forward(input))
     }
 
     /// The activations of the last hidden layer (the input itself if there is none), without

@@ -184,8 +184,10 @@ pub struct TrainedMlp {
 /// here. The batch order of epoch `e` is drawn from the seed and `e` alone.
 ///
 /// # Errors
-/// An invalid config; an example whose feature count is not the network's `input_size` or
-/// whose class is not below its `output_size`; empty training data.
+/// An invalid config; an example whose feature count is not the network's `input_size`,
+/// whose class is not below its `output_size` or that holds a NaN or an infinity
+/// ([`MlpError::NonFinite`]); a data source's own error ([`MlpError::DataSource`]); empty
+/// training data or empty validation data ([`MlpError::NoExamples`]).
 ///
 /// ```
 /// use burn::tensor::Device;
@@ -517,13 +519,22 @@ fn host_batch(
     let mut features = Vec::with_capacity(indices.len() * model.input_size);
     let mut classes = Vec::with_capacity(indices.len());
     for &index in indices {
-        let Labelled { features: f, class } =
-            data.get(index).ok_or(MlpError::MissingExample { index })?;
+        let Labelled { features: f, class } = data.try_get(index).map_err(|e| match e {
+            None => MlpError::MissingExample { index },
+            Some(source) => MlpError::DataSource { index, source },
+        })?;
         if f.len() != model.input_size {
             return Err(MlpError::FeatureCount {
                 index,
                 expected: model.input_size,
                 found: f.len(),
+            });
+        }
+        if let Some((feature, value)) = kiln_core::first_non_finite(&f) {
+            return Err(MlpError::NonFinite {
+                index,
+                feature,
+                value,
             });
         }
         if class >= model.output_size {

@@ -24,7 +24,8 @@
 //!     println!("step {}: mean return {:?}", progress.done, progress.metric("mean_return"));
 //!     kiln_rl::ControlFlow::Continue(())
 //! })?;
-//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, 1_000_000)?;
+//! let seed = 0; // episode i starts from the initial state drawn with seed + i
+//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, seed)?;
 //! assert_eq!(returns.len(), 3);
 //! # Ok(()) }
 //! ```
@@ -37,8 +38,11 @@ pub mod run;
 /// burn-rl, whose `Environment` and `Policy` traits kiln's environments and policy implement.
 pub use burn_rl;
 
-pub use env::{CartPole, CartPoleState, Chain, DiscreteEnvironment};
+pub use env::{CartPole, CartPoleState, Chain, ChainTooShort, DiscreteEnvironment};
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
+/// The default Q-network and its config ([`DqnConfig::network`](dqn::DqnConfig)), so sizing
+/// it for an environment needs no direct kiln-mlp dependency.
+pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpConfigError};
 
 /// Σ γ^t r_t of a sequence of rewards, the quantity an agent maximises.
 pub fn discounted_return(rewards: &[f64], gamma: f64) -> f64 {

@@ -124,7 +124,8 @@ pub fn run() -> Result<Report, Error> {
         .with_seed(5);
     let mut env = Traffic::new(5);
     let trained = dqn::train_with(&config, network, &mut env, &device, kiln_rl::silent)?;
-    let returns = dqn::evaluate(&trained.network, &mut Traffic::new(99), 20, 1_000)?;
+    let first_seed = 1_000; // episode i starts from the state drawn with first_seed + i
+    let returns = dqn::evaluate(&trained.network, &mut Traffic::new(99), 20, first_seed)?;
     Ok(Report {
         mean_return: returns.iter().sum::<f64>() / returns.len() as f64,
     })

@@ -156,6 +156,29 @@ pub enum DqnError {
     #[cfg(feature = "run")]
     #[error(transparent)]
     Run(#[from] kiln_train::RunError),
+    /// An observation's length is not the environment's declared
+    /// [`observation_size`](crate::DiscreteEnvironment::observation_size): the environment
+    /// does not keep its own contract.
+    #[error(
+        "the environment declares {declared}-value observations but returned one of {found} values"
+    )]
+    ObservationSize {
+        /// `observation_size()`.
+        declared: usize,
+        /// The observation's length.
+        found: usize,
+    },
+    /// An observation holds a NaN or an infinity (kiln's rule for numeric input:
+    /// [`kiln_core::first_non_finite`]).
+    #[error(
+        "the environment returned an observation with the non-finite value {value} at position {position}"
+    )]
+    NonFiniteObservation {
+        /// The value's position in the observation.
+        position: usize,
+        /// The value.
+        value: f32,
+    },
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
     Device(String),
@@ -190,10 +213,10 @@ pub(crate) struct LoopState {
 /// ```
 /// use burn::tensor::Device;
 /// use kiln_rl::{Chain, dqn::{self, DqnConfig}};
-/// use kiln_mlp::MlpConfig;
+/// use kiln_rl::MlpConfig;
 /// # fn main() -> Result<(), kiln_rl::dqn::DqnError> {
 /// // A 4-state corridor: walking right for 3 steps earns 1.
-/// let mut env = Chain::new(4);
+/// let mut env = Chain::new(4).unwrap();
 /// let config = DqnConfig::new()
 ///     .with_network(MlpConfig::new().with_input_size(4).with_hidden_sizes(vec![16]).with_output_size(2).with_dropout(0.0))
 ///     .with_total_steps(3_000)
@@ -262,16 +285,7 @@ impl<Q: QNetwork> Learner<Q> {
         device: &Device,
     ) -> Result<Self, DqnError> {
         config.validate()?;
-        if network.observation_size() != env.observation_size()
-            || network.num_actions() != env.num_actions()
-        {
-            return Err(DqnError::EnvironmentMismatch {
-                inputs: network.observation_size(),
-                outputs: network.num_actions(),
-                observation_size: env.observation_size(),
-                actions: env.num_actions(),
-            });
-        }
+        check_fit(&network, env)?;
         let plain = device.clone().inner();
         let q = network.fork(&device.clone().autodiff()).train();
         Ok(Self {
@@ -308,7 +322,8 @@ impl<Q: QNetwork> Learner<Q> {
             config.seed.wrapping_add(2).wrapping_add(start as u64),
         );
         env.reset_with_seed(config.seed.wrapping_add(start as u64));
-        let mut observation = env.state();
+        let observation_size = env.observation_size();
+        let mut observation = checked(env.state(), observation_size)?;
         let (mut episode_return, mut episode_length) = (0.0, 0);
         let mut recent: VecDeque<f64> = self
             .state
@@ -341,7 +356,8 @@ impl<Q: QNetwork> Learner<Q> {
             let epsilon = config.epsilon(step);
             policy.set_epsilon(epsilon);
             let action = policy.act(&observation, &self.plain)?;
-            let result = env.step(action);
+            let mut result = env.step(action);
+            result.next_state = checked(result.next_state, observation_size)?;
             episode_return += result.reward;
             episode_length += 1;
             self.buffer.push_step(&observation, action, &result);
@@ -356,7 +372,7 @@ impl<Q: QNetwork> Learner<Q> {
                 recent.truncate(AVERAGE_OVER);
                 (episode_return, episode_length) = (0.0, 0);
                 env.reset();
-                observation = env.state();
+                observation = checked(env.state(), observation_size)?;
             } else {
                 observation = result.next_state;
             }
@@ -475,34 +491,77 @@ fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
         .init()
 }
 
+/// The most steps [`evaluate`] plays in one episode when the environment's own
+/// [`MAX_STEPS`](burn_rl::Environment::MAX_STEPS) is larger (kiln's [`Chain`](crate::Chain)
+/// declares `usize::MAX`, and an environment whose greedy policy never ends an episode would
+/// otherwise run forever). An episode cut there ends as truncated: its return so far counts.
+pub const EVALUATE_MAX_STEPS: usize = 100_000;
+
 /// Greedy returns of `episodes` episodes of `network` on `env`, episode `i` starting from
-/// the initial state drawn with `seed + i`.
+/// the initial state drawn with `seed + i` (`seed` is a seed, not a step count). Each episode
+/// ends when the environment says it is done or truncated, or after
+/// `min(E::MAX_STEPS, EVALUATE_MAX_STEPS)` steps, so no call runs forever.
 ///
 /// # Errors
-/// [`DqnError::Device`] if the device fails.
+/// [`DqnError::EnvironmentMismatch`] if the network does not fit the environment,
+/// [`DqnError::ObservationSize`] or [`DqnError::NonFiniteObservation`] for an observation
+/// that breaks the environment's contract, [`DqnError::Device`] if the device fails.
 pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
     network: &Q,
     env: &mut E,
     episodes: usize,
     seed: u64,
 ) -> Result<Vec<f64>, DqnError> {
+    check_fit(network, env)?;
     let device = network.devices().first().cloned().unwrap_or_default();
     let policy = QPolicy::new(network.clone(), 0.0, seed);
+    let size = env.observation_size();
+    let cap = E::MAX_STEPS.clamp(1, EVALUATE_MAX_STEPS);
     (0..episodes)
         .map(|i| {
             env.reset_with_seed(seed.wrapping_add(i as u64));
-            let mut observation = env.state();
+            let mut observation = checked(env.state(), size)?;
             let mut total = 0.0;
-            loop {
+            for _ in 0..cap {
                 let result = env.step(policy.greedy(&observation, &device)?);
                 total += result.reward;
                 if result.done || result.truncated {
                     return Ok(total);
                 }
-                observation = result.next_state;
+                observation = checked(result.next_state, size)?;
             }
+            Ok(total)
         })
         .collect()
+}
+
+/// [`DqnError::EnvironmentMismatch`] unless `network` maps `env`'s observations to its actions.
+fn check_fit<Q: QNetwork, E: DiscreteEnvironment>(network: &Q, env: &E) -> Result<(), DqnError> {
+    if network.observation_size() != env.observation_size()
+        || network.num_actions() != env.num_actions()
+    {
+        return Err(DqnError::EnvironmentMismatch {
+            inputs: network.observation_size(),
+            outputs: network.num_actions(),
+            observation_size: env.observation_size(),
+            actions: env.num_actions(),
+        });
+    }
+    Ok(())
+}
+
+/// `observation`, if it has the declared length and only finite values.
+fn checked(observation: Vec<f32>, declared: usize) -> Result<Vec<f32>, DqnError> {
+    if observation.len() != declared {
+        return Err(DqnError::ObservationSize {
+            declared,
+            found: observation.len(),
+        });
+    }
+    if let Some((position, value)) = kiln_core::first_non_finite(&observation) {
+        return Err(DqnError::NonFiniteObservation { position, value });
+    }
+    Ok(observation)
 }
 
 /// A device failure as [`DqnError::Device`], on one line.

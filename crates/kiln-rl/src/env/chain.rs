@@ -18,18 +18,25 @@ pub struct Chain {
     steps: usize,
 }
 
+/// [`Chain::new`] was asked for fewer than 2 states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a chain needs at least 2 states, got {0}")]
+pub struct ChainTooShort(pub usize);
+
 impl Chain {
     /// A chain of `n ≥ 2` states.
     ///
-    /// # Panics
-    /// If `n < 2`.
-    pub fn new(n: usize) -> Self {
-        assert!(n >= 2, "a chain needs at least 2 states");
-        Self {
+    /// # Errors
+    /// [`ChainTooShort`] if `n < 2` (a chain needs a start and a goal).
+    pub fn new(n: usize) -> Result<Self, ChainTooShort> {
+        if n < 2 {
+            return Err(ChainTooShort(n));
+        }
+        Ok(Self {
             n,
             position: 0,
             steps: 0,
-        }
+        })
     }
 
     /// The optimal action values `[Q*(s, left), Q*(s, right)]` of the non-terminal states
@@ -101,7 +108,7 @@ mod tests {
 
     #[test]
     fn walking_right_reaches_the_end_with_reward_one() {
-        let mut env = Chain::new(4);
+        let mut env = Chain::new(4).unwrap();
         assert!(!env.step(1).done);
         assert!(!env.step(1).done);
         let last = env.step(1);
@@ -111,7 +118,7 @@ mod tests {
 
     #[test]
     fn optimal_values_follow_the_bellman_equation() {
-        let env = Chain::new(5);
+        let env = Chain::new(5).unwrap();
         let g = 0.9;
         let q = env.optimal_q(g);
         // Q(3, right) reaches the goal: 1. Q(s, right) = γ max Q(s+1, ·).
@@ -125,7 +132,7 @@ mod tests {
 
     #[test]
     fn left_walkers_are_truncated_not_terminated() {
-        let mut env = Chain::new(3);
+        let mut env = Chain::new(3).unwrap();
         for _ in 0..11 {
             let r = env.step(0);
             assert!(!r.done && !r.truncated);

@@ -4,7 +4,7 @@ mod cartpole;
 mod chain;
 
 pub use cartpole::{CartPole, CartPoleState};
-pub use chain::Chain;
+pub use chain::{Chain, ChainTooShort};
 
 use burn_rl::Environment;
 
