@@ -739,27 +739,14 @@ fn dbscan_and_kmeans_do_not_depend_on_where_the_data_sit() {
             assert!(moved.iter().zip(&base).all(|(m, b)| m - shift == *b));
             let moved_start: Vec<f32> = start.iter().map(|v| v + shift).collect();
             let got = run(&moved, eps, &moved_start);
-            assert_eq!(got.0, reference.0, "{backend}: DBSCAN moved by {shift}");
-            assert_eq!(
-                got.1, reference.1,
-                "{backend}: K-means labels moved by {shift}"
-            );
-            assert_eq!(
-                got.2, reference.2,
-                "{backend}: K-means inertia moved by {shift}"
-            );
-            assert_eq!(
-                got.3, reference.3,
-                "{backend}: k-means++ labels moved by {shift}"
-            );
-            assert_eq!(
-                got.4, reference.4,
-                "{backend}: K-means predict moved by {shift}"
-            );
-            assert_eq!(
-                got.5, reference.5,
-                "{backend}: mini-batch predict moved by {shift}"
-            );
+            // DBSCAN (labels, core points), K-means labels from the same start, k-means++
+            // labels, K-means predict and mini-batch predict: identical. Inertia: to 1e-6
+            // (identical on the CPU backends; a GPU's scatter-adds have no fixed order).
+            let (mut got_rest, mut reference_rest) = (got.clone(), reference.clone());
+            (got_rest.2, reference_rest.2) = (0.0, 0.0);
+            assert_eq!(got_rest, reference_rest, "{backend}: moved by {shift}");
+            let drift = (got.2 - reference.2).abs() / reference.2;
+            assert!(drift <= 1e-6, "{backend}: inertia moved by {shift}: {drift}");
         }
         for scale in [1e-3f32, 1e3] {
             let scaled: Vec<f32> = base.iter().map(|v| v * scale).collect();
