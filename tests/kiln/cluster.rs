@@ -746,7 +746,10 @@ fn dbscan_and_kmeans_do_not_depend_on_where_the_data_sit() {
             (got_rest.2, reference_rest.2) = (0.0, 0.0);
             assert_eq!(got_rest, reference_rest, "{backend}: moved by {shift}");
             let drift = (got.2 - reference.2).abs() / reference.2;
-            assert!(drift <= 1e-6, "{backend}: inertia moved by {shift}: {drift}");
+            assert!(
+                drift <= 1e-6,
+                "{backend}: inertia moved by {shift}: {drift}"
+            );
         }
         for scale in [1e-3f32, 1e3] {
             let scaled: Vec<f32> = base.iter().map(|v| v * scale).collect();
