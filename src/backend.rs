@@ -30,7 +30,7 @@ pub enum Backend {
     /// The ndarray CPU backend (feature `ndarray`), deprecated upstream in favour of flex.
     Ndarray,
     /// The devices of a Burn server on another machine (feature `remote`), named with its
-    /// address: `--backend remote=ws://HOST:PORT` (see [`crate::remote`]). Never the default.
+    /// address: `--backend remote=ws://HOST:PORT` (see `kiln::remote`, feature `remote`). Never the default.
     Remote,
 }
 

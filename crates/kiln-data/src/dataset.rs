@@ -136,7 +136,7 @@ impl ImageDataset {
     }
 }
 
-/// An [`ImageDataset`] seen through a [`Normalization`]: each image as `f32` values and its
+/// An [`ImageDataset`] seen through a [`Normalization`](crate::Normalization): each image as `f32` values and its
 /// class, which is what kiln's models train on (the MLP and DCGAN run layers implement their
 /// data traits for it).
 #[derive(Debug, Clone)]

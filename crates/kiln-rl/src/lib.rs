@@ -1,6 +1,6 @@
 //! Reinforcement learning for kiln, on burn-rl's traits.
 //!
-//! - Environments ([`env`]): [`CartPole`] (CartPole-v1 with Gymnasium's exact dynamics) and
+//! - Environments ([`env`](mod@env)): [`CartPole`] (CartPole-v1 with Gymnasium's exact dynamics) and
 //!   [`Chain`] (a corridor MDP with known optimal Q-values), both burn-rl
 //!   [`Environment`](burn_rl::Environment)s.
 //! - [`dqn`]: a DQN agent (Mnih et al. 2015) — any [`QNetwork`](dqn::QNetwork) (kiln-mlp's
