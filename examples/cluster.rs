@@ -58,7 +58,7 @@ enum Algorithm {
     /// DBSCAN: clusters of dense regions, the rest is noise.
     Dbscan {
         /// Neighbourhood radius (cosine: distance 1 − cos).
-        #[arg(long, default_value_t = 0.3)]
+        #[arg(long, default_value_t = 0.3, value_parser = kiln::cli::finite)]
         eps: f64,
         /// Points within eps (itself included) that make a core point.
         #[arg(long, default_value_t = 10)]
@@ -83,10 +83,10 @@ struct Common {
     #[arg(long, default_value_t = 2)]
     dims: usize,
     /// Blobs: standard deviation around each centre.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = kiln::cli::finite_f32)]
     std: f32,
     /// Blobs: centres are drawn uniformly in [-spread, spread] per coordinate.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = kiln::cli::finite_f32)]
     spread: f32,
     /// Distance: euclidean or cosine.
     #[arg(long, default_value = "euclidean", value_parser = parse_metric)]

@@ -46,7 +46,7 @@ struct Args {
     /// needed.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     generate: Option<PathBuf>,
-    /// Images to generate with --generate.
+    /// Images to generate with --generate (1 to 1,024: one PNG grid).
     #[arg(long, default_value_t = 64)]
     count: usize,
     /// Passes over the training images.
@@ -56,7 +56,7 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// Adam's learning rate (β1 0.5).
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = 2e-4, value_parser = kiln::cli::finite)]
     lr: f64,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
@@ -86,9 +86,21 @@ fn main() -> ExitCode {
     })
 }
 
+/// The most images `--generate` draws: one PNG grid of 128 rows.
+const MAX_GENERATE: usize = 1024;
+
 fn generate(args: &Args, dir: &Path, device: &Device) -> Result<(), AnyError> {
-    if args.count == 0 {
-        return Err("--count must be at least 1".into());
+    if !(1..=MAX_GENERATE).contains(&args.count) {
+        // Refused before anything is read or allocated. The memory for MNIST's 28×28 images:
+        // the images as f32, then the grid (each pixel drawn 3×3, RGBA).
+        let bytes = (args.count as f64) * (28.0 * 28.0) * (4.0 + 9.0 * 4.0);
+        return Err(format!(
+            "--count {} is outside 1..={MAX_GENERATE} (one PNG grid): {} 28×28 images would need about {:.1} GiB",
+            args.count,
+            args.count,
+            bytes / f64::from(1u32 << 30)
+        )
+        .into());
     }
     let trained = dcgan::run::load_trained(dir, device)?;
     let seed = args.common.seed_or(42);

@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, default_value_t = 500_000)]
     total_steps: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 2.5e-4)]
+    #[arg(long, default_value_t = 2.5e-4, value_parser = kiln::cli::finite)]
     lr: f64,
     /// TD loss: mse or huber.
     #[arg(long, default_value = "mse", value_parser = parse_loss)]
@@ -52,13 +52,13 @@ struct Args {
     #[arg(long)]
     double: bool,
     /// Target update rate (1 = hard copy every --target-every steps).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = kiln::cli::finite)]
     tau: f64,
     /// Steps between target updates.
     #[arg(long, default_value_t = 500)]
     target_every: usize,
     /// Clip each parameter's gradient to this norm.
-    #[arg(long)]
+    #[arg(long, value_parser = kiln::cli::finite_f32)]
     max_grad_norm: Option<f32>,
     /// Steps of random play that fill the replay buffer before learning starts.
     #[arg(long, default_value_t = 10_000)]

@@ -44,13 +44,13 @@ struct Args {
     #[arg(long, default_value = "relu", value_parser = parse::<Activation>)]
     activation: Activation,
     /// Dropout probability after each hidden layer.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = kiln::cli::finite)]
     dropout: f64,
     /// Optimiser: adam or sgd.
     #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
     optimizer: OptimizerKind,
     /// Learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = kiln::cli::finite)]
     lr: f64,
     /// Learning-rate schedule: cosine (anneal to 1% over the run) or constant.
     #[arg(long, default_value = "cosine", value_parser = parse_schedule)]
@@ -59,7 +59,7 @@ struct Args {
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
     /// Training images held out (the last ones of the training split) to validate on after
-    /// every epoch, so the test split stays unseen until the final evaluation.
+    /// every epoch, so the test split stays unseen until the final evaluation (0: none).
     #[arg(long, default_value_t = 5000)]
     validation_size: usize,
     /// Devices to train on, data-parallel (each batch split between them; gradients summed
@@ -151,7 +151,9 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
     if devices.len() > 1 {
         tracing::info!("data-parallel on {} devices", devices.len());
     }
-    mlp::run::train_on_devices(&config, &train, Some(&valid), devices, &run, |p| {
+    // --validation-size 0: no validation figures at all, rather than figures of nothing.
+    let valid = (args.validation_size > 0).then_some(&valid as &dyn mlp::ClassificationData);
+    mlp::run::train_on_devices(&config, &train, valid, devices, &run, |p| {
         printer.show(p)
     })?;
     printer.finish();

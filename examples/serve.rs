@@ -7,10 +7,12 @@
 //! cargo run --release --features flex,remote --example mlp -- --backend remote=ws://HOST:3000
 //! ```
 //!
-//! It listens on 127.0.0.1 unless `--host 0.0.0.0` (or another address) is given. WebSocket is
-//! unencrypted: on a shared network set `KILN_REMOTE_TOKEN` on both sides (an environment
-//! variable, so the token never shows in `ps`); clients without it are refused. Ctrl+C or
-//! SIGTERM stops the server.
+//! It listens on 127.0.0.1 unless `--host 0.0.0.0` (or another address) is given; beyond
+//! this machine it needs `KILN_REMOTE_TOKEN` (at least 16 bytes, set on both sides: an
+//! environment variable, so the token never shows in `ps`), or `--insecure`. kiln's front
+//! checks the token before anything reaches Burn's server (docs/scaling.md). WebSocket is
+//! unencrypted: the token keeps strangers out, not eavesdroppers. Ctrl+C or SIGTERM stops
+//! the server.
 
 use std::process::ExitCode;
 
@@ -35,11 +37,15 @@ struct Args {
     /// Port to listen on; 0 picks a free one (printed).
     #[arg(long, default_value_t = 3000)]
     port: u16,
-    /// Devices to host, listed to clients in order (device 0, 1, ...): the backend's first N
-    /// GPUs; a CPU backend's one device is listed N times (N sessions sharing it), which is
-    /// how the multi-device path is tested without GPUs.
-    #[arg(long, default_value = "1")]
-    devices: std::num::NonZeroUsize,
+    /// Devices to host (1 to 64), listed to clients in order (device 0, 1, ...): the
+    /// backend's first N GPUs; a CPU backend's one device is listed N times (N sessions
+    /// sharing it), which is how the multi-device path is tested without GPUs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    devices: u16,
+    /// Serve beyond this machine without a token, or with one shorter than 16 bytes: anyone
+    /// who can reach the port can then run work here.
+    #[arg(long)]
+    insecure: bool,
 }
 
 fn main() -> ExitCode {
@@ -53,12 +59,14 @@ fn main() -> ExitCode {
             )
             .into());
         }
-        let devices = if backend.is_cpu() {
-            vec![device; args.devices.get()]
-        } else {
-            backend::select_devices(args.backend.as_deref(), args.devices.get())?.1
-        };
         let token = kiln::remote::token_from_env();
+        kiln::remote::check_token(&args.host, token.as_deref(), args.insecure)?;
+        let count = usize::from(args.devices);
+        let devices = if backend.is_cpu() {
+            vec![device; count]
+        } else {
+            backend::select_devices(args.backend.as_deref(), count)?.1
+        };
         let address = format!("{}:{}", args.host, args.port);
         let count = devices.len();
         kiln::remote::serve(devices, &address, token.as_deref(), |url| {
@@ -70,11 +78,10 @@ fn main() -> ExitCode {
                     "no token required: set KILN_REMOTE_TOKEN to require one"
                 }
             );
-            if !args.host.starts_with("127.") && args.host != "localhost" && token.is_none() {
+            if args.insecure {
                 eprintln!(
-                    "warning: listening beyond this machine without a token: anyone who can \
-                     reach port {} can run work here",
-                    args.port
+                    "warning: --insecure: anyone who can reach {url} with the token (or without, \
+                     if none is set) can run work here"
                 );
             }
             // The line above is how scripts and tests learn the address: flush it now.

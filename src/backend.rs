@@ -272,8 +272,8 @@ pub fn select_devices(
         {
             let found = crate::remote::device_count(url)?;
             if found < count {
-                return Err(BackendError::TooFewDevices {
-                    backend,
+                return Err(BackendError::TooFewRemoteDevices {
+                    url: url.to_string(),
                     asked: count,
                     found,
                 });
@@ -403,6 +403,27 @@ pub enum BackendError {
         /// How many it hosts.
         device_count: usize,
     },
+    /// A remote server did not answer in time (see `kiln::remote::Deadlines`).
+    #[error(
+        "no {what} from the Burn server at {url} within {} s: check that it runs, is \
+         not paused or overloaded, and that the network lets the port through \
+         (KILN_REMOTE_TIMEOUT=SECONDS changes the limit)",
+        after.as_secs_f64()
+    )]
+    RemoteTimeout {
+        /// The server's address.
+        url: String,
+        /// What did not come.
+        what: &'static str,
+        /// The deadline.
+        after: std::time::Duration,
+    },
+    /// `KILN_REMOTE_TIMEOUT` is not a usable number of seconds.
+    #[error("KILN_REMOTE_TIMEOUT: {why}")]
+    RemoteTimeoutSetting {
+        /// What is wrong with it.
+        why: String,
+    },
     /// The remote connection failed otherwise (handshake, protocol version).
     #[error("the Burn server at {url} could not be used: {reason}")]
     RemoteFailed {
@@ -411,10 +432,20 @@ pub enum BackendError {
         /// What went wrong.
         reason: String,
     },
-    /// `--devices N` asked for more devices than the backend has.
+    /// `--devices N` asked for more devices than a remote server hosts.
     #[error(
-        "{asked} devices of {backend} asked for, but it has {found}: a CPU backend has one device (host it several times with `serve --devices N` and use remote=ws://...)"
+        "{asked} devices asked for, but the Burn server at {url} hosts {found}: start it with `serve --devices {asked}` (or more)"
     )]
+    TooFewRemoteDevices {
+        /// The server's address.
+        url: String,
+        /// Devices asked for.
+        asked: usize,
+        /// Devices it hosts.
+        found: usize,
+    },
+    /// `--devices N` asked for more devices than the backend has.
+    #[error("{asked} devices of {backend} asked for, but it has {found}{}", too_few_hint(*backend))]
     TooFewDevices {
         /// The backend.
         backend: Backend,
@@ -431,6 +462,15 @@ pub enum BackendError {
         /// The first line of what went wrong.
         reason: String,
     },
+}
+
+/// What to do about too few devices of `backend`.
+fn too_few_hint(backend: Backend) -> &'static str {
+    if backend.is_cpu() {
+        ": a CPU backend has one device (host it several times with `serve --devices N` and use remote=ws://...)"
+    } else {
+        ""
+    }
 }
 
 fn names(list: &[Backend]) -> String {

@@ -22,6 +22,7 @@ mod kiln {
     mod fetch;
     mod fuzz;
     mod gradients;
+    mod hostile;
     mod layers;
     mod mlp_training;
     #[cfg(feature = "remote-server")]

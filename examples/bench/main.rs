@@ -39,7 +39,7 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     backends: Vec<String>,
     /// Seconds each measurement runs for, after warm-up.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = kiln::cli::seconds)]
     seconds: f64,
     /// Skip the Python reference columns (PyTorch, scikit-learn).
     #[arg(long)]

@@ -259,6 +259,7 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     let run = RunDir::open(split.path(), RunMode::New).unwrap();
     let one = config.clone().with_epochs(1);
     dcgan::run::train(&one, &data, &device, None, &run, dcgan::silent).unwrap();
+    drop(run); // the run is over: its folder is free
     assert!(matches!(
         RunDir::open(split.path(), RunMode::New),
         Err(RunError::InUse { done: 1, .. })

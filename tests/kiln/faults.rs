@@ -78,7 +78,8 @@ fn checkpoint_after_kill(dir: &Path, kill: usize, last: usize) -> usize {
             );
             done
         }
-        Err(RunError::NoCheckpoint(_)) => {
+        // Killed before its first checkpoint (or before it made the folder).
+        Err(RunError::NoCheckpoint(_) | RunError::NoRun(_)) => {
             assert_eq!(last, 0, "kill {kill}: the checkpoint at {last} was lost");
             0
         }
@@ -143,6 +144,11 @@ fn kill_and_resume(
     };
     for (kill, &moment) in plan.iter().enumerate() {
         report.resumed_from.push(last);
+        if last == 0 {
+            // Nothing to resume: what a user does, start over in an empty folder (a new run
+            // refuses a folder holding the killed run's config).
+            let _ = std::fs::remove_dir_all(dir);
+        }
         let mut child = start(last > 0);
         let began = Instant::now();
         let early = Duration::from_millis(300).mul_f64(rng.unit());

@@ -28,6 +28,9 @@ enum Reply {
     /// The first `times` requests get the full Content-Length, half the body, and a closed
     /// connection; later ones the whole body.
     DropFirst { times: usize, body: Vec<u8> },
+    /// 200 and `bytes` bytes of a repeating pattern, announced (Content-Length) or not (the
+    /// body ends when the connection closes): a mirror that sends far too much.
+    Flood { bytes: usize, announce: bool },
 }
 
 /// A one-thread HTTP/1.1 server on 127.0.0.1 with fixed replies, one request per
@@ -135,6 +138,22 @@ fn serve(
             stream
                 .write_all(ok(body.len()).as_bytes())
                 .and_then(|()| stream.write_all(sent))
+        }
+        Some(Reply::Flood { bytes, announce }) => {
+            let head = if *announce {
+                ok(*bytes)
+            } else {
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let block = vec![0x5au8; 1 << 16];
+            let mut result = stream.write_all(head.as_bytes());
+            let mut sent = 0;
+            // Stops when the client hangs up (the write fails) or everything is sent.
+            while result.is_ok() && sent < *bytes {
+                result = stream.write_all(&block);
+                sent += block.len();
+            }
+            result
         }
     };
     let _ = stream.flush();
@@ -278,6 +297,46 @@ fn a_corrupted_file_is_a_checksum_error_and_the_next_mirror_is_tried() {
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), gz);
     assert_eq!(server.hits("/missing/a.gz"), 1, "a 404 is not retried");
+}
+
+#[test]
+fn a_mirror_sending_far_more_than_the_file_is_cut_off_at_the_gzip_limit() {
+    let (_, file) = payload(0); // 50,000 bytes decompressed
+    let server = Server::start(vec![
+        ("/quiet/a.gz", Reply::Flood { bytes: 1 << 30, announce: false }),
+        ("/loud/a.gz", Reply::Flood { bytes: 3 << 30, announce: true }),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut most = 0usize;
+    let started = Instant::now();
+    let err = fetcher()
+        .fetch_file(
+            &[server.url("/quiet/a.gz"), server.url("/loud/a.gz")],
+            &file,
+            dir.path(),
+            (1, 1),
+            &mut |p| {
+                most = most.max(p.done);
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap_err();
+    let attempts = download_attempts(err);
+    assert_eq!(attempts.len(), 2);
+    for attempt in &attempts {
+        match attempt.failure {
+            FetchFailure::TooLarge { limit, received } => {
+                assert!(limit < 60_000, "{limit}");
+                assert!(received > limit, "{received}");
+            }
+            ref other => panic!("{}: {other}", attempt.url),
+        }
+        assert_eq!(attempt.tries, 1, "too large is not retried");
+    }
+    // The unannounced flood was read no further than the limit plus one chunk.
+    assert!(most < 60_000 + (1 << 20), "{most} bytes were read");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
 }
 
 #[test]

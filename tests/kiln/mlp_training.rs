@@ -107,6 +107,7 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
         kiln::ControlFlow::Break(())
     })
     .unwrap();
+    drop(run); // the run is over: its folder is free
     // A new run may not overwrite it...
     let err = RunDir::open(split.path(), RunMode::New).unwrap_err();
     assert!(matches!(err, RunError::InUse { done: 1, .. }), "{err}");
@@ -308,6 +309,7 @@ fn two_devices_train_like_one_with_the_same_global_batch() {
     let stop_after_one = |_: &kiln::Progress| mlp::ControlFlow::Break(());
     mlp::run::train_on_devices(&config, &train, None, &[cpu(), cpu()], &run, stop_after_one)
         .unwrap();
+    drop(run);
     let run = RunDir::open(dir.path(), RunMode::Resume).unwrap();
     let resumed = mlp::run::train(&config, &train, None, &cpu(), &run, mlp::silent).unwrap();
     let diff = max_abs_diff(

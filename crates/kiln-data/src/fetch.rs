@@ -158,6 +158,14 @@ pub enum FetchFailure {
     },
     /// The body is not a whole gzip file (a file truncated on the server, or not gzip).
     NotGzip(String),
+    /// The mirror sent more than a gzip of the recorded file can be (or announced so): the
+    /// download stopped at `limit` bytes.
+    TooLarge {
+        /// The most bytes a gzip of the file can take.
+        limit: u64,
+        /// What the server announced, or what had arrived when it was cut off.
+        received: u64,
+    },
     /// The decompressed file is not the one recorded here.
     Checksum {
         /// The SHA-256 recorded in kiln.
@@ -175,7 +183,9 @@ impl FetchFailure {
         match self {
             FetchFailure::Connect(_) | FetchFailure::Dropped { .. } => true,
             FetchFailure::Status(code) => *code >= 500 || *code == 429 || *code == 408,
-            FetchFailure::NotGzip(_) | FetchFailure::Checksum { .. } => false,
+            FetchFailure::NotGzip(_)
+            | FetchFailure::Checksum { .. }
+            | FetchFailure::TooLarge { .. } => false,
         }
     }
 }
@@ -197,6 +207,11 @@ impl fmt::Display for FetchFailure {
                 received, reason, ..
             } => write!(f, "connection dropped after {received} bytes ({reason})"),
             FetchFailure::NotGzip(reason) => write!(f, "not a whole gzip file ({reason})"),
+            FetchFailure::TooLarge { limit, received } => write!(
+                f,
+                "the mirror sent {received} bytes or more; a gzip of this file is at most \
+                 {limit} bytes, so the download stopped there"
+            ),
             FetchFailure::Checksum {
                 expected,
                 actual,
@@ -385,7 +400,7 @@ impl Fetcher {
             let mut tries = 0;
             let failure = loop {
                 tries += 1;
-                let got = runtime.block_on(get(&client, url, &mut |done, total| {
+                let got = runtime.block_on(get(&client, url, gzip_limit(file), &mut |done, total| {
                     on_progress(&progress(done, total, at, false))
                 }));
                 let failure = match got {
@@ -437,10 +452,18 @@ enum Get {
     Cancelled,
 }
 
-/// One GET of `url`, the whole body in memory (the largest file is 26 MB gzipped).
+/// The most bytes a gzip of `file` can take: deflate's stored blocks add 5 bytes per 65,535,
+/// gzip's header and trailer a few dozen (a file name longer than 4 KiB is not MNIST's).
+fn gzip_limit(file: &RemoteFile) -> u64 {
+    file.size + file.size / 8192 + 4096
+}
+
+/// One GET of `url`, the whole body in memory (the largest file is 26 MB gzipped), stopped
+/// as soon as it passes `limit` bytes (or the server announces more).
 async fn get(
     client: &reqwest::Client,
     url: &str,
+    limit: u64,
     on_bytes: &mut dyn FnMut(usize, usize) -> ControlFlow<()>,
 ) -> Result<Vec<u8>, Get> {
     let failed = |f| Get::Failed(f);
@@ -454,11 +477,20 @@ async fn get(
         return Err(failed(FetchFailure::Status(status.as_u16())));
     }
     let expected = response.content_length();
+    if let Some(n) = expected.filter(|&n| n > limit) {
+        return Err(failed(FetchFailure::TooLarge { limit, received: n }));
+    }
     let total = expected.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let mut body = Vec::with_capacity(total.min(64 << 20));
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(failed(FetchFailure::TooLarge {
+                        limit,
+                        received: (body.len() + chunk.len()) as u64,
+                    }));
+                }
                 body.extend_from_slice(&chunk);
                 if on_bytes(body.len(), total).is_break() {
                     return Err(Get::Cancelled);
@@ -496,6 +528,10 @@ fn verify(gz: &[u8], file: &RemoteFile) -> Result<(), FetchFailure> {
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 size += n as u64;
+                if size > file.size {
+                    // Longer than the recorded file: no need to inflate the rest of a bomb.
+                    break;
+                }
             }
             Err(e) => return Err(FetchFailure::NotGzip(e.to_string())),
         }

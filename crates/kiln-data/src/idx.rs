@@ -75,7 +75,18 @@ pub enum IdxError {
         /// The dimensions declared.
         dims: Vec<usize>,
     },
-    /// The data is shorter or longer than the header declares.
+    /// The data is longer than the header declares (a gzipped file is inflated no further
+    /// than one byte past that, so a small file that inflates to gigabytes stops there).
+    #[error("{path} holds more data than its header {dims:?} declares ({expected} bytes)")]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+        /// Data bytes the header declares.
+        expected: usize,
+    },
+    /// The data is shorter than the header declares.
     #[error("{path} holds {found} data bytes but its header {dims:?} declares {expected}")]
     LengthMismatch {
         /// The file.
@@ -104,7 +115,7 @@ pub struct IdxImages {
 
 /// Reads an IDX image file (raw or gzipped) and validates its header and length.
 pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
-    let bytes = read_maybe_gzipped(path)?;
+    let bytes = read_maybe_gzipped(path, 3)?;
     let (dims, data) = parse(path, &bytes, IMAGES_MAGIC, "images: u8, 3 dimensions")?;
     Ok(IdxImages {
         count: dims[0],
@@ -116,12 +127,12 @@ pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
 
 /// Reads an IDX label file (raw or gzipped) and validates its header and length.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let bytes = read_maybe_gzipped(path)?;
+    let bytes = read_maybe_gzipped(path, 1)?;
     let (_, data) = parse(path, &bytes, LABELS_MAGIC, "labels: u8, 1 dimension")?;
     Ok(data.to_vec())
 }
 
-fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>, IdxError> {
+fn read_maybe_gzipped(path: &Path, ndim: usize) -> Result<Vec<u8>, IdxError> {
     let raw = std::fs::read(path).map_err(|source| IdxError::Io {
         path: path.to_path_buf(),
         source,
@@ -129,13 +140,32 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>, IdxError> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    GzDecoder::new(raw.as_slice())
+    let gzip_error = |source| IdxError::Gzip {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Inflated no further than the header says the file is (one byte more shows it is
+    // longer): a small gzip that inflates to gigabytes stops there.
+    let mut decoder = GzDecoder::new(raw.as_slice());
+    let header = 4 + 4 * ndim;
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(header as u64)
         .read_to_end(&mut out)
-        .map_err(|source| IdxError::Gzip {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(gzip_error)?;
+    if out.len() < header {
+        return Ok(out); // parse reports the short header
+    }
+    let data_len = out[4..header]
+        .chunks_exact(4)
+        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+        .try_fold(1u64, u64::checked_mul);
+    if let Some(len) = data_len.filter(|&len| usize::try_from(len).is_ok()) {
+        decoder
+            .take(len.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(gzip_error)?;
+    }
     Ok(out)
 }
 
@@ -181,6 +211,13 @@ fn parse<'a>(
         });
     };
     let data = &bytes[header..];
+    if data.len() > expected_len {
+        return Err(IdxError::TooLong {
+            path: path.to_path_buf(),
+            dims,
+            expected: expected_len,
+        });
+    }
     if data.len() != expected_len {
         return Err(IdxError::LengthMismatch {
             path: path.to_path_buf(),
@@ -324,16 +361,28 @@ mod tests {
         let bytes = idx(LABELS_MAGIC, &[2], &[1, 2, 3]);
         let err = read_labels(&write(&dir, "l", &bytes)).unwrap_err();
         assert!(
-            matches!(
-                err,
-                IdxError::LengthMismatch {
-                    expected: 2,
-                    found: 3,
-                    ..
-                }
-            ),
+            matches!(err, IdxError::TooLong { expected: 2, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_inflated_no_further_than_its_header_declares() {
+        // A valid 10-label header followed by 64 MiB of zeros, gzipped to ~64 KiB.
+        let dir = tempfile::tempdir().unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&idx(LABELS_MAGIC, &[10], &[])).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let gz = enc.finish().unwrap();
+        assert!(gz.len() < 1 << 20, "{}", gz.len());
+        let path = write(&dir, "bomb.gz", &gz);
+        let out = read_maybe_gzipped(&path, 1).unwrap();
+        assert_eq!(out.len(), 8 + 10 + 1, "inflated past the declared length");
+        let err = read_labels(&path).unwrap_err();
+        assert!(matches!(err, IdxError::TooLong { expected: 10, .. }), "{err}");
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl ImageData for NormalizedImages {
 /// `samples/epoch-NNN.png` (64 images from one fixed latent batch, so the same digits can
 /// be watched sharpening), `generated_image.png` (the latest grid), `losses.png`,
 /// `metrics.json` and a checkpoint (`checkpoint/`: both networks, both optimisers, the
-/// metrics; swapped in whole); at the end `generator.bpk`.
+/// metrics, a manifest of their SHA-256; swapped in whole); at the end `generator.bpk` and
+/// `manifest.json` ([`RunDir::finish`]), which [`load_trained`] verifies.
 ///
 /// Batch order and noise depend on the seed and the epoch only and checkpoints are taken at
 /// epoch ends, so a resumed run gives the same weights as an uninterrupted one (on the same
@@ -102,6 +103,8 @@ pub fn train(
     })?;
     let trained = trainer.finish();
     save_module(trained.generator.clone(), &run.file(GENERATOR_FILE))?;
+    save_json(&run.file(METRICS_FILE), &trained.metrics)?;
+    run.finish(&[GENERATOR_FILE, METRICS_FILE])?;
     Ok(trained)
 }
 
@@ -143,11 +146,15 @@ fn save_loss_plot(metrics: &[EpochMetrics], path: &Path) -> Result<(), DcganErro
     })
 }
 
-/// Loads the config, generator and metrics that [`train`] saved in `dir`, on `device`.
+/// Loads the config, generator and metrics that [`train`] saved in `dir`, on `device`,
+/// after checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or corrupt file, or weights that do not fit the saved config.
+/// A missing or corrupt file ([`ArtifactError::Checksum`] for one that differs from the
+/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedGenerator, DcganError> {
+    RunDir::verify_finished(dir, &[GENERATOR_FILE, METRICS_FILE])?;
     let config: DcganTrainingConfig = RunDir::load_config(dir, "DCGAN config")?;
     config.validate()?;
     let generator: Generator =

@@ -37,7 +37,7 @@ impl ClassificationData for NormalizedImages {
 /// [`crate::train`] in the run folder `run`: resumes from its checkpoint when it was opened
 /// with [`RunMode::Resume`] (the weights, optimiser state and metrics of the last complete
 /// epoch; `config.epochs` may be raised to train longer), checkpoints after every epoch, and
-/// saves `model.bpk` and `metrics.json` at the end.
+/// saves `model.bpk`, `metrics.json` and the `manifest.json` of their SHA-256 at the end.
 ///
 /// # Errors
 /// As [`crate::train`], or a checkpoint or file that cannot be read or written.
@@ -91,14 +91,19 @@ pub fn train_on_devices(
     let trained = trainer.finish();
     save_module(trained.model.clone(), &run.file(MODEL_FILE))?;
     save_json(&run.file(METRICS_FILE), &trained.metrics)?;
+    run.finish(&[MODEL_FILE, METRICS_FILE])?;
     Ok(trained)
 }
 
-/// Loads the config, weights and metrics that [`train`] saved in `dir`, on `device`.
+/// Loads the config, weights and metrics that [`train`] saved in `dir`, on `device`, after
+/// checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or malformed file, or weights that do not fit the config.
+/// A missing or malformed file ([`ArtifactError::Checksum`] for one that differs from the
+/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// do not fit the config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedMlp, MlpError> {
+    RunDir::verify_finished(dir, &[MODEL_FILE, METRICS_FILE])?;
     let config: MlpTrainingConfig = RunDir::load_config(dir, "MLP training config")?;
     config.validate()?;
     let model = load_module(config.model.init(device)?, &dir.join(MODEL_FILE))?;

@@ -55,7 +55,9 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
         learner.q = load_module(learner.q, &dir.join("online.bpk"))?;
         learner.target = load_module(learner.target, &dir.join("target.bpk"))?;
         learner.optim = load_optimizer(learner.optim, &dir.join("optimizer.bpk"))?;
-        learner.buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
+        let buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
+        buffer.check_fits(config.buffer_size, env.observation_size(), env.num_actions())?;
+        learner.buffer = buffer;
         learner.state = load_json::<LoopState>(&dir.join("state.json"), "DQN loop state")?;
         if learner.state.step > config.total_steps {
             return Err(DqnError::TotalBelowCheckpoint {
@@ -78,15 +80,19 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
     let trained = learner.finish();
     save_module(trained.network.clone(), &run.file(MODEL_FILE))?;
     save_json(&run.file(METRICS_FILE), &trained.metrics)?;
+    run.finish(&[MODEL_FILE, METRICS_FILE])?;
     Ok(trained)
 }
 
 /// Loads the config, Q-network ([`Mlp`]) and metrics that [`train`] saved in `dir`, on
-/// `device`.
+/// `device`, after checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or corrupt file, or weights that do not fit the saved config.
+/// A missing or corrupt file ([`ArtifactError::Checksum`] for one that differs from the
+/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn<Mlp>, DqnError> {
+    RunDir::verify_finished(dir, &[MODEL_FILE, METRICS_FILE])?;
     let config: DqnConfig = RunDir::load_config(dir, "DQN config")?;
     config.validate()?;
     let network = load_module(config.network.init(device)?, &dir.join(MODEL_FILE))?;

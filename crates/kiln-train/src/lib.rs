@@ -4,12 +4,16 @@
 //! loop and uses this crate to keep the run in a folder:
 //!
 //! - [`RunDir`]: one run's folder — the config as JSON, a checkpoint swapped in whole after
-//!   each epoch (or every N steps), and the refusal to start a new run over an old one or to
-//!   resume one that has no checkpoint ([`RunMode`], [`RunError`]).
+//!   each epoch (or every N steps), an exclusive lock for the run's lifetime, and the refusal
+//!   to start a new run in a folder holding anything, or to resume one that has no intact
+//!   checkpoint ([`RunMode`], [`RunError`]).
 //! - [`write_atomic`], [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] /
 //!   [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
 //!   temporary name and renamed into place, so a run killed mid-write leaves the previous
 //!   file intact, never a half-written one.
+//! - [`write_manifest`] / [`verify_manifest`]: the length and SHA-256 of every file of a
+//!   checkpoint and of a finished model, written last and checked before loading, so a
+//!   damaged or swapped file is [`ArtifactError::Checksum`], not a silently worse model.
 //!
 //! ```
 //! use kiln_train::{RunDir, RunMode, RunError};
@@ -18,15 +22,20 @@
 //! let run = RunDir::open(folder.path(), RunMode::New)?;
 //! run.save_config(&vec![1, 2, 3])?;
 //! run.save_checkpoint(1, |dir| kiln_train::save_json(&dir.join("state.json"), &"epoch 1"))?;
+//! // While `run` lives, no other run may use the folder.
+//! assert!(matches!(RunDir::open(folder.path(), RunMode::Resume), Err(RunError::Locked(_))));
+//! drop(run);
 //! // The folder now holds a run: a new one there is refused, resuming continues after unit 1.
 //! assert!(matches!(RunDir::open(folder.path(), RunMode::New), Err(RunError::InUse { .. })));
 //! assert_eq!(RunDir::open(folder.path(), RunMode::Resume)?.resume_from(), Some(1));
 //! # Ok(()) }
 //! ```
 
+mod manifest;
 mod run_dir;
 
-pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, RunDir, RunError, RunMode};
+pub use manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
+pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RunDir, RunError, RunMode};
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +67,23 @@ pub enum ArtifactError {
         what: &'static str,
         /// The parse error.
         source: serde_json::Error,
+    },
+    /// A file differs from what the manifest written with it says: changed or damaged since.
+    #[error("{path} failed its checksum ({reason}): it was changed or damaged after kiln wrote it")]
+    Checksum {
+        /// The file (or the manifest itself).
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// A folder that should hold a manifest (a checkpoint, a finished run) holds none.
+    #[error(
+        "{} has no manifest.json: it is not a complete checkpoint or finished run written by this version of kiln",
+        dir.display()
+    )]
+    NoManifest {
+        /// The folder.
+        dir: PathBuf,
     },
     /// A weights file is corrupt or does not fit the model.
     #[error("{path} does not hold weights for this model: {reason}")]

@@ -1,23 +1,31 @@
 //! One training run's folder.
 
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
 use crate::{ArtifactError, io_err, load_json, replace_dir, save_json};
 
 /// The run's config inside its folder.
 pub const CONFIG_FILE: &str = "config.json";
 /// The folder of the last complete checkpoint inside a run's folder.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// The file a run holds an exclusive lock on for as long as it runs. The operating system
+/// holds the lock, so a killed run leaves the file but not the lock.
+pub const LOCK_FILE: &str = "run.lock";
 /// Inside the checkpoint: how far the run had got.
 const PROGRESS_FILE: &str = "progress.json";
+/// At most this many of a folder's names in a [`RunError::NotEmpty`] message.
+const NAMES_SHOWN: usize = 4;
 
 /// Whether a run starts afresh or continues the one in its folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
-    /// Start a new run; the folder must hold no checkpoint of an earlier one.
+    /// Start a new run; the folder must be new or empty.
     New,
     /// Continue from the last complete checkpoint in the folder.
     Resume,
@@ -26,7 +34,7 @@ pub enum RunMode {
 /// Why a run folder cannot be used as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// A file could not be read or written.
+    /// A file could not be read or written (or failed its checksum).
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     /// A new run was asked for in a folder holding another run's checkpoint.
@@ -40,9 +48,34 @@ pub enum RunError {
         /// Units (epochs, steps) its checkpoint had done; 0 if unreadable.
         done: usize,
     },
+    /// A new run was asked for in a folder that already holds files (a finished run's model,
+    /// anything else): a new run never overwrites them.
+    #[error(
+        "{} already holds files ({}): a new run writes only into a new or empty folder; choose another one",
+        dir.display(),
+        names.join(", ")
+    )]
+    NotEmpty {
+        /// The folder.
+        dir: PathBuf,
+        /// The first few names in it.
+        names: Vec<String>,
+    },
+    /// Another process runs in the folder now (it holds [`LOCK_FILE`]'s lock).
+    #[error(
+        "{} is in use by another kiln run right now (it holds {LOCK_FILE}): wait for it to end, or choose another folder",
+        .0.display()
+    )]
+    Locked(PathBuf),
     /// Resuming was asked for but the folder holds no complete checkpoint.
     #[error("{} holds no complete checkpoint to resume from", .0.display())]
     NoCheckpoint(PathBuf),
+    /// Resuming was asked for in a folder that does not exist.
+    #[error(
+        "{} does not exist: there is no run to resume (leave out --resume to start one there)",
+        .0.display()
+    )]
+    NoRun(PathBuf),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,28 +84,45 @@ struct CheckpointProgress {
 }
 
 /// A training run's folder: `config.json`, `checkpoint/` (replaced whole at every
-/// checkpoint, so it is always one complete checkpoint), and whatever the model writes beside
-/// them (weights, metrics, plots).
+/// checkpoint, so it is always one complete checkpoint, with a `manifest.json` of its files'
+/// SHA-256), and whatever the model writes beside them (weights, metrics, plots), sealed by a
+/// `manifest.json` of its own when the run finishes ([`RunDir::finish`]).
+///
+/// While any clone of a `RunDir` lives, the process holds an exclusive lock on the folder's
+/// [`LOCK_FILE`]: a second run (another process, or this one) is refused with
+/// [`RunError::Locked`].
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
     resume_from: Option<usize>,
+    _lock: Arc<File>,
 }
 
 impl RunDir {
-    /// Opens `path` for a run in `mode`, creating it if needed.
+    /// Opens `path` for a run in `mode` and locks it for the life of the returned value.
+    /// A new run creates the folder if needed and needs it empty; resuming needs a folder
+    /// with a complete checkpoint whose files match their manifest.
     ///
     /// A checkpoint left under `checkpoint.old/` by a crash between the two renames of
     /// [`replace_dir`] is moved back first, so no complete checkpoint is ever lost.
     ///
     /// # Errors
-    /// [`RunError::InUse`] for [`RunMode::New`] where a checkpoint exists;
-    /// [`RunError::NoCheckpoint`] for [`RunMode::Resume`] where none does;
-    /// [`RunError::Artifact`] if the folder cannot be made or the checkpoint's progress file
-    /// is unreadable when resuming.
+    /// [`RunError::Locked`] while another run holds the folder; for [`RunMode::New`],
+    /// [`RunError::InUse`] where a checkpoint exists and [`RunError::NotEmpty`] where other
+    /// files do; for [`RunMode::Resume`], [`RunError::NoRun`] for a missing folder,
+    /// [`RunError::NoCheckpoint`] where there is no checkpoint, and
+    /// [`ArtifactError::Checksum`] / [`ArtifactError::NoManifest`] for one whose files do not
+    /// match its manifest; [`RunError::Artifact`] if the folder cannot be made or read.
     pub fn open(path: impl Into<PathBuf>, mode: RunMode) -> Result<Self, RunError> {
         let path = path.into();
-        std::fs::create_dir_all(&path).map_err(io_err("create folder", &path))?;
+        match mode {
+            RunMode::Resume if !path.is_dir() => return Err(RunError::NoRun(path)),
+            RunMode::Resume => {}
+            RunMode::New => {
+                std::fs::create_dir_all(&path).map_err(io_err("create folder", &path))?;
+            }
+        }
+        let lock = lock(&path)?;
         let checkpoint = path.join(CHECKPOINT_DIR);
         let old = path.join(format!("{CHECKPOINT_DIR}.old"));
         if !checkpoint.exists() && old.is_dir() {
@@ -85,13 +135,34 @@ impl RunDir {
                     .map_or(0, |p| p.done);
                 return Err(RunError::InUse { dir: path, done });
             }
-            RunMode::New => None,
+            RunMode::New => {
+                let names = other_names(&path)?;
+                if !names.is_empty() {
+                    return Err(RunError::NotEmpty { dir: path, names });
+                }
+                None
+            }
             RunMode::Resume if !progress.is_file() => return Err(RunError::NoCheckpoint(path)),
             RunMode::Resume => {
+                let listed = verify_manifest(&checkpoint, &[PROGRESS_FILE])?;
+                // Every file of the checkpoint is vouched for, none slipped in beside them.
+                for name in other_names_in(&checkpoint, usize::MAX)? {
+                    if name != MANIFEST_FILE && !listed.contains(&name) {
+                        return Err(ArtifactError::Checksum {
+                            path: checkpoint.join(&name),
+                            reason: "not listed in the checkpoint's manifest.json".into(),
+                        }
+                        .into());
+                    }
+                }
                 Some(load_json::<CheckpointProgress>(&progress, "checkpoint progress")?.done)
             }
         };
-        Ok(Self { path, resume_from })
+        Ok(Self {
+            path,
+            resume_from,
+            _lock: Arc::new(lock),
+        })
     }
 
     /// The folder.
@@ -134,7 +205,8 @@ impl RunDir {
     }
 
     /// Replaces the checkpoint with a new one after `done` units: `fill` writes its files
-    /// into a fresh folder, which is swapped in whole (see [`replace_dir`]).
+    /// into a fresh folder, a `manifest.json` of their lengths and SHA-256 is written last,
+    /// and the folder is swapped in whole (see [`replace_dir`]).
     ///
     /// # Errors
     /// Whatever `fill` returns, or a write or rename that fails.
@@ -146,9 +218,76 @@ impl RunDir {
         replace_dir(&self.checkpoint_dir(), |dir| {
             fill(dir)?;
             save_json(&dir.join(PROGRESS_FILE), &CheckpointProgress { done })?;
+            let names = other_names_in(dir, usize::MAX)?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            write_manifest(dir, &names)?;
             Ok(())
         })
     }
+
+    /// Seals the finished run: writes `manifest.json` in the folder with the length and
+    /// SHA-256 of `config.json` and of `files` (the final weights, metrics ...), which
+    /// [`RunDir::verify_finished`] checks before anything is loaded.
+    ///
+    /// # Errors
+    /// [`ArtifactError::Io`] if a file cannot be read or the manifest written.
+    pub fn finish(&self, files: &[&str]) -> Result<(), ArtifactError> {
+        let mut names = vec![CONFIG_FILE];
+        names.extend_from_slice(files);
+        write_manifest(&self.path, &names)
+    }
+
+    /// Checks a finished run in `dir` before loading it: `config.json`, `files` and
+    /// whatever else its manifest lists must match their lengths and SHA-256.
+    ///
+    /// # Errors
+    /// [`ArtifactError::NoManifest`] for a run that never finished (or one written before
+    /// kiln wrote manifests); [`ArtifactError::Checksum`] for the first file that differs.
+    pub fn verify_finished(dir: &Path, files: &[&str]) -> Result<(), ArtifactError> {
+        let mut names = vec![CONFIG_FILE];
+        names.extend_from_slice(files);
+        verify_manifest(dir, &names).map(drop)
+    }
+}
+
+/// An exclusive lock on `dir`'s [`LOCK_FILE`], held until the returned file is dropped or
+/// the process ends.
+fn lock(dir: &Path) -> Result<File, RunError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("create", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(RunError::Locked(dir.to_path_buf())),
+        Err(TryLockError::Error(e)) => Err(io_err("lock", &path)(e).into()),
+    }
+}
+
+/// The names in a run folder other than its lock file, sorted, at most [`NAMES_SHOWN`].
+fn other_names(dir: &Path) -> Result<Vec<String>, ArtifactError> {
+    other_names_in(dir, NAMES_SHOWN)
+}
+
+/// The names in `dir` other than [`LOCK_FILE`], sorted, the first `limit`.
+fn other_names_in(dir: &Path, limit: usize) -> Result<Vec<String>, ArtifactError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let name = entry
+            .map_err(io_err("list", dir))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if name != LOCK_FILE {
+            names.push(name);
+        }
+    }
+    names.sort();
+    names.truncate(limit);
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -164,10 +303,89 @@ mod tests {
         assert_eq!(run.resume_from(), None);
         run.save_checkpoint(3, |_| Ok::<(), ArtifactError>(()))
             .unwrap();
+        drop(run);
         let err = RunDir::open(dir.path(), RunMode::New).unwrap_err();
         assert!(matches!(err, RunError::InUse { done: 3, .. }), "{err}");
         let resumed = RunDir::open(dir.path(), RunMode::Resume).unwrap();
         assert_eq!(resumed.resume_from(), Some(3));
+    }
+
+    #[test]
+    fn a_second_run_is_refused_while_the_first_holds_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunDir::open(dir.path(), RunMode::New).unwrap();
+        let clone = first.clone();
+        drop(first);
+        // A clone keeps the lock: the run is still going.
+        for mode in [RunMode::New, RunMode::Resume] {
+            let err = RunDir::open(dir.path(), mode).unwrap_err();
+            assert!(matches!(err, RunError::Locked(_)), "{err}");
+        }
+        drop(clone);
+        // Gone with the run: the lock file stays, its lock does not, and it is no run file.
+        assert!(dir.path().join(LOCK_FILE).is_file());
+        RunDir::open(dir.path(), RunMode::New).unwrap();
+    }
+
+    #[test]
+    fn a_new_run_refuses_a_folder_with_any_file_and_resume_a_missing_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), b"{}").unwrap();
+        std::fs::write(dir.path().join("model.bpk"), b"weights").unwrap();
+        let err = RunDir::open(dir.path(), RunMode::New).unwrap_err();
+        match &err {
+            RunError::NotEmpty { names, .. } => assert_eq!(names, &["config.json", "model.bpk"]),
+            other => panic!("{other}"),
+        }
+        assert_eq!(std::fs::read(dir.path().join("model.bpk")).unwrap(), b"weights");
+        let missing = dir.path().join("nothing-here");
+        let err = RunDir::open(&missing, RunMode::Resume).unwrap_err();
+        assert!(matches!(err, RunError::NoRun(_)), "{err}");
+        assert!(!missing.exists(), "resuming must not create the folder");
+    }
+
+    #[test]
+    fn a_damaged_or_added_checkpoint_file_is_refused_on_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+        run.save_checkpoint(1, |d| save_json(&d.join("w.json"), &vec![1.5f32; 64]))
+            .unwrap();
+        drop(run);
+        let file = dir.path().join(CHECKPOINT_DIR).join("w.json");
+        let good = std::fs::read(&file).unwrap();
+        let mut bad = good.clone();
+        bad[10] = if bad[10] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&file, &bad).unwrap();
+        let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
+        assert!(
+            matches!(err, RunError::Artifact(ArtifactError::Checksum { .. })),
+            "{err}"
+        );
+        std::fs::write(&file, &good).unwrap();
+        std::fs::write(dir.path().join(CHECKPOINT_DIR).join("extra.bpk"), b"x").unwrap();
+        let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
+        assert!(err.to_string().contains("extra.bpk"), "{err}");
+        std::fs::remove_file(dir.path().join(CHECKPOINT_DIR).join("extra.bpk")).unwrap();
+        assert_eq!(
+            RunDir::open(dir.path(), RunMode::Resume).unwrap().resume_from(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_finished_run_verifies_and_a_swapped_file_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+        run.save_config(&vec![32]).unwrap();
+        save_json(&run.file("model.json"), &vec![0.25f32; 8]).unwrap();
+        let err = RunDir::verify_finished(dir.path(), &["model.json"]).unwrap_err();
+        assert!(matches!(err, ArtifactError::NoManifest { .. }), "{err}");
+        run.finish(&["model.json"]).unwrap();
+        RunDir::verify_finished(dir.path(), &["model.json"]).unwrap();
+        // Another run's config beside these weights: refused.
+        run.save_config(&vec![48]).unwrap();
+        let err = RunDir::verify_finished(dir.path(), &["model.json"]).unwrap_err();
+        assert!(matches!(err, ArtifactError::Checksum { .. }), "{err}");
     }
 
     #[test]
@@ -178,6 +396,7 @@ mod tests {
             .unwrap();
         // A crash between the two renames leaves the old checkpoint under checkpoint.old/.
         std::fs::rename(run.checkpoint_dir(), dir.path().join("checkpoint.old")).unwrap();
+        drop(run);
         let resumed = RunDir::open(dir.path(), RunMode::Resume).unwrap();
         assert_eq!(resumed.resume_from(), Some(2));
     }
@@ -195,6 +414,7 @@ mod tests {
             })
         });
         assert!(failed.is_err());
+        drop(run);
         let resumed = RunDir::open(dir.path(), RunMode::Resume).unwrap();
         assert_eq!(resumed.resume_from(), Some(1));
         assert_eq!(

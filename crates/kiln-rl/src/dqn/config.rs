@@ -137,6 +137,28 @@ pub enum DqnConfigError {
     /// `checkpoint_every` is 0.
     #[error("checkpoint_every must be at least 1")]
     ZeroCheckpointEvery,
+    /// Learning would start at or after the last step: the run would learn nothing.
+    #[error(
+        "learning_starts {starts} is not below total_steps {total}: the run would never learn; \
+         lower learning_starts or raise total_steps"
+    )]
+    LearningStartsAfterEnd {
+        /// Steps before learning.
+        starts: usize,
+        /// Steps in all.
+        total: usize,
+    },
+    /// The replay buffer cannot be allocated.
+    #[error(
+        "buffer_size {capacity} needs {}, more memory than can be allocated here",
+        bytes.map_or_else(|| "more bytes than a usize counts".to_string(), |b| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64))
+    )]
+    BufferTooLarge {
+        /// Transitions asked for.
+        capacity: usize,
+        /// Bytes they need (`None`: more than a `usize` counts).
+        bytes: Option<u64>,
+    },
 }
 
 impl DqnConfig {
@@ -195,6 +217,12 @@ impl DqnConfig {
         }
         if self.checkpoint_every == 0 {
             return Err(DqnConfigError::ZeroCheckpointEvery);
+        }
+        if self.learning_starts >= self.total_steps {
+            return Err(DqnConfigError::LearningStartsAfterEnd {
+                starts: self.learning_starts,
+                total: self.total_steps,
+            });
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ mod training;
 
 pub use config::{DqnConfig, DqnConfigError, TdLoss, TdTarget};
 pub use policy::{QPolicy, QPolicyState};
-pub use replay::{ReplayBuffer, Sample};
+pub use replay::{ReplayBuffer, ReplayBufferError, Sample};
 pub use td::{hard_update, soft_update, td_targets};
 pub(crate) use training::device_error;
 pub use training::{

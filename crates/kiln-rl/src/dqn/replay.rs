@@ -14,7 +14,13 @@ use super::DqnConfigError;
 use crate::Rng;
 
 /// A ring buffer of transitions `(s, a, r, s′, terminated)`.
+///
+/// A buffer read back (serde, as the DQN's checkpoint stores it) is checked whole first:
+/// every length agrees with the capacity and observation size, `head` and `len` describe a
+/// ring that [`ReplayBuffer::push`] could have made, and every stored value is finite
+/// ([`ReplayBufferError`]); [`ReplayBuffer::check_fits`] then checks it against a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ReplayBufferFields")]
 pub struct ReplayBuffer {
     capacity: usize,
     observation_size: usize,
@@ -26,6 +32,149 @@ pub struct ReplayBuffer {
     /// Slot the next transition goes to.
     head: usize,
     len: usize,
+}
+
+/// The fields as stored, before they are checked.
+#[derive(Deserialize)]
+struct ReplayBufferFields {
+    capacity: usize,
+    observation_size: usize,
+    observations: Vec<f32>,
+    next_observations: Vec<f32>,
+    actions: Vec<u32>,
+    rewards: Vec<f32>,
+    terminated: Vec<bool>,
+    head: usize,
+    len: usize,
+}
+
+/// Why a replay buffer read back (or handed to a run) cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplayBufferError {
+    /// A field is out of range or disagrees with another.
+    #[error("the replay buffer's {field} is {found}, but {rule}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// Its value (a length for the vectors).
+        found: u64,
+        /// What it must be.
+        rule: String,
+    },
+    /// A stored observation or reward is NaN or infinite.
+    #[error("the replay buffer's {field} of transition {slot} holds {value}, not a finite number")]
+    NonFinite {
+        /// `observations`, `next_observations` or `rewards`.
+        field: &'static str,
+        /// The transition's slot.
+        slot: usize,
+        /// The value.
+        value: f32,
+    },
+}
+
+fn field(field: &'static str, found: usize, rule: String) -> ReplayBufferError {
+    ReplayBufferError::Field {
+        field,
+        found: found as u64,
+        rule,
+    }
+}
+
+impl TryFrom<ReplayBufferFields> for ReplayBuffer {
+    type Error = ReplayBufferError;
+
+    fn try_from(f: ReplayBufferFields) -> Result<Self, Self::Error> {
+        if f.capacity == 0 {
+            return Err(field("capacity", 0, "it must be at least 1".into()));
+        }
+        if f.observation_size == 0 {
+            return Err(field("observation_size", 0, "it must be at least 1".into()));
+        }
+        let values = f.capacity.checked_mul(f.observation_size).ok_or_else(|| {
+            field(
+                "capacity",
+                f.capacity,
+                format!("capacity × observation_size {} overflows", f.observation_size),
+            )
+        })?;
+        for (name, len) in [
+            ("observations", f.observations.len()),
+            ("next_observations", f.next_observations.len()),
+        ] {
+            if len != values {
+                return Err(field(
+                    name,
+                    len,
+                    format!("it must hold capacity × observation_size = {values} values"),
+                ));
+            }
+        }
+        for (name, len) in [
+            ("actions", f.actions.len()),
+            ("rewards", f.rewards.len()),
+            ("terminated", f.terminated.len()),
+        ] {
+            if len != f.capacity {
+                return Err(field(
+                    name,
+                    len,
+                    format!("it must hold capacity = {} values", f.capacity),
+                ));
+            }
+        }
+        if f.len > f.capacity {
+            return Err(field(
+                "len",
+                f.len,
+                format!("it cannot exceed the capacity {}", f.capacity),
+            ));
+        }
+        if f.head >= f.capacity {
+            return Err(field(
+                "head",
+                f.head,
+                format!("it must be below the capacity {}", f.capacity),
+            ));
+        }
+        if f.len < f.capacity && f.head != f.len {
+            return Err(field(
+                "head",
+                f.head,
+                format!(
+                    "a buffer not yet full fills its slots in order, so head must equal len {}",
+                    f.len
+                ),
+            ));
+        }
+        let d = f.observation_size;
+        for slot in 0..f.len {
+            for (name, values) in [
+                ("observations", &f.observations[slot * d..(slot + 1) * d]),
+                ("next_observations", &f.next_observations[slot * d..(slot + 1) * d]),
+                ("rewards", std::slice::from_ref(&f.rewards[slot])),
+            ] {
+                if let Some((_, value)) = kiln_core::first_non_finite(values) {
+                    return Err(ReplayBufferError::NonFinite {
+                        field: name,
+                        slot,
+                        value,
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            capacity: f.capacity,
+            observation_size: f.observation_size,
+            observations: f.observations,
+            next_observations: f.next_observations,
+            actions: f.actions,
+            rewards: f.rewards,
+            terminated: f.terminated,
+            head: f.head,
+            len: f.len,
+        })
+    }
 }
 
 /// A batch of sampled transitions as tensors.
@@ -51,22 +200,75 @@ impl ReplayBuffer {
     /// An empty buffer for `capacity` transitions of `observation_size` values.
     ///
     /// # Errors
-    /// [`DqnConfigError::ZeroBufferSize`] for a capacity of 0 (it could store nothing).
+    /// [`DqnConfigError::ZeroBufferSize`] for a capacity of 0 (it could store nothing);
+    /// [`DqnConfigError::BufferTooLarge`] when the memory it needs cannot be had (it is
+    /// asked for before anything is stored, so a mistyped size is an error, not an abort).
     pub fn new(capacity: usize, observation_size: usize) -> Result<Self, DqnConfigError> {
         if capacity == 0 {
             return Err(DqnConfigError::ZeroBufferSize);
         }
+        // Two observations of f32, an action (u32), a reward (f32) and a flag per transition.
+        let per_transition = observation_size
+            .checked_mul(8)
+            .and_then(|b| b.checked_add(9));
+        let bytes = per_transition.and_then(|b| b.checked_mul(capacity));
+        let too_large = || DqnConfigError::BufferTooLarge {
+            capacity,
+            bytes: bytes.map(|b| b as u64),
+        };
+        let values = capacity
+            .checked_mul(observation_size)
+            .ok_or_else(too_large)?;
         Ok(Self {
             capacity,
             observation_size,
-            observations: vec![0.0; capacity * observation_size],
-            next_observations: vec![0.0; capacity * observation_size],
-            actions: vec![0; capacity],
-            rewards: vec![0.0; capacity],
-            terminated: vec![false; capacity],
+            observations: zeroed(values).ok_or_else(too_large)?,
+            next_observations: zeroed(values).ok_or_else(too_large)?,
+            actions: zeroed(capacity).ok_or_else(too_large)?,
+            rewards: zeroed(capacity).ok_or_else(too_large)?,
+            terminated: zeroed(capacity).ok_or_else(too_large)?,
             head: 0,
             len: 0,
         })
+    }
+
+    /// Checks that this buffer (one read back from a checkpoint) belongs to a run whose
+    /// config asks for `capacity` transitions of an environment with `observation_size`
+    /// values and `num_actions` actions.
+    ///
+    /// # Errors
+    /// [`ReplayBufferError::Field`] for the first value that does not fit.
+    pub fn check_fits(
+        &self,
+        capacity: usize,
+        observation_size: usize,
+        num_actions: usize,
+    ) -> Result<(), ReplayBufferError> {
+        if self.capacity != capacity {
+            return Err(field(
+                "capacity",
+                self.capacity,
+                format!("the run's buffer_size is {capacity}"),
+            ));
+        }
+        if self.observation_size != observation_size {
+            return Err(field(
+                "observation_size",
+                self.observation_size,
+                format!("the environment's observations have {observation_size} values"),
+            ));
+        }
+        if let Some(&action) = self.actions[..self.len]
+            .iter()
+            .find(|&&a| a as usize >= num_actions)
+        {
+            return Err(field(
+                "actions",
+                action as usize,
+                format!("the environment has {num_actions} actions (0 to {})", num_actions.saturating_sub(1)),
+            ));
+        }
+        Ok(())
     }
 
     /// Transitions stored (at most the capacity).
@@ -172,6 +374,16 @@ impl ReplayBuffer {
     }
 }
 
+/// `n` zeroed values, or `None` when the allocator cannot provide them. Reserving first
+/// turns an impossible size into `None` rather than an abort; `vec!` then asks for zeroed
+/// memory, which the system maps lazily.
+fn zeroed<T: Clone + Default>(n: usize) -> Option<Vec<T>> {
+    let mut probe: Vec<T> = Vec::new();
+    probe.try_reserve_exact(n).ok()?;
+    drop(probe);
+    Some(vec![T::default(); n])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +427,62 @@ mod tests {
         let b = filled(4, 6);
         let back: ReplayBuffer = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
         assert_eq!(back, b);
+    }
+
+    #[test]
+    fn every_hostile_field_is_a_typed_error() {
+        let good: serde_json::Value = serde_json::to_value(filled(4, 3)).unwrap();
+        let edit = |key: &str, value: serde_json::Value| {
+            let mut v = good.clone();
+            v[key] = value;
+            serde_json::from_value::<ReplayBuffer>(v)
+        };
+        let cases = [
+            ("head", serde_json::json!(20_000), "head is 20000"),
+            ("head", serde_json::json!(1), "head must equal len 3"),
+            ("len", serde_json::json!(9), "cannot exceed the capacity"),
+            ("capacity", serde_json::json!(0), "at least 1"),
+            ("capacity", serde_json::json!(5), "capacity = 5"),
+            ("observation_size", serde_json::json!(5), "observation_size"),
+            ("observation_size", serde_json::json!(usize::MAX), "overflows"),
+            ("actions", serde_json::json!([0, 1]), "actions is 2"),
+            ("rewards", serde_json::json!([0.0, 1.0, 2.0]), "rewards is 3"),
+            ("terminated", serde_json::json!([true]), "terminated is 1"),
+        ];
+        for (key, value, expected) in cases {
+            let err = edit(key, value.clone()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{key} = {value}: {err}");
+        }
+        // Non-finite values in stored slots (JSON has no NaN: a huge number overflows f32).
+        let mut v = good.clone();
+        v["rewards"][1] = serde_json::json!(1e300);
+        let err = serde_json::from_value::<ReplayBuffer>(v).unwrap_err().to_string();
+        assert!(err.contains("rewards of transition 1"), "{err}");
+        // An intact one still loads.
+        serde_json::from_value::<ReplayBuffer>(good).unwrap();
+    }
+
+    #[test]
+    fn a_buffer_from_another_run_does_not_fit() {
+        let b = filled(4, 3); // actions 0, 1, 0; 2-value observations
+        assert!(b.check_fits(4, 2, 2).is_ok());
+        let err = b.check_fits(8, 2, 2).unwrap_err().to_string();
+        assert!(err.contains("buffer_size is 8"), "{err}");
+        let err = b.check_fits(4, 5, 2).unwrap_err().to_string();
+        assert!(err.contains("5 values"), "{err}");
+        let err = b.check_fits(4, 2, 1).unwrap_err().to_string();
+        assert!(err.contains("actions is 1"), "{err}");
+    }
+
+    #[test]
+    fn a_buffer_too_large_for_memory_is_an_error_not_an_abort() {
+        for capacity in [1usize << 60, 1_000_000_000_000_000] {
+            let err = ReplayBuffer::new(capacity, 4).unwrap_err();
+            assert!(
+                matches!(err, DqnConfigError::BufferTooLarge { .. }),
+                "{err}"
+            );
+        }
     }
 
     #[test]

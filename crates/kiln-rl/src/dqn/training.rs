@@ -182,6 +182,10 @@ pub enum DqnError {
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
     Device(String),
+    /// A checkpoint's replay buffer does not fit the run resuming it.
+    #[cfg(feature = "run")]
+    #[error("checkpoint: {0}")]
+    ReplayBuffer(#[from] super::ReplayBufferError),
     /// A resumed run's `total_steps` is below the step its checkpoint reached.
     #[cfg(feature = "run")]
     #[error(

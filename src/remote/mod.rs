@@ -74,12 +74,18 @@ fn check_url(url: &str) -> Result<(), BackendError> {
     }
 }
 
-/// Connects device `index` of the server at `url` and checks it with one tiny operation.
+/// Connects device `index` of the server at `url` and checks it with one tiny operation,
+/// within the [`Deadlines`] of [`TIMEOUT_VAR`] (or the defaults).
+///
+/// The connection goes through kiln's relay (see [`Deadlines`]): a server that does not
+/// answer, answers the upgrade and goes quiet, or freezes mid-run is a typed error, not a
+/// hang.
 ///
 /// # Errors
 /// [`BackendError::RemoteAddress`] for a malformed address; [`BackendError::RemoteUnreachable`]
-/// when nothing answers; [`BackendError::RemoteRefused`] when the server's token does not match
-/// [`TOKEN_VAR`]; [`BackendError::RemoteDevice`] when the server lacks device `index`;
+/// when nothing answers; [`BackendError::RemoteTimeout`] when a deadline passes;
+/// [`BackendError::RemoteRefused`] when the server's token does not match [`TOKEN_VAR`];
+/// [`BackendError::RemoteDevice`] when the server lacks device `index`;
 /// [`BackendError::RemoteFailed`] for anything else the connection reports.
 pub fn connect(url: &str, index: usize) -> Result<Device, BackendError> {
     connect_with(url, index, token_from_env().as_deref())
@@ -90,12 +96,31 @@ pub fn connect(url: &str, index: usize) -> Result<Device, BackendError> {
 /// # Errors
 /// As [`connect`].
 pub fn connect_with(url: &str, index: usize, token: Option<&str>) -> Result<Device, BackendError> {
-    let host = host_with(url, token)?;
+    connect_with_deadlines(url, index, token, Deadlines::from_env()?)
+}
+
+/// [`connect_with`] with the given deadlines.
+///
+/// # Errors
+/// As [`connect`].
+pub fn connect_with_deadlines(
+    url: &str,
+    index: usize,
+    token: Option<&str>,
+    deadlines: Deadlines,
+) -> Result<Device, BackendError> {
+    check_url(url)?;
+    let relay = relay::relay(url, token, deadlines)?;
+    let typed = |e: BackendError| match relay.failure() {
+        Some(failure) => failure.into_error(url, token.is_some()),
+        None => e,
+    };
+    let host = host_with(relay.local_url(), token)?;
     let device = Device::remote_options(&host)
         .device_index(index)
         .init()
-        .map_err(|e| connect_error(url, e, token.is_some()))?;
-    crate::backend::probe(crate::backend::Backend::Remote, &device)?;
+        .map_err(|e| typed(connect_error(url, e, token.is_some())))?;
+    crate::backend::probe(crate::backend::Backend::Remote, &device).map_err(typed)?;
     Ok(device)
 }
 
@@ -104,10 +129,16 @@ pub fn connect_with(url: &str, index: usize, token: Option<&str>) -> Result<Devi
 /// # Errors
 /// As [`connect`].
 pub fn device_count(url: &str) -> Result<usize, BackendError> {
-    host(url)?
+    check_url(url)?;
+    let token = token_from_env();
+    let relay = relay::relay(url, token.as_deref(), Deadlines::from_env()?)?;
+    host_with(relay.local_url(), token.as_deref())?
         .devices()
         .map(|d| d.len())
-        .map_err(|e| connect_error(url, e, token_from_env().is_some()))
+        .map_err(|e| match relay.failure() {
+            Some(failure) => failure.into_error(url, token.is_some()),
+            None => connect_error(url, e, token.is_some()),
+        })
 }
 
 fn connect_error(url: &str, e: ConnectError, token_set: bool) -> BackendError {
@@ -129,14 +160,31 @@ fn connect_error(url: &str, e: ConnectError, token_set: bool) -> BackendError {
 }
 
 #[cfg(feature = "remote-server")]
-pub use server::{LocalServer, ServerError, serve};
+mod front;
+mod http;
+mod pipe;
+mod relay;
+
+#[cfg(feature = "remote-server")]
+pub use front::FrontLimits;
+pub use relay::{Deadlines, TIMEOUT_VAR};
+#[cfg(feature = "remote-server")]
+pub use server::{LocalServer, MIN_TOKEN_BYTES, ServerError, check_token, serve, serve_with};
 
 #[cfg(feature = "remote-server")]
 mod server {
-    use std::net::TcpListener;
+    use std::net::{SocketAddr, TcpListener};
+    use std::sync::Arc;
 
     use burn::server::{RemoteServer, TokenAuthorizer, WebSocketTransport};
     use burn::tensor::Device;
+    use tokio::sync::watch;
+
+    use super::front::{self, Front, FrontLimits};
+
+    /// The shortest token a server accepts: 16 bytes (128 bits when random, e.g.
+    /// `openssl rand -hex 16` gives 32 characters).
+    pub const MIN_TOKEN_BYTES: usize = 16;
 
     /// Why a server could not start or stopped.
     #[derive(Debug, thiserror::Error)]
@@ -152,12 +200,46 @@ mod server {
         /// Burn's server refused the devices or its transport failed.
         #[error("the server stopped: {0}")]
         Serve(String),
-        /// The token in `KILN_REMOTE_TOKEN` is unusable.
+        /// The token in `KILN_REMOTE_TOKEN` is missing where it is needed, or too short.
         #[error("{0}")]
         Token(String),
         /// No device was given.
         #[error("a server needs at least one device")]
         NoDevices,
+    }
+
+    /// Whether `host` (an address or name to listen on) is this machine only.
+    fn is_loopback(host: &str) -> bool {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        bare.eq_ignore_ascii_case("localhost")
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The rule for a server's token: listening beyond this machine (`host` not a loopback
+    /// address) needs a token, and any token needs at least [`MIN_TOKEN_BYTES`] bytes —
+    /// unless `insecure` says the operator wants it anyway.
+    ///
+    /// # Errors
+    /// [`ServerError::Token`] saying which rule and what to do.
+    pub fn check_token(host: &str, token: Option<&str>, insecure: bool) -> Result<(), ServerError> {
+        if insecure {
+            return Ok(());
+        }
+        match token {
+            Some(t) if t.len() < MIN_TOKEN_BYTES => Err(ServerError::Token(format!(
+                "KILN_REMOTE_TOKEN has {} bytes, fewer than {MIN_TOKEN_BYTES}: use a random one \
+                 (e.g. `openssl rand -hex 16`), or --insecure to accept it",
+                t.len()
+            ))),
+            None if !is_loopback(host) => Err(ServerError::Token(format!(
+                "listening on {host}, beyond this machine, needs a token: set KILN_REMOTE_TOKEN \
+                 (at least {MIN_TOKEN_BYTES} bytes) here and on the clients, or pass --insecure \
+                 to serve anyone who can reach the port"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn server(devices: Vec<Device>, token: Option<&str>) -> Result<RemoteServer, ServerError> {
@@ -180,9 +262,47 @@ mod server {
         })
     }
 
+    fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
+        listener
+            .local_addr()
+            .map_err(|e| ServerError::Serve(e.to_string()))
+    }
+
+    fn runtime(name: &str) -> Result<tokio::runtime::Runtime, ServerError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .map_err(|e| ServerError::Serve(e.to_string()))
+    }
+
+    /// Burn's server on a port of 127.0.0.1 and kiln's front (see [`FrontLimits`]) on
+    /// `public`, the front running on `runtime` until `stop` turns true.
+    fn start_front(
+        runtime: &tokio::runtime::Runtime,
+        public: TcpListener,
+        token: Option<&str>,
+        limits: FrontLimits,
+        stop: watch::Receiver<bool>,
+    ) -> Result<TcpListener, ServerError> {
+        let inner = bind("127.0.0.1:0")?;
+        let front = Arc::new(Front::new(token, local_addr(&inner)?, limits, stop));
+        public
+            .set_nonblocking(true)
+            .map_err(|e| ServerError::Serve(e.to_string()))?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(public).map_err(|e| ServerError::Serve(e.to_string()))?
+        };
+        runtime.spawn(front::run(listener, front));
+        Ok(inner)
+    }
+
     /// Serves `devices` on `address` (`HOST:PORT`; port 0 picks a free one) until Ctrl+C or
-    /// `SIGTERM`, requiring `token` from clients when given. `on_listening` gets the
-    /// `ws://HOST:PORT` address clients dial, once the socket is bound.
+    /// `SIGTERM`, requiring `token` from clients when given, behind kiln's front with its
+    /// default [`FrontLimits`]. `on_listening` gets the `ws://HOST:PORT` address clients
+    /// dial, once the socket is bound. Check the token first with [`check_token`].
     ///
     /// # Errors
     /// [`ServerError::Bind`] when the address cannot be bound; [`ServerError::Serve`] when Burn
@@ -193,22 +313,39 @@ mod server {
         token: Option<&str>,
         on_listening: impl FnOnce(&str),
     ) -> Result<(), ServerError> {
-        let server = server(devices, token)?;
-        let listener = bind(address)?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| ServerError::Serve(e.to_string()))?;
-        on_listening(&format!("ws://{local}"));
-        server
-            .serve(WebSocketTransport::from_listener(listener))
-            .map_err(|e| ServerError::Serve(kiln_core::one_line(&e)))
+        serve_with(devices, address, token, FrontLimits::default(), on_listening)
     }
 
-    /// A Burn server on 127.0.0.1 inside this process, on a port the system picks, for tests
-    /// and the bench: started by [`LocalServer::start`], stopped (every session closed) when
-    /// dropped or by [`LocalServer::stop`].
+    /// [`serve`] with the front's limits given.
+    ///
+    /// # Errors
+    /// As [`serve`].
+    pub fn serve_with(
+        devices: Vec<Device>,
+        address: &str,
+        token: Option<&str>,
+        limits: FrontLimits,
+        on_listening: impl FnOnce(&str),
+    ) -> Result<(), ServerError> {
+        let server = server(devices, token)?;
+        let public = bind(address)?;
+        let local = local_addr(&public)?;
+        let runtime = runtime("kiln-front")?;
+        let (stop, stopped) = watch::channel(false);
+        let inner = start_front(&runtime, public, token, limits, stopped)?;
+        on_listening(&format!("ws://{local}"));
+        let served = server.serve(WebSocketTransport::from_listener(inner));
+        let _ = stop.send(true);
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+        served.map_err(|e| ServerError::Serve(kiln_core::one_line(&e)))
+    }
+
+    /// A Burn server on 127.0.0.1 inside this process, behind kiln's front, on a port the
+    /// system picks, for tests and the bench: started by [`LocalServer::start`], stopped
+    /// (every session closed) when dropped or by [`LocalServer::stop`].
     pub struct LocalServer {
         runtime: Option<tokio::runtime::Runtime>,
+        stop: watch::Sender<bool>,
         url: String,
     }
 
@@ -219,21 +356,25 @@ mod server {
         /// # Errors
         /// As [`serve`].
         pub fn start(devices: Vec<Device>, token: Option<&str>) -> Result<Self, ServerError> {
+            Self::start_with(devices, token, FrontLimits::default())
+        }
+
+        /// [`LocalServer::start`] with the front's limits given.
+        ///
+        /// # Errors
+        /// As [`serve`].
+        pub fn start_with(
+            devices: Vec<Device>,
+            token: Option<&str>,
+            limits: FrontLimits,
+        ) -> Result<Self, ServerError> {
             let server = server(devices, token)?;
-            let listener = bind("127.0.0.1:0")?;
-            let url = format!(
-                "ws://{}",
-                listener
-                    .local_addr()
-                    .map_err(|e| ServerError::Serve(e.to_string()))?
-            );
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("kiln-local-server")
-                .enable_all()
-                .build()
-                .map_err(|e| ServerError::Serve(e.to_string()))?;
-            let serving = server.serve_async(WebSocketTransport::from_listener(listener));
+            let public = bind("127.0.0.1:0")?;
+            let url = format!("ws://{}", local_addr(&public)?);
+            let runtime = runtime("kiln-local-server")?;
+            let (stop, stopped) = watch::channel(false);
+            let inner = start_front(&runtime, public, token, limits, stopped)?;
+            let serving = server.serve_async(WebSocketTransport::from_listener(inner));
             runtime.spawn(async move {
                 if let Err(e) = serving.await {
                     tracing::warn!("local Burn server stopped: {}", kiln_core::one_line(&e));
@@ -241,6 +382,7 @@ mod server {
             });
             Ok(Self {
                 runtime: Some(runtime),
+                stop,
                 url,
             })
         }
@@ -257,6 +399,7 @@ mod server {
         }
 
         fn shutdown(&mut self) {
+            let _ = self.stop.send(true);
             if let Some(runtime) = self.runtime.take() {
                 runtime.shutdown_timeout(std::time::Duration::from_secs(5));
             }
@@ -266,6 +409,28 @@ mod server {
     impl Drop for LocalServer {
         fn drop(&mut self) {
             self.shutdown();
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn tokens_are_required_beyond_loopback_and_short_ones_refused() {
+            let good = "0123456789abcdef";
+            assert!(check_token("127.0.0.1", None, false).is_ok());
+            assert!(check_token("localhost", None, false).is_ok());
+            assert!(check_token("::1", None, false).is_ok());
+            assert!(check_token("0.0.0.0", Some(good), false).is_ok());
+            for host in ["0.0.0.0", "192.168.1.2", "::", "gpu-box"] {
+                let err = check_token(host, None, false).unwrap_err().to_string();
+                assert!(err.contains("--insecure"), "{host}: {err}");
+                assert!(check_token(host, None, true).is_ok());
+            }
+            let err = check_token("127.0.0.1", Some("x"), false).unwrap_err().to_string();
+            assert!(err.contains("1 bytes"), "{err}");
+            assert!(check_token("0.0.0.0", Some("x"), true).is_ok());
         }
     }
 }

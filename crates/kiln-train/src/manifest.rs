@@ -1,0 +1,190 @@
+//! Manifests: the length and SHA-256 of each file of a checkpoint or a finished model, written
+//! last (atomically) and verified before anything is loaded, so a flipped byte or a file from
+//! another run is a typed error, never a silently worse model.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ArtifactError, io_err, save_json};
+
+/// The manifest inside a checkpoint folder and beside a finished model.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The largest manifest read (a few hundred bytes per file): a bigger one is damaged.
+const MANIFEST_MAX_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    files: BTreeMap<String, FileDigest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileDigest {
+    len: u64,
+    sha256: String,
+}
+
+/// The length and SHA-256 (lower-case hex) of the file at `path`, read in blocks.
+fn digest(path: &Path) -> Result<FileDigest, ArtifactError> {
+    let mut file = std::fs::File::open(path).map_err(io_err("read", path))?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut block).map_err(io_err("read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+        len += n as u64;
+    }
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(FileDigest { len, sha256 })
+}
+
+/// Writes `dir/manifest.json` with the length and SHA-256 of each of `names` (files in
+/// `dir`). Call it after the files are complete: it is what says they are.
+///
+/// # Errors
+/// [`ArtifactError::Io`] if a file cannot be read or the manifest written.
+pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), ArtifactError> {
+    let mut files = BTreeMap::new();
+    for name in names {
+        files.insert((*name).to_string(), digest(&dir.join(name))?);
+    }
+    save_json(&dir.join(MANIFEST_FILE), &Manifest { files })
+}
+
+/// Checks every file `dir/manifest.json` lists (length, then SHA-256) and that each of
+/// `required` is listed; returns the names listed.
+///
+/// # Errors
+/// [`ArtifactError::NoManifest`] when there is none; [`ArtifactError::Checksum`] for the
+/// first file that is missing, unlisted or differs; [`ArtifactError::Json`] for a manifest
+/// that does not parse.
+pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, ArtifactError> {
+    let path = dir.join(MANIFEST_FILE);
+    let manifest = match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ArtifactError::NoManifest {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err("read", &path)(e)),
+        Ok(meta) if meta.len() > MANIFEST_MAX_BYTES => {
+            return Err(checksum(
+                path,
+                format!("{} bytes, more than any manifest kiln writes", meta.len()),
+            ));
+        }
+        Ok(_) => crate::load_json::<Manifest>(&path, "manifest")?,
+    };
+    for name in required {
+        if !manifest.files.contains_key(*name) {
+            return Err(checksum(dir.join(name), "not listed in manifest.json".into()));
+        }
+    }
+    for (name, expected) in &manifest.files {
+        // Names are plain file names: nothing in a manifest may point outside its folder.
+        if name.is_empty() || name.contains(['/', '\\']) || name == ".." || name == "." {
+            return Err(checksum(
+                path,
+                format!("it lists {name:?}, not a file name"),
+            ));
+        }
+        let file = dir.join(name);
+        let len = match std::fs::metadata(&file) {
+            Ok(meta) if meta.is_file() => meta.len(),
+            _ => return Err(checksum(file, "listed in manifest.json but missing".into())),
+        };
+        if len != expected.len {
+            return Err(checksum(
+                file,
+                format!("{len} bytes, the manifest says {}", expected.len),
+            ));
+        }
+        let found = digest(&file)?;
+        if found.sha256 != expected.sha256 {
+            return Err(checksum(
+                file,
+                "its SHA-256 differs from the manifest's".into(),
+            ));
+        }
+    }
+    Ok(manifest.files.into_keys().collect())
+}
+
+fn checksum(path: PathBuf, reason: String) -> ArtifactError {
+    ArtifactError::Checksum { path, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bpk"), vec![7u8; 100_000]).unwrap();
+        std::fs::write(dir.path().join("b.json"), b"{\"x\": 1}").unwrap();
+        write_manifest(dir.path(), &["a.bpk", "b.json"]).unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_intact_folder_verifies() {
+        let dir = folder();
+        let names = verify_manifest(dir.path(), &["a.bpk"]).unwrap();
+        assert_eq!(names, ["a.bpk", "b.json"]);
+    }
+
+    #[test]
+    fn one_flipped_byte_anywhere_is_a_checksum_error() {
+        let dir = folder();
+        let path = dir.path().join("a.bpk");
+        for at in [0usize, 50_000, 99_999] {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[at] ^= 0x01;
+            std::fs::write(&path, &bytes).unwrap();
+            let err = verify_manifest(dir.path(), &[]).unwrap_err();
+            assert!(
+                matches!(&err, ArtifactError::Checksum { path: p, .. } if p == &path),
+                "{err}"
+            );
+            assert!(err.to_string().contains("SHA-256"), "{err}");
+            bytes[at] ^= 0x01;
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        verify_manifest(dir.path(), &[]).unwrap();
+    }
+
+    #[test]
+    fn missing_truncated_unlisted_and_absent_manifests_are_typed() {
+        let dir = folder();
+        let err = verify_manifest(dir.path(), &["c.bpk"]).unwrap_err();
+        assert!(err.to_string().contains("not listed"), "{err}");
+        std::fs::write(dir.path().join("b.json"), b"{}").unwrap();
+        let err = verify_manifest(dir.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("2 bytes"), "{err}");
+        std::fs::remove_file(dir.path().join("b.json")).unwrap();
+        let err = verify_manifest(dir.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+        std::fs::write(
+            dir.path().join(MANIFEST_FILE),
+            br#"{"files": {"../x": {"len": 1, "sha256": "00"}}}"#,
+        )
+        .unwrap();
+        let err = verify_manifest(dir.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("not a file name"), "{err}");
+        std::fs::remove_file(dir.path().join(MANIFEST_FILE)).unwrap();
+        let err = verify_manifest(dir.path(), &[]).unwrap_err();
+        assert!(matches!(err, ArtifactError::NoManifest { .. }), "{err}");
+    }
+}
