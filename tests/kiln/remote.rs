@@ -17,7 +17,7 @@ use super::common::{cpu, max_abs_diff};
 
 /// Runs `f` on its own thread and waits at most `limit` for it: a hang fails the test
 /// instead of stalling the suite.
-fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(super) fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -290,12 +290,32 @@ fn a_cpu_backend_has_one_device_for_devices() {
         backend::select(Some("remote")),
         Err(BackendError::RemoteAddress { .. })
     ));
+    // A one-device server asked for two: the server's count, and how to host more.
+    let one = server(1);
+    let name = format!("remote={}", one.url());
+    let err = bounded(Duration::from_secs(60), move || {
+        backend::select_devices(Some(&name), 2).map(|_| ())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, BackendError::TooFewRemoteDevices { asked: 2, found: 1, .. }),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("CPU backend"), "{err}");
+    assert!(err.to_string().contains("serve --devices 2"), "{err}");
 }
 
 /// The `serve` example as a child on a free port, with the address it prints.
-fn serve_child(binary: &std::path::Path) -> (std::process::Child, String) {
+pub(super) fn serve_child(
+    binary: &std::path::Path,
+    token: Option<&str>,
+) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(binary)
+    let mut command = std::process::Command::new(binary);
+    if let Some(token) = token {
+        command.env(kiln::remote::TOKEN_VAR, token);
+    }
+    let mut child = command
         .args(["--backend", "flex", "--port", "0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -343,7 +363,7 @@ fn a_run_cut_off_by_its_server_resumes_from_its_checkpoint() {
         }
         command.spawn().unwrap()
     };
-    let (mut server, url) = serve_child(&serve);
+    let (mut server, url) = serve_child(&serve, None);
     let mut child = start(&url, false);
     let began = std::time::Instant::now();
     while checkpoint_done(&run).is_none_or(|d| d < 1) {
@@ -368,7 +388,7 @@ fn a_run_cut_off_by_its_server_resumes_from_its_checkpoint() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let done = checkpoint_done(&run).unwrap();
-    let (mut server, url) = serve_child(&serve);
+    let (mut server, url) = serve_child(&serve, None);
     let child = start(&url, true);
     let output = bounded(Duration::from_secs(300), move || child.wait_with_output()).unwrap();
     server.kill().unwrap();

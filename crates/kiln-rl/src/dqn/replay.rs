@@ -442,7 +442,7 @@ mod tests {
             ("head", serde_json::json!(1), "head must equal len 3"),
             ("len", serde_json::json!(9), "cannot exceed the capacity"),
             ("capacity", serde_json::json!(0), "at least 1"),
-            ("capacity", serde_json::json!(5), "capacity = 5"),
+            ("capacity", serde_json::json!(5), "observations is 8"),
             ("observation_size", serde_json::json!(5), "observation_size"),
             ("observation_size", serde_json::json!(usize::MAX), "overflows"),
             ("actions", serde_json::json!([0, 1]), "actions is 2"),
