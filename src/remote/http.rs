@@ -66,7 +66,8 @@ impl Head {
         self.text().lines().next().unwrap_or_default().to_string()
     }
 
-    /// A request's path, without its query.
+    /// A request's path, without its query (read by the front, feature `remote-server`).
+    #[cfg_attr(not(feature = "remote-server"), allow(dead_code))]
     pub(crate) fn path(&self) -> String {
         let line = self.first_line();
         let target = line.split_whitespace().nth(1).unwrap_or_default();
@@ -78,7 +79,8 @@ impl Head {
         self.first_line().split_whitespace().nth(1)?.parse().ok()
     }
 
-    /// The value of header `name` (case-insensitive), trimmed.
+    /// The value of header `name` (case-insensitive), trimmed (read by the front).
+    #[cfg_attr(not(feature = "remote-server"), allow(dead_code))]
     pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.text().lines().skip(1).find_map(|line| {
             let (key, value) = line.split_once(':')?;
