@@ -177,7 +177,7 @@ fn legend(canvas: &mut Canvas, entries: &[(String, Rgb)]) {
     }
 }
 
-/// A line chart of one or more series (colours from [`PALETTE`] in turn), 720 × 450.
+/// A line chart of one or more series (colours from kiln-plot's palette in turn), 720 × 450.
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Canvas {
     let mut canvas = Canvas::new(WIDTH, HEIGHT, Rgb::WHITE);
     let all = || series.iter().flat_map(|s| s.points.iter());
@@ -210,7 +210,7 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
     canvas
 }
 
-/// A scatter plot of 2-D points coloured by cluster ([`PALETTE`] in turn), noise (`None`)
+/// A scatter plot of 2-D points coloured by cluster (kiln-plot's palette in turn), noise (`None`)
 /// in grey and drawn first, 720 × 450.
 ///
 /// # Panics
