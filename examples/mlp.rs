@@ -153,9 +153,7 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
     }
     // --validation-size 0: no validation figures at all, rather than figures of nothing.
     let valid = (args.validation_size > 0).then_some(&valid as &dyn mlp::ClassificationData);
-    mlp::run::train_on_devices(&config, &train, valid, devices, &run, |p| {
-        printer.show(p)
-    })?;
+    mlp::run::train_on_devices(&config, &train, valid, devices, &run, |p| printer.show(p))?;
     printer.finish();
     tracing::info!("saved {}", dir.join(mlp::run::MODEL_FILE).display());
     // Evaluate what was saved, exactly as --eval would.

@@ -152,11 +152,17 @@ pub(crate) async fn run(listener: TcpListener, front: Arc<Front>) {
             }
         };
         let Ok(slot) = front.slots.clone().try_acquire_owned() else {
-            tracing::debug!("refused {peer}: {} connections open", front.limits.max_connections);
+            tracing::debug!(
+                "refused {peer}: {} connections open",
+                front.limits.max_connections
+            );
             continue;
         };
         let Some(peer_slot) = PeerSlot::take(&front, peer.ip()) else {
-            tracing::debug!("refused {peer}: {} connections from it", front.limits.max_per_peer);
+            tracing::debug!(
+                "refused {peer}: {} connections from it",
+                front.limits.max_per_peer
+            );
             continue;
         };
         tokio::spawn(serve_one(stream, peer, front.clone(), slot, peer_slot));
@@ -165,7 +171,11 @@ pub(crate) async fn run(listener: TcpListener, front: Arc<Front>) {
 
 async fn reply(stream: &mut TcpStream, status: &str) {
     let response = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    let _ = timeout(Duration::from_secs(1), stream.write_all(response.as_bytes())).await;
+    let _ = timeout(
+        Duration::from_secs(1),
+        stream.write_all(response.as_bytes()),
+    )
+    .await;
 }
 
 async fn serve_one(

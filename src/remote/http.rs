@@ -130,8 +130,9 @@ mod tests {
 
     #[test]
     fn a_head_is_read_parsed_and_rewritten() {
-        let h = head(b"GET /session?x=1 HTTP/1.1\r\nHost: a\r\nauthorization: Bearer t\r\n\r\nFRAME")
-            .unwrap();
+        let h =
+            head(b"GET /session?x=1 HTTP/1.1\r\nHost: a\r\nauthorization: Bearer t\r\n\r\nFRAME")
+                .unwrap();
         assert_eq!(h.path(), "/session");
         assert_eq!(h.header("Authorization").as_deref(), Some("Bearer t"));
         assert_eq!(h.rest, b"FRAME");
@@ -150,6 +151,9 @@ mod tests {
     fn an_endless_head_stops_at_the_limit_and_a_closed_one_is_closed() {
         let endless = vec![b'a'; 1 << 20];
         assert!(matches!(head(&endless), Err(HeadError::TooLarge)));
-        assert!(matches!(head(b"GET / HTTP/1.1\r\n"), Err(HeadError::Closed)));
+        assert!(matches!(
+            head(b"GET / HTTP/1.1\r\n"),
+            Err(HeadError::Closed)
+        ));
     }
 }

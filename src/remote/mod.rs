@@ -293,7 +293,8 @@ mod server {
             .map_err(|e| ServerError::Serve(e.to_string()))?;
         let listener = {
             let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(public).map_err(|e| ServerError::Serve(e.to_string()))?
+            tokio::net::TcpListener::from_std(public)
+                .map_err(|e| ServerError::Serve(e.to_string()))?
         };
         runtime.spawn(front::run(listener, front));
         Ok(inner)
@@ -313,7 +314,13 @@ mod server {
         token: Option<&str>,
         on_listening: impl FnOnce(&str),
     ) -> Result<(), ServerError> {
-        serve_with(devices, address, token, FrontLimits::default(), on_listening)
+        serve_with(
+            devices,
+            address,
+            token,
+            FrontLimits::default(),
+            on_listening,
+        )
     }
 
     /// [`serve`] with the front's limits given.
@@ -428,7 +435,9 @@ mod server {
                 assert!(err.contains("--insecure"), "{host}: {err}");
                 assert!(check_token(host, None, true).is_ok());
             }
-            let err = check_token("127.0.0.1", Some("x"), false).unwrap_err().to_string();
+            let err = check_token("127.0.0.1", Some("x"), false)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("1 bytes"), "{err}");
             assert!(check_token("0.0.0.0", Some("x"), true).is_ok());
         }

@@ -387,8 +387,7 @@ async fn relay_one(mut local: TcpStream, target: Arc<Target>) {
     if answer.status() != Some(101) {
         return target.fail(Failure::Answer(answer.first_line()));
     }
-    if local.write_all(&answer.raw).await.is_err() || local.write_all(&answer.rest).await.is_err()
-    {
+    if local.write_all(&answer.raw).await.is_err() || local.write_all(&answer.rest).await.is_err() {
         return;
     }
     // Burn's client speaks first (its session handshake) and the server answers at once: a

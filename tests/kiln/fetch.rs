@@ -303,8 +303,20 @@ fn a_corrupted_file_is_a_checksum_error_and_the_next_mirror_is_tried() {
 fn a_mirror_sending_far_more_than_the_file_is_cut_off_at_the_gzip_limit() {
     let (_, file) = payload(0); // 50,000 bytes decompressed
     let server = Server::start(vec![
-        ("/quiet/a.gz", Reply::Flood { bytes: 1 << 30, announce: false }),
-        ("/loud/a.gz", Reply::Flood { bytes: 3 << 30, announce: true }),
+        (
+            "/quiet/a.gz",
+            Reply::Flood {
+                bytes: 1 << 30,
+                announce: false,
+            },
+        ),
+        (
+            "/loud/a.gz",
+            Reply::Flood {
+                bytes: 3 << 30,
+                announce: true,
+            },
+        ),
     ]);
     let dir = tempfile::tempdir().unwrap();
     let mut most = 0usize;
@@ -336,7 +348,11 @@ fn a_mirror_sending_far_more_than_the_file_is_cut_off_at_the_gzip_limit() {
     // The unannounced flood was read no further than the limit plus one chunk.
     assert!(most < 60_000 + (1 << 20), "{most} bytes were read");
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(names_in(dir.path()).is_empty(), "{:?}", names_in(dir.path()));
+    assert!(
+        names_in(dir.path()).is_empty(),
+        "{:?}",
+        names_in(dir.path())
+    );
 }
 
 #[test]

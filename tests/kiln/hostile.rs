@@ -82,7 +82,11 @@ fn mlp_setup(test: &str) -> Option<(std::path::PathBuf, tempfile::TempDir, std::
 /// Trains the `mlp` example for one epoch into `run`.
 fn train_one_epoch(mlp: &Path, run: &str, data: &str) {
     let out = run_within(mlp, &mlp_args(run, data, "1"), Duration::from_secs(180));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -100,12 +104,19 @@ fn a_second_run_into_a_busy_folder_is_refused_and_the_first_finishes_intact() {
         .unwrap();
     let began = Instant::now();
     while !run.join(kiln::train::CONFIG_FILE).is_file() {
-        assert!(began.elapsed() < Duration::from_secs(120), "the first run never started");
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "the first run never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Held still (SIGSTOP) so that it is surely running, lock and all, while the others try.
     let pid = first.id().to_string();
-    let stopped = cfg!(unix) && Command::new("kill").args(["-STOP", &pid]).status().is_ok_and(|s| s.success());
+    let stopped = cfg!(unix)
+        && Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
     // Another run, with other settings, into the same folder while the first runs.
     let mut second = mlp_args(run_s, data, "1");
     let hidden = second.len() - 3;
@@ -122,12 +133,19 @@ fn a_second_run_into_a_busy_folder_is_refused_and_the_first_finishes_intact() {
         &[mlp_args(run_s, data, "3"), vec!["--resume"]].concat(),
         Duration::from_secs(120),
     );
-    assert!(error_line(&resumed).contains("in use"), "resume while running");
+    assert!(
+        error_line(&resumed).contains("in use"),
+        "resume while running"
+    );
     if stopped {
         let _ = Command::new("kill").args(["-CONT", &pid]).status();
     }
     let out = first.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The first run's own config and weights, verified by its manifest.
     let trained = kiln::mlp::run::load_trained(&run, &cpu()).unwrap();
     assert_eq!(trained.config.model.hidden_sizes, vec![32]);
@@ -143,7 +161,15 @@ fn a_flipped_byte_in_any_weight_or_optimiser_file_is_a_checksum_error() {
     let (run_s, data) = (run.to_str().unwrap(), fixtures());
     let data = data.to_str().unwrap();
     train_one_epoch(&mlp, run_s, data);
-    let eval = [vec!["--backend", "flex", "--data-dir", data, "--eval", run_s]].concat();
+    let eval = [vec![
+        "--backend",
+        "flex",
+        "--data-dir",
+        data,
+        "--eval",
+        run_s,
+    ]]
+    .concat();
     let resume = [mlp_args(run_s, data, "2"), vec!["--resume"]].concat();
     let flip = |file: &Path, at: usize| {
         let mut bytes = std::fs::read(file).unwrap();
@@ -164,7 +190,8 @@ fn a_flipped_byte_in_any_weight_or_optimiser_file_is_a_checksum_error() {
             flip(&path, at);
             let line = error_line(&run_within(&mlp, command, Duration::from_secs(120)));
             assert!(
-                line.contains("failed its checksum") && line.contains(file.rsplit('/').next().unwrap()),
+                line.contains("failed its checksum")
+                    && line.contains(file.rsplit('/').next().unwrap()),
                 "{file} at {at}: {line}"
             );
             std::fs::write(&path, &good).unwrap();
@@ -172,9 +199,17 @@ fn a_flipped_byte_in_any_weight_or_optimiser_file_is_a_checksum_error() {
     }
     // Intact again: both work.
     let out = run_within(&mlp, &eval, Duration::from_secs(120));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run_within(&mlp, &resume, Duration::from_secs(180));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -188,7 +223,11 @@ fn a_finished_model_is_never_overwritten_and_resume_needs_a_folder() {
     // Without its checkpoint the folder still holds a finished model.
     std::fs::remove_dir_all(run.join("checkpoint")).unwrap();
     let model = std::fs::read(run.join("model.bpk")).unwrap();
-    let line = error_line(&run_within(&mlp, &mlp_args(run_s, data, "1"), Duration::from_secs(120)));
+    let line = error_line(&run_within(
+        &mlp,
+        &mlp_args(run_s, data, "1"),
+        Duration::from_secs(120),
+    ));
     assert!(line.contains("already holds files"), "{line}");
     assert_eq!(std::fs::read(run.join("model.bpk")).unwrap(), model);
     kiln::mlp::run::load_trained(&run, &cpu()).unwrap();
@@ -268,10 +307,7 @@ fn every_hostile_replay_buffer_edit_is_a_typed_error_on_resume() {
         .unwrap_or_else(|panic| panic!("{field}: a panic: {panic}"))
         .unwrap_err();
         println!("{field}: {err}");
-        assert!(
-            err.to_string().contains("replay buffer"),
-            "{field}: {err}"
-        );
+        assert!(err.to_string().contains("replay buffer"), "{field}: {err}");
     }
     // Edited without re-signing: the manifest catches it first.
     let mut hostile = good.clone();
@@ -306,12 +342,28 @@ fn sizes_nobody_capped_are_refused_before_anything_is_allocated() {
         .with_learning_starts(1_000)
         .validate()
         .unwrap_err();
-    assert!(matches!(err, DqnConfigError::LearningStartsAfterEnd { .. }), "{err}");
+    assert!(
+        matches!(err, DqnConfigError::LearningStartsAfterEnd { .. }),
+        "{err}"
+    );
 
     // Command lines: counts and floats nobody could use, each one line, at once.
     let cases: [(&str, &[&str], &str); 4] = [
-        ("dcgan", &["--generate", "/nonexistent", "--count", "18446744073709551615"], "GiB"),
-        ("dcgan", &["--generate", "/nonexistent", "--count", "100000000"], "GiB"),
+        (
+            "dcgan",
+            &[
+                "--generate",
+                "/nonexistent",
+                "--count",
+                "18446744073709551615",
+            ],
+            "GiB",
+        ),
+        (
+            "dcgan",
+            &["--generate", "/nonexistent", "--count", "100000000"],
+            "GiB",
+        ),
         ("dqn", &["--lr", "NaN"], "not a finite number"),
         ("mlp", &["--lr", "inf"], "not a finite number"),
     ];
@@ -365,7 +417,9 @@ mod remote {
 
     /// Open descriptors of process `pid` (Linux), or None elsewhere.
     fn open_fds(pid: u32) -> Option<usize> {
-        std::fs::read_dir(format!("/proc/{pid}/fd")).ok().map(Iterator::count)
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()
+            .map(Iterator::count)
     }
 
     /// Resident memory of process `pid` in bytes (Linux), or None elsewhere.
@@ -376,7 +430,8 @@ mod remote {
     }
 
     fn works(url: &str) -> Result<f32, String> {
-        let device = connect_with_deadlines(url, 0, Some(TOKEN), quick()).map_err(|e| e.to_string())?;
+        let device =
+            connect_with_deadlines(url, 0, Some(TOKEN), quick()).map_err(|e| e.to_string())?;
         Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device)
             .sum()
             .try_into_scalar::<f32>()
@@ -417,15 +472,20 @@ mod remote {
         let started = Instant::now();
         for i in 0..1000 {
             let mut stream = TcpStream::connect(&addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             match i % 4 {
                 // Burn's transfer route, with an id no one offered, as the attack did.
                 0 => stream.write_all(upgrade("/data").as_bytes()).unwrap(),
                 1 => stream.write_all(upgrade("/session").as_bytes()).unwrap(),
                 2 => stream
                     .write_all(
-                        format!("{}\r\nAuthorization: Bearer wrong\r\n\r\n", upgrade("/session").trim_end())
-                            .as_bytes(),
+                        format!(
+                            "{}\r\nAuthorization: Bearer wrong\r\n\r\n",
+                            upgrade("/session").trim_end()
+                        )
+                        .as_bytes(),
                     )
                     .unwrap(),
                 // Connects, says nothing, leaves.
@@ -476,12 +536,16 @@ mod remote {
                 let addr = addr.clone();
                 std::thread::spawn(move || {
                     let mut stream = TcpStream::connect(&addr).unwrap();
-                    stream.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+                    stream
+                        .set_write_timeout(Some(Duration::from_secs(10)))
+                        .unwrap();
                     // A head that never ends (i = 0), or a complete upgrade without the token
                     // followed by a WebSocket frame announcing 1 GiB (i = 1, 2).
                     let mut prelude = b"GET /session HTTP/1.1\r\nHost: x\r\n".to_vec();
                     if i > 0 {
-                        prelude.extend_from_slice(b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+                        prelude.extend_from_slice(
+                            b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                        );
                         prelude.extend_from_slice(&[0x82, 0xff]);
                         prelude.extend_from_slice(&(1u64 << 30).to_be_bytes());
                         prelude.extend_from_slice(&[0, 0, 0, 0]);
@@ -495,16 +559,24 @@ mod remote {
                     }
                     // Cut off by the server: a reset or broken pipe, not our own timeout.
                     let cut = result.as_ref().is_err_and(|e| {
-                        !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+                        !matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        )
                     });
-                    assert!(cut, "attacker {i} was not cut off: {result:?} after {sent} bytes");
+                    assert!(
+                        cut,
+                        "attacker {i} was not cut off: {result:?} after {sent} bytes"
+                    );
                     sent
                 })
             })
             .collect();
         let sent: Vec<usize> = attackers.into_iter().map(|t| t.join().unwrap()).collect();
         let took = started.elapsed();
-        println!("the attackers got {sent:?} bytes into their sockets before being cut off, in {took:?}");
+        println!(
+            "the attackers got {sent:?} bytes into their sockets before being cut off, in {took:?}"
+        );
         // What a socket's buffers absorb before the server's close is seen, far below 1 GiB.
         for s in &sent {
             assert!(*s < 64 << 20, "{s} bytes were taken");
@@ -512,7 +584,11 @@ mod remote {
         assert!(took < Duration::from_secs(20), "{took:?}");
         if let (Some(before), Some(after)) = (before, resident(child.id())) {
             let grown = after.saturating_sub(before);
-            println!("the server's resident memory: {} MiB → {} MiB", before >> 20, after >> 20);
+            println!(
+                "the server's resident memory: {} MiB → {} MiB",
+                before >> 20,
+                after >> 20
+            );
             assert!(grown < 64 << 20, "the server grew by {} MiB", grown >> 20);
         }
         assert_eq!(works(&url), Ok(6.0));
@@ -566,7 +642,8 @@ mod remote {
                 if request.starts_with(b"GET /kiln/heartbeat") {
                     // No heartbeat here (a plain Burn server's answer): only the session's
                     // silence can give it away.
-                    let _ = client.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                    let _ =
+                        client.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
                     return;
                 }
                 let mut server = TcpStream::connect(upstream).unwrap();
@@ -578,8 +655,16 @@ mod remote {
             address(real.url()),
         );
         for (name, url, what) in [
-            ("a silent server", silent, "answer to the WebSocket handshake"),
-            ("an upgrade, then silence", upgraded, "first message after the WebSocket upgrade"),
+            (
+                "a silent server",
+                silent,
+                "answer to the WebSocket handshake",
+            ),
+            (
+                "an upgrade, then silence",
+                upgraded,
+                "first message after the WebSocket upgrade",
+            ),
         ] {
             let began = Instant::now();
             // The real server's own answer must come through within the handshake deadline
@@ -615,10 +700,19 @@ mod remote {
         let t = Tensor::<1>::from_floats([1.0, 2.0], &device);
         assert_eq!(t.clone().sum().into_scalar::<f32>(), 3.0);
         let pid = child.id().to_string();
-        assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let began = Instant::now();
         let read = bounded(Duration::from_secs(60), move || {
-            (t * 2.0).sum().try_into_scalar::<f32>().map_err(|e| e.to_string())
+            (t * 2.0)
+                .sum()
+                .try_into_scalar::<f32>()
+                .map_err(|e| e.to_string())
         });
         let took = began.elapsed();
         println!("a read from the stopped server: {read:?} after {took:?}");
@@ -653,7 +747,11 @@ mod remote {
             if insecure {
                 command.arg("--insecure");
             }
-            let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let child = command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             let id = child.id();
             // A refused server exits by itself (stopped after 60 s if it does not); one that
             // starts is stopped after 10 s.
@@ -667,14 +765,20 @@ mod remote {
         for (host, token) in [("0.0.0.0", ""), ("0.0.0.0", "short"), ("127.0.0.1", "x")] {
             let out = refused(host, token, false);
             let line = error_line(&out);
-            assert!(line.contains("KILN_REMOTE_TOKEN") || line.contains("token"), "{line}");
+            assert!(
+                line.contains("KILN_REMOTE_TOKEN") || line.contains("token"),
+                "{line}"
+            );
             println!("{host} with {token:?}: {line}");
         }
         // --insecure serves anyway, saying so; the printed address has the real port.
         let out = refused("127.0.0.1", "", true);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stdout.contains("ws://127.0.0.1:") && !stdout.contains(":0 "), "{stdout}");
+        assert!(
+            stdout.contains("ws://127.0.0.1:") && !stdout.contains(":0 "),
+            "{stdout}"
+        );
         assert!(stderr.contains("--insecure"), "{stderr}");
         let out = run_within(
             &serve,
@@ -682,7 +786,10 @@ mod remote {
             Duration::from_secs(30),
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains("1..=64"), "{stderr}");
+        assert!(
+            !out.status.success() && stderr.contains("1..=64"),
+            "{stderr}"
+        );
     }
 
     use std::process::{Command, Stdio};

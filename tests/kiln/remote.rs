@@ -17,7 +17,10 @@ use super::common::{cpu, max_abs_diff};
 
 /// Runs `f` on its own thread and waits at most `limit` for it: a hang fails the test
 /// instead of stalling the suite.
-pub(super) fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(super) fn bounded<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -298,7 +301,14 @@ fn a_cpu_backend_has_one_device_for_devices() {
     })
     .unwrap_err();
     assert!(
-        matches!(err, BackendError::TooFewRemoteDevices { asked: 2, found: 1, .. }),
+        matches!(
+            err,
+            BackendError::TooFewRemoteDevices {
+                asked: 2,
+                found: 1,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(!err.to_string().contains("CPU backend"), "{err}");

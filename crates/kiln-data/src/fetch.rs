@@ -400,9 +400,10 @@ impl Fetcher {
             let mut tries = 0;
             let failure = loop {
                 tries += 1;
-                let got = runtime.block_on(get(&client, url, gzip_limit(file), &mut |done, total| {
-                    on_progress(&progress(done, total, at, false))
-                }));
+                let got =
+                    runtime.block_on(get(&client, url, gzip_limit(file), &mut |done, total| {
+                        on_progress(&progress(done, total, at, false))
+                    }));
                 let failure = match got {
                     Ok(body) => match verify(&body, file) {
                         Ok(()) => {

@@ -382,7 +382,10 @@ mod tests {
         let out = read_maybe_gzipped(&path, 1).unwrap();
         assert_eq!(out.len(), 8 + 10 + 1, "inflated past the declared length");
         let err = read_labels(&path).unwrap_err();
-        assert!(matches!(err, IdxError::TooLong { expected: 10, .. }), "{err}");
+        assert!(
+            matches!(err, IdxError::TooLong { expected: 10, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -56,7 +56,11 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
         learner.target = load_module(learner.target, &dir.join("target.bpk"))?;
         learner.optim = load_optimizer(learner.optim, &dir.join("optimizer.bpk"))?;
         let buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
-        buffer.check_fits(config.buffer_size, env.observation_size(), env.num_actions())?;
+        buffer.check_fits(
+            config.buffer_size,
+            env.observation_size(),
+            env.num_actions(),
+        )?;
         learner.buffer = buffer;
         learner.state = load_json::<LoopState>(&dir.join("state.json"), "DQN loop state")?;
         if learner.state.step > config.total_steps {

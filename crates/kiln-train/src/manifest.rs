@@ -89,7 +89,10 @@ pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, Art
     };
     for name in required {
         if !manifest.files.contains_key(*name) {
-            return Err(checksum(dir.join(name), "not listed in manifest.json".into()));
+            return Err(checksum(
+                dir.join(name),
+                "not listed in manifest.json".into(),
+            ));
         }
     }
     for (name, expected) in &manifest.files {

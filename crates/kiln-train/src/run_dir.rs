@@ -337,7 +337,10 @@ mod tests {
             RunError::NotEmpty { names, .. } => assert_eq!(names, &["config.json", "model.bpk"]),
             other => panic!("{other}"),
         }
-        assert_eq!(std::fs::read(dir.path().join("model.bpk")).unwrap(), b"weights");
+        assert_eq!(
+            std::fs::read(dir.path().join("model.bpk")).unwrap(),
+            b"weights"
+        );
         let missing = dir.path().join("nothing-here");
         let err = RunDir::open(&missing, RunMode::Resume).unwrap_err();
         assert!(matches!(err, RunError::NoRun(_)), "{err}");
@@ -367,7 +370,9 @@ mod tests {
         assert!(err.to_string().contains("extra.bpk"), "{err}");
         std::fs::remove_file(dir.path().join(CHECKPOINT_DIR).join("extra.bpk")).unwrap();
         assert_eq!(
-            RunDir::open(dir.path(), RunMode::Resume).unwrap().resume_from(),
+            RunDir::open(dir.path(), RunMode::Resume)
+                .unwrap()
+                .resume_from(),
             Some(1)
         );
     }

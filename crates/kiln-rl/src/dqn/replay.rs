@@ -95,7 +95,10 @@ impl TryFrom<ReplayBufferFields> for ReplayBuffer {
             field(
                 "capacity",
                 f.capacity,
-                format!("capacity × observation_size {} overflows", f.observation_size),
+                format!(
+                    "capacity × observation_size {} overflows",
+                    f.observation_size
+                ),
             )
         })?;
         for (name, len) in [
@@ -151,7 +154,10 @@ impl TryFrom<ReplayBufferFields> for ReplayBuffer {
         for slot in 0..f.len {
             for (name, values) in [
                 ("observations", &f.observations[slot * d..(slot + 1) * d]),
-                ("next_observations", &f.next_observations[slot * d..(slot + 1) * d]),
+                (
+                    "next_observations",
+                    &f.next_observations[slot * d..(slot + 1) * d],
+                ),
                 ("rewards", std::slice::from_ref(&f.rewards[slot])),
             ] {
                 if let Some((_, value)) = kiln_core::first_non_finite(values) {
@@ -265,7 +271,10 @@ impl ReplayBuffer {
             return Err(field(
                 "actions",
                 action as usize,
-                format!("the environment has {num_actions} actions (0 to {})", num_actions.saturating_sub(1)),
+                format!(
+                    "the environment has {num_actions} actions (0 to {})",
+                    num_actions.saturating_sub(1)
+                ),
             ));
         }
         Ok(())
@@ -444,9 +453,17 @@ mod tests {
             ("capacity", serde_json::json!(0), "at least 1"),
             ("capacity", serde_json::json!(5), "observations is 8"),
             ("observation_size", serde_json::json!(5), "observation_size"),
-            ("observation_size", serde_json::json!(usize::MAX), "overflows"),
+            (
+                "observation_size",
+                serde_json::json!(usize::MAX),
+                "overflows",
+            ),
             ("actions", serde_json::json!([0, 1]), "actions is 2"),
-            ("rewards", serde_json::json!([0.0, 1.0, 2.0]), "rewards is 3"),
+            (
+                "rewards",
+                serde_json::json!([0.0, 1.0, 2.0]),
+                "rewards is 3",
+            ),
             ("terminated", serde_json::json!([true]), "terminated is 1"),
         ];
         for (key, value, expected) in cases {
@@ -456,7 +473,9 @@ mod tests {
         // Non-finite values in stored slots (JSON has no NaN: a huge number overflows f32).
         let mut v = good.clone();
         v["rewards"][1] = serde_json::json!(1e300);
-        let err = serde_json::from_value::<ReplayBuffer>(v).unwrap_err().to_string();
+        let err = serde_json::from_value::<ReplayBuffer>(v)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rewards of transition 1"), "{err}");
         // An intact one still loads.
         serde_json::from_value::<ReplayBuffer>(good).unwrap();
