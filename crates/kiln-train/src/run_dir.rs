@@ -136,7 +136,7 @@ impl RunDir {
                 return Err(RunError::InUse { dir: path, done });
             }
             RunMode::New => {
-                let names = other_names(&path)?;
+                let names = other_names_in(&path, NAMES_SHOWN)?;
                 if !names.is_empty() {
                     return Err(RunError::NotEmpty { dir: path, names });
                 }
@@ -265,11 +265,6 @@ fn lock(dir: &Path) -> Result<File, RunError> {
         Err(TryLockError::WouldBlock) => Err(RunError::Locked(dir.to_path_buf())),
         Err(TryLockError::Error(e)) => Err(io_err("lock", &path)(e).into()),
     }
-}
-
-/// The names in a run folder other than its lock file, sorted, at most [`NAMES_SHOWN`].
-fn other_names(dir: &Path) -> Result<Vec<String>, ArtifactError> {
-    other_names_in(dir, NAMES_SHOWN)
 }
 
 /// The names in `dir` other than [`LOCK_FILE`], sorted, the first `limit`.
