@@ -18,7 +18,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use kiln::backend;
-use kiln::cli::{AnyError, run};
+use kiln::cli::{AnyError, parse, run};
 use kiln::cluster::{
     Dbscan, KMeans, Metric, MiniBatchKMeans, adjusted_rand_index, make_blobs, random_centres,
     tensor_from_slice,
@@ -89,7 +89,7 @@ struct Common {
     #[arg(long, default_value_t = 10.0, value_parser = kiln::cli::finite_f32)]
     spread: f32,
     /// Distance: euclidean or cosine.
-    #[arg(long, default_value = "euclidean", value_parser = parse_metric)]
+    #[arg(long, default_value = "euclidean", value_parser = parse::<Metric>)]
     metric: Metric,
     /// Backend, seed (default 1: of the blobs and of k-means++; blob centres are uniform at
     /// random, so some seeds put two centres on top of each other: 3 and 7 do, for 3
@@ -111,16 +111,6 @@ impl Common {
         let dir = self.run.artifact_dir_or("artifacts/cluster");
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
-    }
-}
-
-fn parse_metric(s: &str) -> Result<Metric, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "euclidean" => Ok(Metric::Euclidean),
-        "cosine" => Ok(Metric::Cosine),
-        _ => Err(format!(
-            "unknown metric '{s}': expected euclidean or cosine"
-        )),
     }
 }
 

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kiln::backend;
-use kiln::cli::{AnyError, run};
+use kiln::cli::{AnyError, parse, run};
 use kiln::plot::{Series, line_chart};
 use kiln::rl::CartPole;
 use kiln::rl::dqn::{self, DqnConfig, Metrics, TdLoss, TdTarget};
@@ -46,7 +46,7 @@ struct Args {
     #[arg(long, default_value_t = 2.5e-4, value_parser = kiln::cli::finite)]
     lr: f64,
     /// TD loss: mse or huber.
-    #[arg(long, default_value = "mse", value_parser = parse_loss)]
+    #[arg(long, default_value = "mse", value_parser = parse::<TdLoss>)]
     loss: TdLoss,
     /// Use Double DQN targets.
     #[arg(long)]
@@ -66,14 +66,6 @@ struct Args {
     /// Steps between checkpoints (each holds the networks, Adam's state and the buffer).
     #[arg(long, default_value_t = 50_000)]
     checkpoint_every: usize,
-}
-
-fn parse_loss(s: &str) -> Result<TdLoss, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "mse" => Ok(TdLoss::Mse),
-        "huber" => Ok(TdLoss::Huber),
-        _ => Err(format!("unknown loss '{s}': expected mse or huber")),
-    }
 }
 
 fn main() -> ExitCode {

@@ -47,13 +47,13 @@ struct Args {
     #[arg(long, default_value_t = 0.1, value_parser = kiln::cli::finite)]
     dropout: f64,
     /// Optimiser: adam or sgd.
-    #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
+    #[arg(long, default_value = "adam", value_parser = parse::<OptimizerKind>)]
     optimizer: OptimizerKind,
     /// Learning rate.
     #[arg(long, default_value_t = 1e-3, value_parser = kiln::cli::finite)]
     lr: f64,
     /// Learning-rate schedule: cosine (anneal to 1% over the run) or constant.
-    #[arg(long, default_value = "cosine", value_parser = parse_schedule)]
+    #[arg(long, default_value = "cosine", value_parser = parse::<LrSchedule>)]
     schedule: LrSchedule,
     /// Images per batch.
     #[arg(long, default_value_t = 128)]
@@ -67,24 +67,6 @@ struct Args {
     /// (`--backend remote=ws://...`). 1 is a plain run.
     #[arg(long, default_value = "1")]
     devices: std::num::NonZeroUsize,
-}
-
-fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "adam" => Ok(OptimizerKind::Adam),
-        "sgd" => Ok(OptimizerKind::Sgd),
-        _ => Err(format!("unknown optimizer '{s}': expected adam or sgd")),
-    }
-}
-
-fn parse_schedule(s: &str) -> Result<LrSchedule, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "cosine" => Ok(LrSchedule::Cosine),
-        "constant" => Ok(LrSchedule::Constant),
-        _ => Err(format!(
-            "unknown schedule '{s}': expected cosine or constant"
-        )),
-    }
 }
 
 fn main() -> ExitCode {

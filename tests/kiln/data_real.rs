@@ -1,11 +1,10 @@
 //! Real MNIST and Fashion-MNIST: the committed sample always, the full sets when they are
 //! here (required in CI) with the sizes and labels they are known to have.
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use kiln::data::{DatasetKind, ImageBatcher, Normalization, Split};
+use kiln::data::{DatasetKind, Normalization, Split};
 
-use super::common::{cpu, full, sample};
+use super::common::{full, sample};
 
 #[test]
 fn mnist_has_its_known_sizes_and_first_labels() {
@@ -76,10 +75,11 @@ fn the_samples_are_the_first_items_of_both_datasets() {
 fn standardised_batches_have_zero_mean_and_unit_std() {
     let train = sample(DatasetKind::Mnist, Split::Train);
     let items: Vec<_> = (0..2000).map(|i| train.get(i).unwrap()).collect();
-    let batch = ImageBatcher::new(Normalization::MNIST).batch(items, &cpu());
-    assert_eq!(batch.images.dims(), [2000, 1, 28, 28]);
-    assert_eq!(batch.targets.dims(), [2000]);
-    let values = batch.images.into_data().try_to_vec_as::<f32>().unwrap();
+    let values: Vec<f32> = items
+        .iter()
+        .flat_map(|item| item.pixels.iter().map(|&p| Normalization::MNIST.apply(p)))
+        .collect();
+    assert_eq!(values.len(), 2000 * 28 * 28);
     let n = values.len() as f64;
     let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
     let var = values

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 /// Crates a core must not pull in.
-const RUN_LAYER: [&str; 7] = [
+const RUN_LAYER: [&str; 8] = [
     "burn-train",
     "burn-dataset",
     "ratatui",
@@ -12,6 +12,7 @@ const RUN_LAYER: [&str; 7] = [
     "tokio",
     "kiln-data",
     "kiln-plot",
+    "kiln-train",
 ];
 
 fn tree(args: &[&str]) -> Vec<String> {
@@ -51,4 +52,5 @@ fn model_cores_hold_no_run_layer_dependency() {
     // The test would see them: the run layer does bring kiln-data in.
     let with_run = tree(&["-p", "kiln-mlp"]);
     assert!(with_run.iter().any(|n| n == "kiln-data"));
+    assert!(with_run.iter().any(|n| n == "kiln-train"));
 }

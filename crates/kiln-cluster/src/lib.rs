@@ -45,7 +45,7 @@ mod record;
 pub use dbscan::{
     DEFAULT_MAX_NEIGHBOUR_PAIRS, Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan,
 };
-pub use kiln_core::Rng;
+pub use kiln_core::{Rng, UnknownName};
 pub use kmeans::{
     FittedKMeans, FittedMiniBatchKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError,
     MiniBatchKMeans, MiniBatchKMeansParams,

@@ -61,7 +61,7 @@ fn file_error(path: &Path, reason: impl ToString) -> KMeansError {
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), KMeansError> {
     let json = serde_json::to_vec(value).map_err(|e| file_error(path, e))?;
-    kiln_train::write_atomic(path, &json).map_err(|e| file_error(path, e))
+    kiln_core::write_atomic(path, &json).map_err(|e| file_error(path, e))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, KMeansError> {

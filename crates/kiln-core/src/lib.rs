@@ -92,8 +92,6 @@ pub enum Unit {
     Step,
     /// Environment steps (DQN).
     EnvStep,
-    /// Batches (mini-batch K-means).
-    Batch,
     /// Bytes of a download (kiln-data's fetcher): `done` and `total` count the current
     /// file's bytes (`total` is 0 while the server has not said), `epoch_end` is `Some(i)`
     /// when file `i` (from 1) is downloaded and verified, and the metrics `file` and
@@ -102,13 +100,12 @@ pub enum Unit {
 }
 
 impl Unit {
-    /// The unit's name in progress lines: `epoch`, `step`, `env step`, `batch`, `byte`.
+    /// The unit's name in progress lines: `epoch`, `step`, `env step`, `byte`.
     pub fn name(self) -> &'static str {
         match self {
             Unit::Epoch => "epoch",
             Unit::Step => "step",
             Unit::EnvStep => "env step",
-            Unit::Batch => "batch",
             Unit::Byte => "byte",
         }
     }
@@ -219,14 +216,65 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<
     })
 }
 
+/// A name that is none of the values a setting takes (`"gelu"` for an activation): the
+/// error of every kiln enum's `FromStr` (activations, optimisers, schedules, losses,
+/// metrics, datasets), made by [`parse_name`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// What the setting is (`"activation"`).
+    pub what: &'static str,
+    /// The name given.
+    pub got: String,
+    /// The names it takes.
+    pub expected: Vec<&'static str>,
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} '{}': expected ", self.what, self.got)?;
+        match self.expected.split_last() {
+            Some((last, [])) => write!(f, "{last}"),
+            Some((last, rest)) => write!(f, "{} or {last}", rest.join(", ")),
+            None => write!(f, "nothing"),
+        }
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// The value among `all` whose `name` is `s`, ASCII case ignored: the one way kiln's enums
+/// parse their names.
+///
+/// # Errors
+/// [`UnknownName`] listing the names of `all`.
+pub fn parse_name<T: Copy>(
+    s: &str,
+    what: &'static str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|&v| name(v).eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| UnknownName {
+            what,
+            got: s.to_string(),
+            expected: all.iter().map(|&v| name(v)).collect(),
+        })
+}
+
 /// Writes `bytes` to `path` atomically: into a temporary file beside it (`.NAME.tmp-PID`),
 /// flushed to disk, then renamed over `path`; on failure the temporary file is removed and
-/// `path` is left as it was. The folder must exist.
+/// `path` is left as it was. Creates the parent folder if needed. The one atomic write of
+/// every kiln crate (kiln-train, kiln-cluster, kiln-plot and kiln-data call it).
 ///
 /// # Errors
 /// The first I/O error.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -330,6 +378,17 @@ mod tests {
     }
 
     #[test]
+    fn names_parse_ignoring_case_and_unknown_ones_list_the_choices() {
+        let all = [Unit::Epoch, Unit::Step];
+        assert_eq!(parse_name("STEP", "unit", &all, Unit::name), Ok(Unit::Step));
+        let err = parse_name("batch", "unit", &all, Unit::name).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown unit 'batch': expected epoch or step"
+        );
+    }
+
+    #[test]
     fn progress_metrics_and_fraction() {
         let p = Progress::new(Unit::Epoch, 2, 8)
             .with("loss", 0.5)
@@ -337,7 +396,7 @@ mod tests {
         assert_eq!(p.metric("loss"), Some(0.5));
         assert_eq!(p.metric("accuracy"), None);
         assert_eq!(p.fraction(), 0.25);
-        assert_eq!(Progress::new(Unit::Batch, 0, 0).fraction(), 1.0);
+        assert_eq!(Progress::new(Unit::Step, 0, 0).fraction(), 1.0);
         assert!(silent(&p).is_continue());
     }
 

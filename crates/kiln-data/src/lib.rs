@@ -1,4 +1,4 @@
-//! Datasets and batchers for kiln.
+//! Datasets for kiln.
 //!
 //! - [`idx`]: a validating reader for IDX files, raw or gzipped.
 //! - [`ImageDataset`]: MNIST-style labelled images in memory, a Burn [`Dataset`](burn::data::dataset::Dataset).
@@ -6,19 +6,21 @@
 //!   download cache) or downloads it into the cache, and returns a typed error otherwise.
 //! - [`Fetcher`]: the downloader behind it: mirrors, SHA-256 checks of every file,
 //!   retries, atomic writes, progress reports (`cargo xtask data` prefetches both sets).
-//! - [`ImageBatcher`]: normalised `[batch, 1, h, w]` tensors and `[batch]` labels.
+//! - [`Normalization`]: how pixel bytes become floats ([`NormalizedImages`] views a dataset
+//!   through one).
 
-mod batcher;
 mod dataset;
 pub mod fetch;
 pub mod idx;
+mod normalization;
 mod source;
 
-pub use batcher::{ImageBatch, ImageBatcher, Normalization};
 pub use dataset::{ImageDataset, ImageItem, NormalizedImages};
 pub use fetch::{
     FetchAttempt, FetchFailure, Fetcher, MIRROR_ENV, RemoteFile, cache_dir, stderr_progress,
 };
+pub use kiln_core::UnknownName;
+pub use normalization::Normalization;
 pub use source::{DATA_DIR_ENV, DatasetKind, Split, find, load, load_from_dir};
 
 use std::path::PathBuf;
@@ -47,27 +49,6 @@ pub enum DataError {
         /// Number of classes.
         num_classes: usize,
     },
-    /// A batch with no items.
-    #[error("a batch needs at least one image")]
-    EmptyBatch,
-    /// An item of a batch does not have the batch's shape.
-    #[error(
-        "image {index} of the batch is {got:?} ({pixels} pixels) but the batch is {expected:?} \
-         (height, width)"
-    )]
-    ItemShape {
-        /// The item's position in the batch.
-        index: usize,
-        /// The first item's `[height, width]`.
-        expected: [usize; 2],
-        /// This item's `[height, width]`.
-        got: [usize; 2],
-        /// This item's pixel count.
-        pixels: usize,
-    },
-    /// The name is not a dataset kiln knows.
-    #[error("unknown dataset '{0}': expected mnist or fashion-mnist")]
-    UnknownDataset(String),
     /// No source had the files.
     #[error(
         "{kind} not found (looked in {searched:?}): pass --data-dir DIR or set KILN_DATA_DIR to a \

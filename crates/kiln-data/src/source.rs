@@ -83,15 +83,14 @@ impl fmt::Display for DatasetKind {
 }
 
 impl std::str::FromStr for DatasetKind {
-    type Err = DataError;
+    type Err = kiln_core::UnknownName;
 
+    /// A kind's [`name`](Self::name), or `fashion` for Fashion-MNIST.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| {
-                k.name().eq_ignore_ascii_case(s) || (s == "fashion" && *k == Self::FashionMnist)
-            })
-            .ok_or_else(|| DataError::UnknownDataset(s.to_string()))
+        if s.eq_ignore_ascii_case("fashion") {
+            return Ok(Self::FashionMnist);
+        }
+        kiln_core::parse_name(s, "dataset", &Self::ALL, Self::name)
     }
 }
 
@@ -231,7 +230,7 @@ mod tests {
         }
         assert!(matches!(
             "cifar".parse::<DatasetKind>(),
-            Err(DataError::UnknownDataset(s)) if s == "cifar"
+            Err(kiln_core::UnknownName { got, .. }) if got == "cifar"
         ));
     }
 

@@ -39,7 +39,7 @@ pub use data::{ClassificationData, DataSourceError, Labelled};
 #[cfg(feature = "dataset")]
 pub use data::{MappedDataset, from_dataset};
 pub use eval::{Evaluation, evaluate};
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
 pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
 pub use training::{
     EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, TrainingConfigError,

@@ -41,13 +41,10 @@ impl Activation {
 }
 
 impl std::str::FromStr for Activation {
-    type Err = MlpConfigError;
+    type Err = kiln_core::UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| MlpConfigError::UnknownActivation(s.to_string()))
+        kiln_core::parse_name(s, "activation", &Self::ALL, Self::name)
     }
 }
 
@@ -69,9 +66,6 @@ pub enum MlpConfigError {
     /// `dropout` is not in `[0, 1)`.
     #[error("dropout must be in [0, 1), got {0}")]
     DropoutOutOfRange(f64),
-    /// The activation name is not one of relu, sigmoid, tanh.
-    #[error("unknown activation '{0}': expected relu, sigmoid or tanh")]
-    UnknownActivation(String),
 }
 
 /// Configuration of an [`Mlp`]: `input_size → hidden_sizes… → output_size`, fully connected.
@@ -349,8 +343,8 @@ mod tests {
             assert_eq!(a.name().parse::<Activation>(), Ok(a));
         }
         assert_eq!(
-            "gelu".parse::<Activation>(),
-            Err(MlpConfigError::UnknownActivation("gelu".into()))
+            "gelu".parse::<Activation>().map_err(|e| e.to_string()),
+            Err("unknown activation 'gelu': expected relu, sigmoid or tanh".into())
         );
     }
 

@@ -43,8 +43,13 @@ pub enum PlotError {
     #[error("encoding PNG: {0}")]
     Encode(String),
     /// The file could not be written.
-    #[error(transparent)]
-    Write(#[from] kiln_train::ArtifactError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// A grid of `count` images (`[count, channels, height, width]`, values in `[0, 1]`,
@@ -129,8 +134,10 @@ impl Canvas {
     /// Encoding or writing failed; an existing file at `path` is then left as it was.
     pub fn save_png(&self, path: &Path) -> Result<(), PlotError> {
         let bytes = self.encode_png()?;
-        kiln_train::write_atomic(path, &bytes)?;
-        Ok(())
+        kiln_core::write_atomic(path, &bytes).map_err(|source| PlotError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 

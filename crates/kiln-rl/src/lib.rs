@@ -39,28 +39,7 @@ pub mod run;
 pub use burn_rl;
 
 pub use env::{CartPole, CartPoleState, Chain, ChainTooShort, DiscreteEnvironment};
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
 /// The default Q-network and its config ([`DqnConfig::network`](dqn::DqnConfig)), so sizing
 /// it for an environment needs no direct kiln-mlp dependency.
 pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpConfigError};
-
-/// Σ γ^t r_t of a sequence of rewards, the quantity an agent maximises.
-pub fn discounted_return(rewards: &[f64], gamma: f64) -> f64 {
-    rewards.iter().rev().fold(0.0, |acc, r| r + gamma * acc)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn discounted_return_matches_hand_computation() {
-        assert_eq!(discounted_return(&[], 0.9), 0.0);
-        assert_eq!(discounted_return(&[1.0, 1.0, 1.0], 1.0), 3.0);
-        // 1 + 0.9·0 + 0.81·2 = 2.62
-        assert!((discounted_return(&[1.0, 0.0, 2.0], 0.9) - 2.62).abs() < 1e-12);
-        // 500 steps of reward 1 at γ = 0.99: (1 − 0.99^500) / 0.01
-        let expected = (1.0 - 0.99f64.powi(500)) / 0.01;
-        assert!((discounted_return(&[1.0; 500], 0.99) - expected).abs() < 1e-9);
-    }
-}

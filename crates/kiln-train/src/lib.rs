@@ -7,7 +7,7 @@
 //!   each epoch (or every N steps), an exclusive lock for the run's lifetime, and the refusal
 //!   to start a new run in a folder holding anything, or to resume one that has no intact
 //!   checkpoint ([`RunMode`], [`RunError`]).
-//! - [`write_atomic`], [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] /
+//! - [`kiln_core::write_atomic`] (typed here as `ArtifactError`), [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] /
 //!   [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
 //!   temporary name and renamed into place, so a run killed mid-write leaves the previous
 //!   file intact, never a half-written one.
@@ -107,17 +107,8 @@ pub(crate) fn io_err(
     }
 }
 
-/// Writes `bytes` to `path` atomically: to a temporary file beside it, synced, then renamed
-/// over `path`. Creates the parent folder if needed.
-///
-/// # Errors
-/// [`ArtifactError::Io`] if any step fails; `path` is then untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io_err("create folder", &dir))?;
+/// [`kiln_core::write_atomic`] with the error typed as an [`ArtifactError`].
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
     kiln_core::write_atomic(path, bytes).map_err(io_err("write", path))
 }
 
