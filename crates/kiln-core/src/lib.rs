@@ -216,6 +216,14 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<
     })
 }
 
+/// The seed of epoch `epoch` (from 1) of a run seeded with `seed`: every loop's per-epoch
+/// shuffling and noise come from `Rng::new(epoch_seed(seed, epoch))`, a function of the
+/// run's seed and the epoch only, so a resumed run draws what an uninterrupted one would.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(epoch as u64)
+}
+
 /// A name that is none of the values a setting takes (`"gelu"` for an activation): the
 /// error of every kiln enum's `FromStr` (activations, optimisers, schedules, losses,
 /// metrics, datasets), made by [`parse_name`].
@@ -375,6 +383,12 @@ mod tests {
         a.unit();
         let mut b: Rng = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    fn epoch_seeds_differ_by_epoch_and_run() {
+        assert_ne!(epoch_seed(1, 1), epoch_seed(1, 2));
+        assert_ne!(epoch_seed(1, 1), epoch_seed(2, 1));
     }
 
     #[test]

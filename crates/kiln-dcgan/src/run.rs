@@ -3,16 +3,15 @@
 
 use std::path::Path;
 
-use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 pub use kiln_data::NormalizedImages;
 pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
-use kiln_train::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::training::Trainer;
 use crate::{
     ControlFlow, DcganError, DcganTrainingConfig, EpochMetrics, Generator, ImageData, Progress,
-    QualityCheck, Rng, TrainedGenerator, dcgan_adam, latent,
+    QualityCheck, Rng, TrainedGenerator, latent,
 };
 
 /// Images in the per-epoch sample grid (from one fixed latent batch).
@@ -21,6 +20,8 @@ pub const GRID_SAMPLES: usize = 64;
 pub const GENERATOR_FILE: &str = "generator.bpk";
 /// Per-epoch losses and quality scores (JSON) inside a run folder and its checkpoint.
 pub const METRICS_FILE: &str = "metrics.json";
+/// What a finished run holds besides `config.json` (sealed by its manifest).
+const FINISHED: [&str; 2] = [GENERATOR_FILE, METRICS_FILE];
 
 impl ImageData for NormalizedImages {
     fn len(&self) -> usize {
@@ -58,16 +59,7 @@ pub fn train(
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedGenerator, DcganError> {
     let mut trainer = Trainer::new(config, images, device, quality)?;
-    if run.resume_from().is_some() {
-        let dir = run.checkpoint_dir();
-        let gan = &mut trainer.gan;
-        gan.generator = load_module(gan.generator.clone(), &dir.join("generator.bpk"))?;
-        gan.discriminator = load_module(gan.discriminator.clone(), &dir.join("discriminator.bpk"))?;
-        gan.generator_optim = load_optimizer(dcgan_adam(), &dir.join("generator-adam.bpk"))?;
-        gan.discriminator_optim =
-            load_optimizer(dcgan_adam(), &dir.join("discriminator-adam.bpk"))?;
-        trainer.metrics = load_json(&dir.join(METRICS_FILE), "DCGAN metrics")?;
-    }
+    run.restore(&mut trainer)?;
     run.save_config(config)?;
     let fixed = {
         let mut rng = Rng::new(config.seed ^ 0x5eed_6a1d);
@@ -80,31 +72,20 @@ pub fn train(
     };
     trainer.fit(images, quality, on_progress, |t| {
         let epoch = t.epochs_done();
-        let grid = t.gan.generator.valid().forward(fixed.clone());
+        let grid = t.generator().forward(fixed.clone());
         save_image_grid(
             grid.clone(),
             &run.file(&format!("samples/epoch-{epoch:03}.png")),
         )?;
         save_image_grid(grid, &run.file("generated_image.png"))?;
-        save_json(&run.file(METRICS_FILE), &t.metrics)?;
-        save_loss_plot(&t.metrics, &run.file("losses.png"))?;
-        run.save_checkpoint(epoch, |dir| {
-            let gan = &t.gan;
-            save_module(gan.generator.valid(), &dir.join("generator.bpk"))?;
-            save_module(gan.discriminator.valid(), &dir.join("discriminator.bpk"))?;
-            save_optimizer(&gan.generator_optim, &dir.join("generator-adam.bpk"))?;
-            save_optimizer(
-                &gan.discriminator_optim,
-                &dir.join("discriminator-adam.bpk"),
-            )?;
-            save_json(&dir.join(METRICS_FILE), &t.metrics)?;
-            Ok::<(), DcganError>(())
-        })
+        save_json(&run.file(METRICS_FILE), &t.metrics())?;
+        save_loss_plot(t.metrics(), &run.file("losses.png"))?;
+        run.save_state(t)
     })?;
     let trained = trainer.finish();
     save_module(trained.generator.clone(), &run.file(GENERATOR_FILE))?;
     save_json(&run.file(METRICS_FILE), &trained.metrics)?;
-    run.finish(&[GENERATOR_FILE, METRICS_FILE])?;
+    run.finish(&FINISHED)?;
     Ok(trained)
 }
 
@@ -154,7 +135,7 @@ fn save_loss_plot(metrics: &[EpochMetrics], path: &Path) -> Result<(), DcganErro
 /// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedGenerator, DcganError> {
-    RunDir::verify_finished(dir, &[GENERATOR_FILE, METRICS_FILE])?;
+    RunDir::verify_finished(dir, &FINISHED)?;
     let config: DcganTrainingConfig = RunDir::load_config(dir, "DCGAN config")?;
     config.validate()?;
     let generator: Generator =

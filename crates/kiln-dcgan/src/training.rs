@@ -349,13 +349,6 @@ pub fn latent(count: usize, latent: usize, rng: &mut Rng, device: &Device) -> Te
     Tensor::from_data(TensorData::new(values, [count, latent]), device)
 }
 
-/// Seed of epoch `epoch`'s shuffling and noise: a function of the run's seed and the epoch
-/// only, so a resumed run draws what an uninterrupted one would.
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        .wrapping_add(epoch as u64)
-}
-
 /// Trains a DCGAN on `images` in memory and returns the generator with its metrics.
 ///
 /// Every random draw comes from the run's seed (initial weights, drawn on the host) and the
@@ -402,11 +395,31 @@ pub fn train(
 
 /// The state of a run between epochs: what a checkpoint holds.
 pub(crate) struct Trainer {
-    pub(crate) config: DcganTrainingConfig,
-    pub(crate) gan: Gan,
-    pub(crate) metrics: Vec<EpochMetrics>,
+    config: DcganTrainingConfig,
+    gan: Gan,
+    metrics: Vec<EpochMetrics>,
     train_device: Device,
     plain: Device,
+}
+
+/// The checkpoint of a DCGAN run, listed once: both networks, both optimisers, the metrics.
+#[cfg(feature = "run")]
+impl kiln_train::Checkpoint for Trainer {
+    type Error = DcganError;
+
+    fn done(&self) -> usize {
+        self.epochs_done()
+    }
+
+    fn parts(&mut self, parts: &mut kiln_train::Parts<'_>) -> Result<(), DcganError> {
+        let gan = &mut self.gan;
+        parts.module(crate::run::GENERATOR_FILE, &mut gan.generator)?;
+        parts.module("discriminator.bpk", &mut gan.discriminator)?;
+        parts.optimizer("generator-adam.bpk", &mut gan.generator_optim)?;
+        parts.optimizer("discriminator-adam.bpk", &mut gan.discriminator_optim)?;
+        parts.state(crate::run::METRICS_FILE, "DCGAN metrics", &mut self.metrics)?;
+        Ok(())
+    }
 }
 
 impl Trainer {
@@ -472,21 +485,33 @@ impl Trainer {
         &self.plain
     }
 
-    /// Trains the remaining epochs; `after_epoch` runs after each (the run layer writes its
+    /// The generator as it stands, without autodiff (for the run layer's sample grids).
+    #[cfg(feature = "run")]
+    pub(crate) fn generator(&self) -> Generator {
+        self.gan.generator.valid()
+    }
+
+    /// The metrics of the epochs done.
+    #[cfg(feature = "run")]
+    pub(crate) fn metrics(&self) -> &[EpochMetrics] {
+        &self.metrics
+    }
+
+    /// Trains the remaining epochs; `at_checkpoint` runs after each (the run layer writes its
     /// grid, metrics and checkpoint there), before the epoch's progress report.
     pub(crate) fn fit(
         &mut self,
         images: &dyn ImageData,
         quality: Option<&QualityCheck>,
         mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
-        mut after_epoch: impl FnMut(&Trainer) -> Result<(), DcganError>,
+        mut at_checkpoint: impl FnMut(&mut Trainer) -> Result<(), DcganError>,
     ) -> Result<(), DcganError> {
         let steps = images.len() / self.config.batch_size;
         let total = steps * self.config.epochs;
         while self.epochs_done() < self.config.epochs {
             let clock = Instant::now();
             let epoch = self.epochs_done() + 1;
-            let mut rng = Rng::new(epoch_seed(self.config.seed, epoch));
+            let mut rng = Rng::new(kiln_core::epoch_seed(self.config.seed, epoch));
             let mut order: Vec<usize> = (0..images.len()).collect();
             rng.shuffle(&mut order);
             // Summed on the device, read at progress reports only.
@@ -537,7 +562,7 @@ impl Trainer {
                 seconds,
             };
             self.metrics.push(metrics.clone());
-            after_epoch(self)?;
+            at_checkpoint(self)?;
             let mut p = metrics
                 .mean
                 .progress(epoch * steps, total)
@@ -664,11 +689,5 @@ mod tests {
                 DcganConfigError::ZeroLatentSize
             ))
         ));
-    }
-
-    #[test]
-    fn epoch_seeds_differ_by_epoch_and_run() {
-        assert_ne!(epoch_seed(1, 1), epoch_seed(1, 2));
-        assert_ne!(epoch_seed(1, 1), epoch_seed(2, 1));
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use burn::tensor::Device;
 pub use kiln_data::NormalizedImages;
 pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
-use kiln_train::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::training::Trainer;
 use crate::{
@@ -22,7 +22,8 @@ use crate::{
 pub const MODEL_FILE: &str = "model.bpk";
 /// Per-epoch metrics inside a run folder (and its checkpoint).
 pub const METRICS_FILE: &str = "metrics.json";
-const OPTIMIZER_FILE: &str = "optimizer.bpk";
+/// What a finished run holds besides `config.json` (sealed by its manifest).
+const FINISHED: [&str; 2] = [MODEL_FILE, METRICS_FILE];
 
 impl ClassificationData for NormalizedImages {
     fn len(&self) -> usize {
@@ -73,25 +74,13 @@ pub fn train_on_devices(
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedMlp, MlpError> {
     let mut trainer = Trainer::new(config, train.len(), devices)?;
-    if run.resume_from().is_some() {
-        let dir = run.checkpoint_dir();
-        trainer.model = load_module(trainer.model, &dir.join(MODEL_FILE))?;
-        trainer.optim = load_optimizer(trainer.optim, &dir.join(OPTIMIZER_FILE))?;
-        trainer.metrics = load_json(&dir.join(METRICS_FILE), "MLP metrics")?;
-    }
+    run.restore(&mut trainer)?;
     run.save_config(config)?;
-    trainer.fit(train, valid, on_progress, |t| {
-        run.save_checkpoint(t.epochs_done(), |dir| {
-            save_module(t.model.clone(), &dir.join(MODEL_FILE))?;
-            save_optimizer(&t.optim, &dir.join(OPTIMIZER_FILE))?;
-            save_json(&dir.join(METRICS_FILE), &t.metrics)?;
-            Ok::<(), MlpError>(())
-        })
-    })?;
+    trainer.fit(train, valid, on_progress, |t| run.save_state(t))?;
     let trained = trainer.finish();
     save_module(trained.model.clone(), &run.file(MODEL_FILE))?;
     save_json(&run.file(METRICS_FILE), &trained.metrics)?;
-    run.finish(&[MODEL_FILE, METRICS_FILE])?;
+    run.finish(&FINISHED)?;
     Ok(trained)
 }
 
@@ -103,7 +92,7 @@ pub fn train_on_devices(
 /// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedMlp, MlpError> {
-    RunDir::verify_finished(dir, &[MODEL_FILE, METRICS_FILE])?;
+    RunDir::verify_finished(dir, &FINISHED)?;
     let config: MlpTrainingConfig = RunDir::load_config(dir, "MLP training config")?;
     config.validate()?;
     let model = load_module(config.model.init(device)?, &dir.join(MODEL_FILE))?;

@@ -297,14 +297,31 @@ pub fn train_on_devices(
 
 /// The state of a run between epochs: what a checkpoint holds.
 pub(crate) struct Trainer {
-    pub(crate) config: MlpTrainingConfig,
-    pub(crate) model: Mlp,
-    pub(crate) optim: ModuleOptimizer,
-    pub(crate) metrics: Vec<EpochMetrics>,
+    config: MlpTrainingConfig,
+    model: Mlp,
+    optim: ModuleOptimizer,
+    metrics: Vec<EpochMetrics>,
     device: Device,
     /// Every device with autodiff on, the first being `device`; one entry for a plain run.
     devices: Vec<Device>,
     steps_per_epoch: usize,
+}
+
+/// The checkpoint of an MLP run, listed once: weights, optimiser state, metrics.
+#[cfg(feature = "run")]
+impl kiln_train::Checkpoint for Trainer {
+    type Error = MlpError;
+
+    fn done(&self) -> usize {
+        self.epochs_done()
+    }
+
+    fn parts(&mut self, parts: &mut kiln_train::Parts<'_>) -> Result<(), MlpError> {
+        parts.module(crate::run::MODEL_FILE, &mut self.model)?;
+        parts.optimizer("optimizer.bpk", &mut self.optim)?;
+        parts.state(crate::run::METRICS_FILE, "MLP metrics", &mut self.metrics)?;
+        Ok(())
+    }
 }
 
 impl Trainer {
@@ -343,19 +360,19 @@ impl Trainer {
         self.metrics.len()
     }
 
-    /// Trains the remaining epochs; `after_epoch` runs after each (the run layer saves its
+    /// Trains the remaining epochs; `at_checkpoint` runs after each (the run layer saves its
     /// checkpoint there), before `on_progress`.
     pub(crate) fn fit(
         &mut self,
         train: &dyn ClassificationData,
         valid: Option<&dyn ClassificationData>,
         mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
-        mut after_epoch: impl FnMut(&Trainer) -> Result<(), MlpError>,
+        mut at_checkpoint: impl FnMut(&mut Trainer) -> Result<(), MlpError>,
     ) -> Result<(), MlpError> {
         while self.epochs_done() < self.config.epochs {
             let metrics = self.epoch(train, valid)?;
             self.metrics.push(metrics.clone());
-            after_epoch(self)?;
+            at_checkpoint(self)?;
             if on_progress(&metrics.progress(self.config.epochs)).is_break() {
                 break;
             }
@@ -372,8 +389,7 @@ impl Trainer {
         let clock = Instant::now();
         let epoch = self.epochs_done() + 1;
         let mut order: Vec<usize> = (0..train.len()).collect();
-        Rng::new(self.config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .shuffle(&mut order);
+        Rng::new(kiln_core::epoch_seed(self.config.seed, epoch)).shuffle(&mut order);
         let total_steps = self.steps_per_epoch * self.config.epochs;
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         // Sums stay on the device and are read once per epoch: no host sync per batch.

@@ -5,15 +5,17 @@ use std::path::Path;
 use burn::tensor::Device;
 use kiln_mlp::Mlp;
 pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
-use kiln_train::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+use kiln_train::{load_json, load_module, save_json, save_module};
 
-use crate::dqn::{DqnConfig, DqnError, Learner, LoopState, QNetwork, ReplayBuffer, TrainedDqn};
+use crate::dqn::{DqnConfig, DqnError, QNetwork, TrainedDqn, Trainer};
 use crate::{ControlFlow, DiscreteEnvironment, Progress};
 
 /// The trained Q-network's weights inside a run folder.
 pub const MODEL_FILE: &str = "model.bpk";
 /// Episode returns and losses of the run (JSON).
 pub const METRICS_FILE: &str = "metrics.json";
+/// What a finished run holds besides `config.json` (sealed by its manifest).
+const FINISHED: [&str; 2] = [MODEL_FILE, METRICS_FILE];
 
 /// [`crate::dqn::train`] in the run folder `run` (kiln's [`Mlp`] from `config.network`).
 ///
@@ -49,42 +51,14 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
     run: &RunDir,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn<Q>, DqnError> {
-    let mut learner = Learner::new(config, network, env, device)?;
-    if run.resume_from().is_some() {
-        let dir = run.checkpoint_dir();
-        learner.q = load_module(learner.q, &dir.join("online.bpk"))?;
-        learner.target = load_module(learner.target, &dir.join("target.bpk"))?;
-        learner.optim = load_optimizer(learner.optim, &dir.join("optimizer.bpk"))?;
-        let buffer = load_json::<ReplayBuffer>(&dir.join("buffer.json"), "replay buffer")?;
-        buffer.check_fits(
-            config.buffer_size,
-            env.observation_size(),
-            env.num_actions(),
-        )?;
-        learner.buffer = buffer;
-        learner.state = load_json::<LoopState>(&dir.join("state.json"), "DQN loop state")?;
-        if learner.state.step > config.total_steps {
-            return Err(DqnError::TotalBelowCheckpoint {
-                checkpoint: learner.state.step,
-                total_steps: config.total_steps,
-            });
-        }
-    }
+    let mut trainer = Trainer::new(config, network, env, device)?;
+    run.restore(&mut trainer)?;
     run.save_config(config)?;
-    learner.fit(env, on_progress, |l| {
-        run.save_checkpoint(l.state.step, |dir| {
-            save_module(l.q.valid(), &dir.join("online.bpk"))?;
-            save_module(l.target.clone(), &dir.join("target.bpk"))?;
-            save_optimizer(&l.optim, &dir.join("optimizer.bpk"))?;
-            save_json(&dir.join("buffer.json"), &l.buffer)?;
-            save_json(&dir.join("state.json"), &l.state)?;
-            Ok::<(), DqnError>(())
-        })
-    })?;
-    let trained = learner.finish();
+    trainer.fit(env, on_progress, |t| run.save_state(t))?;
+    let trained = trainer.finish();
     save_module(trained.network.clone(), &run.file(MODEL_FILE))?;
     save_json(&run.file(METRICS_FILE), &trained.metrics)?;
-    run.finish(&[MODEL_FILE, METRICS_FILE])?;
+    run.finish(&FINISHED)?;
     Ok(trained)
 }
 
@@ -96,7 +70,7 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
 /// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn<Mlp>, DqnError> {
-    RunDir::verify_finished(dir, &[MODEL_FILE, METRICS_FILE])?;
+    RunDir::verify_finished(dir, &FINISHED)?;
     let config: DqnConfig = RunDir::load_config(dir, "DQN config")?;
     config.validate()?;
     let network = load_module(config.network.init(device)?, &dir.join(MODEL_FILE))?;

@@ -7,8 +7,10 @@
 //!   each epoch (or every N steps), an exclusive lock for the run's lifetime, and the refusal
 //!   to start a new run in a folder holding anything, or to resume one that has no intact
 //!   checkpoint ([`RunMode`], [`RunError`]).
-//! - [`kiln_core::write_atomic`] (typed here as `ArtifactError`), [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] /
-//!   [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
+//! - [`Checkpoint`]: the contract a training loop implements to list its checkpoint's
+//!   parts (modules, optimisers, serde state) once; [`RunDir::save_state`] writes them and
+//!   [`RunDir::restore`] reads them back.
+//! - [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] / [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
 //!   temporary name and renamed into place, so a run killed mid-write leaves the previous
 //!   file intact, never a half-written one.
 //! - [`write_manifest`] / [`verify_manifest`]: the length and SHA-256 of every file of a
@@ -31,8 +33,11 @@
 //! # Ok(()) }
 //! ```
 
+mod checkpoint;
 mod manifest;
 mod run_dir;
+
+pub use checkpoint::{Checkpoint, Parts};
 
 pub use manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
 pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RunDir, RunError, RunMode};

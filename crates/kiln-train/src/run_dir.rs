@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
-use crate::{ArtifactError, io_err, load_json, replace_dir, save_json};
+use crate::{ArtifactError, Checkpoint, Parts, io_err, load_json, replace_dir, save_json};
 
 /// The run's config inside its folder.
 pub const CONFIG_FILE: &str = "config.json";
@@ -223,6 +223,31 @@ impl RunDir {
             write_manifest(dir, &names)?;
             Ok(())
         })
+    }
+
+    /// Writes `state`'s checkpoint ([`Checkpoint::parts`], saving) after
+    /// [`Checkpoint::done`] units, as [`RunDir::save_checkpoint`] does.
+    ///
+    /// # Errors
+    /// A part that cannot be written.
+    pub fn save_state<C: Checkpoint>(&self, state: &mut C) -> Result<(), C::Error> {
+        let done = state.done();
+        self.save_checkpoint(done, |dir| state.parts(&mut Parts::saving(dir)))
+    }
+
+    /// When this run resumes one, reads the checkpoint into `state` ([`Checkpoint::parts`],
+    /// loading, then [`Checkpoint::restored`]) and returns `true`; a new run leaves `state`
+    /// as it is and returns `false`.
+    ///
+    /// # Errors
+    /// A part that cannot be read or does not fit `state`, or what `restored` refuses.
+    pub fn restore<C: Checkpoint>(&self, state: &mut C) -> Result<bool, C::Error> {
+        if self.resume_from.is_none() {
+            return Ok(false);
+        }
+        state.parts(&mut Parts::loading(&self.checkpoint_dir()))?;
+        state.restored()?;
+        Ok(true)
     }
 
     /// Seals the finished run: writes `manifest.json` in the folder with the length and

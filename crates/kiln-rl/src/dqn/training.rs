@@ -202,10 +202,10 @@ pub enum DqnError {
 
 /// Resumable state besides the networks, optimiser and buffer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LoopState {
-    pub(crate) step: usize,
-    pub(crate) sampling_rng: Rng,
-    pub(crate) metrics: Metrics,
+struct LoopState {
+    step: usize,
+    sampling_rng: Rng,
+    metrics: Metrics,
 }
 
 /// Trains a DQN with kiln's [`Mlp`] as the Q-network (`config.network`, its initial weights
@@ -265,23 +265,63 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
     device: &Device,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TrainedDqn<Q>, DqnError> {
-    let mut learner = Learner::new(config, network, env, device)?;
-    learner.fit(env, on_progress, |_| Ok(()))?;
-    Ok(learner.finish())
+    let mut trainer = Trainer::new(config, network, env, device)?;
+    trainer.fit(env, on_progress, |_| Ok(()))?;
+    Ok(trainer.finish())
 }
 
 /// The whole state of a DQN run: what a checkpoint holds.
-pub(crate) struct Learner<Q: QNetwork> {
-    pub(crate) config: DqnConfig,
-    pub(crate) q: Q,
-    pub(crate) target: Q,
-    pub(crate) optim: ModuleOptimizer,
-    pub(crate) buffer: ReplayBuffer,
-    pub(crate) state: LoopState,
+pub(crate) struct Trainer<Q: QNetwork> {
+    config: DqnConfig,
+    q: Q,
+    target: Q,
+    optim: ModuleOptimizer,
+    buffer: ReplayBuffer,
+    state: LoopState,
     plain: Device,
+    /// The environment's sizes, which a restored replay buffer must fit.
+    #[cfg(feature = "run")]
+    observation_size: usize,
+    #[cfg(feature = "run")]
+    num_actions: usize,
 }
 
-impl<Q: QNetwork> Learner<Q> {
+/// The checkpoint of a DQN run, listed once: both networks, Adam's state, the replay buffer
+/// and the loop state (step, sampling generator, metrics).
+#[cfg(feature = "run")]
+impl<Q: QNetwork> kiln_train::Checkpoint for Trainer<Q> {
+    type Error = DqnError;
+
+    fn done(&self) -> usize {
+        self.state.step
+    }
+
+    fn parts(&mut self, parts: &mut kiln_train::Parts<'_>) -> Result<(), DqnError> {
+        parts.module("online.bpk", &mut self.q)?;
+        parts.module("target.bpk", &mut self.target)?;
+        parts.optimizer("optimizer.bpk", &mut self.optim)?;
+        parts.state("buffer.json", "replay buffer", &mut self.buffer)?;
+        parts.state("state.json", "DQN loop state", &mut self.state)?;
+        Ok(())
+    }
+
+    fn restored(&mut self) -> Result<(), DqnError> {
+        self.buffer.check_fits(
+            self.config.buffer_size,
+            self.observation_size,
+            self.num_actions,
+        )?;
+        if self.state.step > self.config.total_steps {
+            return Err(DqnError::TotalBelowCheckpoint {
+                checkpoint: self.state.step,
+                total_steps: self.config.total_steps,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<Q: QNetwork> Trainer<Q> {
     pub(crate) fn new<E: DiscreteEnvironment>(
         config: &DqnConfig,
         network: Q,
@@ -304,10 +344,14 @@ impl<Q: QNetwork> Learner<Q> {
             },
             q,
             plain,
+            #[cfg(feature = "run")]
+            observation_size: env.observation_size(),
+            #[cfg(feature = "run")]
+            num_actions: env.num_actions(),
         })
     }
 
-    /// Runs the remaining steps. `after_checkpoint` runs every `checkpoint_every` steps and
+    /// Runs the remaining steps. `at_checkpoint` runs every `checkpoint_every` steps and
     /// after the last (the run layer saves its checkpoint there).
     ///
     /// The interrupted episode of a resumed run is not restored (a new one starts), so a
@@ -316,7 +360,7 @@ impl<Q: QNetwork> Learner<Q> {
         &mut self,
         env: &mut E,
         mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
-        mut after_checkpoint: impl FnMut(&Self) -> Result<(), DqnError>,
+        mut at_checkpoint: impl FnMut(&mut Self) -> Result<(), DqnError>,
     ) -> Result<(), DqnError> {
         let config = self.config.clone();
         let start = self.state.step;
@@ -415,13 +459,13 @@ impl<Q: QNetwork> Learner<Q> {
             if self.state.step.is_multiple_of(config.checkpoint_every)
                 && self.state.step < config.total_steps
             {
-                after_checkpoint(self)?;
+                at_checkpoint(self)?;
             }
         }
         if !self.state.step.is_multiple_of(1000) {
             let _ = on_progress(&progress(&self.state, &recent));
         }
-        after_checkpoint(self)
+        at_checkpoint(self)
     }
 
     /// One gradient step on a sampled batch; returns the loss and the batch's mean `Q(s, a)`.
