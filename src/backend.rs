@@ -346,6 +346,7 @@ pub fn software_adapter(backend: Backend, device: &Device) -> Option<String> {
 
 /// Errors of choosing a backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// The name is no backend kiln knows.
     #[error("unknown backend '{name}': compiled in are {}", names(compiled))]
@@ -379,7 +380,7 @@ pub enum BackendError {
     },
     /// Nothing answered at the server's address: it is not running, or a firewall is in the way.
     #[error(
-        "no Burn server answers at {url} ({reason}): start one there with `cargo run --release --features flex,remote-server --example serve`"
+        "no Burn server answers at {url} ({reason}): start a kiln server there (kiln::remote::serve, the `serve` example's body)"
     )]
     RemoteUnreachable {
         /// The server's address.

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use kiln::cli::AnyError;
 use kiln::train::{RunDir, RunMode};
 use kiln::{ControlFlow, Progress};
 
@@ -66,9 +67,19 @@ impl CommonArgs {
         }
     }
 
-    /// Opens the run folder `dir` in the mode asked for.
-    pub fn open_run(&self, dir: &std::path::Path) -> Result<RunDir, kiln::train::RunError> {
-        RunDir::open(dir, self.mode())
+    /// Opens the run folder `dir` in the mode asked for; the library's message gains the
+    /// flag that does what it suggests.
+    pub fn open_run(&self, dir: &std::path::Path) -> Result<RunDir, AnyError> {
+        use kiln::train::RunError;
+        RunDir::open(dir, self.mode()).map_err(|e| -> AnyError {
+            match e {
+                RunError::InUse { .. } => {
+                    format!("{e} (--resume resumes it; --artifact-dir names another)").into()
+                }
+                RunError::NoRun(_) => format!("{e} (leave out --resume)").into(),
+                e => e.into(),
+            }
+        })
     }
 }
 

@@ -188,6 +188,7 @@ mod server {
 
     /// Why a server could not start or stopped.
     #[derive(Debug, thiserror::Error)]
+    #[non_exhaustive]
     pub enum ServerError {
         /// The address could not be bound (the port is taken, or not allowed).
         #[error("cannot listen on {address}: {reason}")]

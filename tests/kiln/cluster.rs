@@ -55,76 +55,6 @@ fn kmeans_recovers_separated_blobs_exactly_on_every_backend() {
 }
 
 #[test]
-fn kmeans_plus_plus_is_deterministic_for_a_seed() {
-    let (x, _) = data(&cpu());
-    let a = KMeans::params(5).seed(3).max_iter(1).fit(&x).unwrap();
-    let b = KMeans::params(5).seed(3).max_iter(1).fit(&x).unwrap();
-    assert_eq!(a.labels(), b.labels());
-    assert_eq!(a.inertia(), b.inertia());
-    // The seed matters: a test of two equal calls alone would pass with a fixed start too.
-    let other = KMeans::params(5).seed(4).max_iter(1).fit(&x).unwrap();
-    assert_ne!(
-        (a.labels(), a.inertia()),
-        (other.labels(), other.inertia()),
-        "seeds 3 and 4 gave the same k-means++ start"
-    );
-}
-
-#[test]
-fn more_iterations_never_raise_the_inertia() {
-    let (values, _) = blobs(
-        &[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]],
-        200,
-        1.5,
-        9,
-    );
-    let x = tensor_from_slice(&values, values.len() / 2, 2, &cpu()).unwrap();
-    let inertias: Vec<f64> = (1..=8)
-        .map(|it| {
-            KMeans::params(4)
-                .seed(1)
-                .tolerance(0.0)
-                .max_iter(it)
-                .fit(&x)
-                .unwrap()
-                .inertia()
-        })
-        .collect();
-    for w in inertias.windows(2) {
-        assert!(w[1] <= w[0] * (1.0 + 1e-6), "inertia rose: {inertias:?}");
-    }
-}
-
-#[test]
-fn spherical_kmeans_groups_directions_whatever_their_length() {
-    // Three directions, each point scaled by a length between 1 and 20.
-    let h = std::f32::consts::FRAC_1_SQRT_2;
-    let dirs = [[1.0f32, 0.0], [0.0, 1.0], [-h, -h]];
-    let mut values = Vec::new();
-    let mut truth = Vec::new();
-    for i in 0..150 {
-        let d = dirs[i % 3];
-        let len = 1.0 + (i as f32 * 7.3) % 19.0;
-        let wobble = ((i as f32) * 0.37).sin() * 0.05;
-        values.extend([len * (d[0] + wobble), len * (d[1] - wobble)]);
-        truth.push(i % 3);
-    }
-    let x = tensor_from_slice(&values, 150, 2, &cpu()).unwrap();
-    let fitted = KMeans::params(3).metric(Metric::Cosine).fit(&x).unwrap();
-    assert_eq!(adjusted_rand_index(fitted.labels(), &truth).unwrap(), 1.0);
-    // Spherical K-means keeps unit-length centroids.
-    let c = fitted
-        .centroids()
-        .into_data()
-        .iter::<f32>()
-        .collect::<Vec<_>>();
-    for row in c.chunks(2) {
-        let norm = (row[0] * row[0] + row[1] * row[1]).sqrt();
-        assert!((norm - 1.0).abs() < 1e-4, "centroid norm {norm}");
-    }
-}
-
-#[test]
 fn dbscan_recovers_separated_blobs_on_every_backend() {
     let mut reference = None;
     for (backend, device) in backends() {
@@ -152,15 +82,6 @@ fn dbscan_recovers_separated_blobs_on_every_backend() {
             Some(r) => assert_eq!(&fitted, r, "{backend} differs"),
         }
     }
-}
-
-#[test]
-fn dbscan_marks_isolated_points_as_noise() {
-    let values = [0.0, 0.0, 0.1, 0.0, 0.0, 0.1, 50.0, 50.0];
-    let x = tensor_from_slice(&values, 4, 2, &cpu()).unwrap();
-    let fitted = Dbscan::params(0.5, 3).fit(&x).unwrap();
-    assert_eq!(fitted.labels(), &[Some(0), Some(0), Some(0), None]);
-    assert_eq!(fitted.core_sample_indices(), &[0, 1, 2]);
 }
 
 #[test]
@@ -590,7 +511,7 @@ fn kmeans_past_the_wgpu_buffer_limit_is_a_typed_error_whole_and_fits_in_blocks()
     match outcome.unwrap_or_else(|panic| panic!("k-means panicked: {panic}")) {
         Ok(inertia) => assert!(inertia.is_finite()),
         Err(KMeansError::Input(InputError::Device(reason))) => {
-            assert!(!reason.contains('\n'), "{reason}");
+            assert!(!reason.0.contains('\n'), "{reason}");
         }
         Err(other) => panic!("expected a device error, got {other}"),
     }

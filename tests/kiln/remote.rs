@@ -206,7 +206,7 @@ fn a_server_that_goes_away_mid_run_is_a_typed_error_not_a_hang() {
     match trained {
         Err(MlpError::Device(reason)) => {
             println!("training on the vanished server: {reason}");
-            assert!(!reason.contains('\n'));
+            assert!(!reason.0.contains('\n'));
         }
         other => panic!("expected MlpError::Device, got {other:?}"),
     }

@@ -57,6 +57,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 /// Errors common to every algorithm's input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// No points.
     #[error("the input has no points")]
@@ -70,7 +71,7 @@ pub enum InputError {
          buffer limit (WGPU: usually 128 MiB) must be split into row blocks \
          (MiniBatchKMeans::fit_stream) or fitted on a CPU backend"
     )]
-    Device(String),
+    Device(#[from] kiln_core::DeviceError),
     /// Points with no coordinates.
     #[error("the points have 0 dimensions")]
     ZeroDimensions,
@@ -163,7 +164,7 @@ fn check_input(x: &Tensor<2>, metric: Metric) -> Result<(), InputError> {
 pub(crate) fn read<const D: usize, K: burn::tensor::kind::Basic>(
     t: Tensor<D, K>,
 ) -> Result<TensorData, InputError> {
-    t.try_into_data().map_err(|e| device_error(&e))
+    Ok(t.try_into_data().map_err(kiln_core::DeviceError::new)?)
 }
 
 /// [`read`] of a one-element tensor as a scalar.
@@ -174,11 +175,8 @@ pub(crate) fn read_scalar<
 >(
     t: Tensor<D, K>,
 ) -> Result<E, InputError> {
-    t.try_into_scalar::<E>().map_err(|e| device_error(&e))
-}
-
-fn device_error(e: &dyn std::fmt::Display) -> InputError {
-    InputError::Device(kiln_core::one_line(e))
+    Ok(t.try_into_scalar::<E>()
+        .map_err(kiln_core::DeviceError::new)?)
 }
 
 /// Row-major indices pulled to the host.

@@ -224,6 +224,28 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
         .wrapping_add(epoch as u64)
 }
 
+/// A device that failed to compute or read back a result (a lost GPU, a buffer past its
+/// limits, a remote server gone): the device's message on one line. Every kiln error enum
+/// holds it as its `Device` variant, made by [`DeviceError::new`] from Burn's `try_`
+/// readers' errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceError(pub String);
+
+impl DeviceError {
+    /// The error `e` on one line.
+    pub fn new(e: impl std::fmt::Display) -> Self {
+        Self(one_line(&e))
+    }
+}
+
+impl std::fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DeviceError {}
+
 /// A name that is none of the values a setting takes (`"gelu"` for an activation): the
 /// error of every kiln enum's `FromStr` (activations, optimisers, schedules, losses,
 /// metrics, datasets), made by [`parse_name`].

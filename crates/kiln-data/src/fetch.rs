@@ -141,6 +141,7 @@ pub fn cache_dir() -> Option<PathBuf> {
 
 /// Why one mirror did not give a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchFailure {
     /// No connection (offline, DNS, refused, TLS) or no answer in time.
     Connect(String),

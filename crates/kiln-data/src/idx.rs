@@ -20,6 +20,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Everything that can be wrong with one IDX file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdxError {
     /// The file could not be opened or read.
     #[error("cannot read {path}: {source}")]

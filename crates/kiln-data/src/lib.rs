@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 /// Errors of loading a dataset.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// An IDX file is missing, unreadable or malformed.
     #[error(transparent)]

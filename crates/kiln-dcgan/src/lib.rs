@@ -48,16 +48,12 @@ pub use training::{
 pub(crate) fn read<const D: usize>(
     t: burn::tensor::Tensor<D>,
 ) -> Result<burn::tensor::TensorData, DcganError> {
-    t.try_into_data().map_err(|e| device_error(&e))
+    Ok(t.try_into_data().map_err(kiln_core::DeviceError::new)?)
 }
 
 /// [`read`] of a one-element tensor, widened to `f64`.
 pub(crate) fn read_scalar<const D: usize>(t: burn::tensor::Tensor<D>) -> Result<f64, DcganError> {
-    t.try_into_scalar::<f32>()
+    Ok(t.try_into_scalar::<f32>()
         .map(f64::from)
-        .map_err(|e| device_error(&e))
-}
-
-fn device_error(e: &dyn std::fmt::Display) -> DcganError {
-    DcganError::Device(kiln_core::one_line(e))
+        .map_err(kiln_core::DeviceError::new)?)
 }

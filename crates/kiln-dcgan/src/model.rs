@@ -34,6 +34,7 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
 
 /// An invalid generator or discriminator size.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DcganConfigError {
     /// The latent size is 0.
     #[error("latent_size must be at least 1")]

@@ -41,6 +41,7 @@ pub struct DcganTrainingConfig {
 
 /// An invalid training config value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DcganTrainingConfigError {
     /// A network size is invalid.
     #[error(transparent)]
@@ -129,6 +130,7 @@ pub struct TrainedGenerator {
 
 /// Errors of training or loading a DCGAN.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DcganError {
     /// A config value is invalid.
     #[error(transparent)]
@@ -157,7 +159,7 @@ pub enum DcganError {
     QualityImages(usize),
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
-    Device(String),
+    Device(#[from] kiln_core::DeviceError),
     /// The dataset has fewer images than one batch.
     #[error("{images} training images do not fill one batch of {batch}")]
     TooFewImages {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 
-use crate::training::{batch, device_error};
+use crate::training::batch;
 use crate::{ClassificationData, Mlp, MlpConfig, MlpError, TrainingConfigError};
 
 /// The result of evaluating a classifier on a labelled dataset.
@@ -94,10 +94,15 @@ pub(crate) fn evaluate_on(
         let (x, y) = batch(data, chunk, &sizes, &device)?;
         let logits = model.forward(x);
         let loss = loss_fn.forward(logits.clone(), y.clone());
-        loss_sum +=
-            f64::from(loss.try_into_scalar::<f32>().map_err(device_error)?) * chunk.len() as f64;
-        let predicted = logits.argmax(1).try_into_data().map_err(device_error)?;
-        let truth = y.try_into_data().map_err(device_error)?;
+        loss_sum += f64::from(
+            loss.try_into_scalar::<f32>()
+                .map_err(kiln_core::DeviceError::new)?,
+        ) * chunk.len() as f64;
+        let predicted = logits
+            .argmax(1)
+            .try_into_data()
+            .map_err(kiln_core::DeviceError::new)?;
+        let truth = y.try_into_data().map_err(kiln_core::DeviceError::new)?;
         for (t, p) in truth.iter::<i64>().zip(predicted.iter::<i64>()) {
             if let (Ok(t), Ok(p)) = (usize::try_from(t), usize::try_from(p))
                 && let Some(cell) = confusion.get_mut(t).and_then(|row| row.get_mut(p))

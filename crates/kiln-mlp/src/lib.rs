@@ -48,6 +48,7 @@ pub use training::{
 
 /// Errors of training, evaluating, saving and loading the MLP.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MlpError {
     /// A config value is invalid.
     #[error(transparent)]
@@ -115,7 +116,7 @@ pub enum MlpError {
     },
     /// The device failed to return a result.
     #[error("the device failed: {0}")]
-    Device(String),
+    Device(#[from] kiln_core::DeviceError),
     /// A file could not be read or written.
     #[cfg(feature = "run")]
     #[error(transparent)]

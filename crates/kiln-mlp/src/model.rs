@@ -50,6 +50,7 @@ impl std::str::FromStr for Activation {
 
 /// An invalid [`MlpConfig`] value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MlpConfigError {
     /// `input_size` is 0.
     #[error("input_size must be at least 1")]

@@ -105,6 +105,7 @@ pub struct MlpTrainingConfig {
 
 /// An invalid [`MlpTrainingConfig`] value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrainingConfigError {
     /// The network's config is invalid.
     #[error(transparent)]
@@ -470,8 +471,10 @@ impl Trainer {
                 .into_iter()
                 .map(|w| match w.join() {
                     Ok(Ok(output)) => Ok(output),
-                    Ok(Err(panic)) => Err(MlpError::Device(kiln_core::one_line(&panic))),
-                    Err(_) => Err(MlpError::Device("a device's worker thread panicked".into())),
+                    Ok(Err(panic)) => Err(MlpError::from(kiln_core::DeviceError::new(panic))),
+                    Err(_) => Err(MlpError::from(kiln_core::DeviceError::new(
+                        "a device's worker thread panicked",
+                    ))),
                 })
                 .collect::<Result<Vec<_>, _>>()
         })?;
@@ -503,7 +506,9 @@ fn read_f64(t: Option<Tensor<1>>) -> Result<f64, MlpError> {
     match t {
         None => Ok(0.0),
         Some(t) => Ok(f64::from(
-            t.sum().try_into_scalar::<f32>().map_err(device_error)?,
+            t.sum()
+                .try_into_scalar::<f32>()
+                .map_err(kiln_core::DeviceError::new)?,
         )),
     }
 }
@@ -511,12 +516,11 @@ fn read_f64(t: Option<Tensor<1>>) -> Result<f64, MlpError> {
 fn read_i64(t: Option<Tensor<1, Int>>) -> Result<i64, MlpError> {
     match t {
         None => Ok(0),
-        Some(t) => t.sum().try_into_scalar::<i64>().map_err(device_error),
+        Some(t) => Ok(t
+            .sum()
+            .try_into_scalar::<i64>()
+            .map_err(kiln_core::DeviceError::new)?),
     }
-}
-
-pub(crate) fn device_error(e: impl std::fmt::Display) -> MlpError {
-    MlpError::Device(kiln_core::one_line(&e))
 }
 
 /// The examples at `indices` as `[batch, input_size]` features and `[batch]` classes, each

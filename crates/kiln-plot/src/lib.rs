@@ -21,6 +21,7 @@ use std::path::Path;
 
 /// Errors of building or writing an image.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlotError {
     /// Pixel values whose count does not match the shape given.
     #[error("{len} values do not make {count} images of {channels} × {height} × {width}")]

@@ -52,6 +52,7 @@ use serde::de::DeserializeOwned;
 
 /// Errors of reading or writing training artifacts.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ArtifactError {
     /// A file could not be read or written.
     #[error("cannot {action} {path}: {source}")]

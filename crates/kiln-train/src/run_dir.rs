@@ -33,13 +33,14 @@ pub enum RunMode {
 
 /// Why a run folder cannot be used as asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// A file could not be read or written (or failed its checksum).
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     /// A new run was asked for in a folder holding another run's checkpoint.
     #[error(
-        "{} already holds a run (checkpoint after {done} units): resume it with --resume, or choose another folder",
+        "{} already holds a run (checkpoint after {done} units): resume it, or choose another folder",
         dir.display()
     )]
     InUse {
@@ -72,7 +73,7 @@ pub enum RunError {
     NoCheckpoint(PathBuf),
     /// Resuming was asked for in a folder that does not exist.
     #[error(
-        "{} does not exist: there is no run to resume (leave out --resume to start one there)",
+        "{} does not exist: there is no run to resume (start a new run there instead)",
         .0.display()
     )]
     NoRun(PathBuf),

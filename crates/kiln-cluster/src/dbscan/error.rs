@@ -2,6 +2,7 @@ use crate::InputError;
 
 /// An invalid DBSCAN parameter.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DbscanParamsError {
     /// `eps` is not a finite positive number.
     #[error("eps must be finite and positive, got {0}")]
@@ -19,6 +20,7 @@ pub enum DbscanParamsError {
 
 /// Errors of fitting DBSCAN.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DbscanError {
     /// A parameter is invalid.
     #[error(transparent)]

@@ -2,6 +2,7 @@ use crate::InputError;
 
 /// An invalid K-means parameter.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KMeansParamsError {
     /// `k` is 0.
     #[error("k must be at least 1")]
@@ -25,6 +26,7 @@ pub enum KMeansParamsError {
 
 /// Errors of fitting or predicting with K-means.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KMeansError {
     /// A parameter is invalid.
     #[error(transparent)]

@@ -108,6 +108,7 @@ pub struct DqnConfig {
 
 /// An invalid DQN config value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DqnConfigError {
     /// The Q-network config is invalid.
     #[error("Q-network: {0}")]

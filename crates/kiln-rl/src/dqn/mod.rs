@@ -16,7 +16,6 @@ pub use replay::{ReplayBuffer, ReplayBufferError, Sample};
 pub use td::{hard_update, soft_update, td_targets};
 #[cfg(feature = "run")]
 pub(crate) use training::Trainer;
-pub(crate) use training::device_error;
 pub use training::{
     DqnError, EVALUATE_MAX_STEPS, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate,
     td_loss, train, train_with,

@@ -85,7 +85,7 @@ impl<Q: QNetwork> QPolicy<Q> {
             .q_values(x)
             .argmax(1)
             .try_into_scalar::<i64>()
-            .map_err(|e| crate::dqn::device_error(&e))?;
+            .map_err(kiln_core::DeviceError::new)?;
         Ok(usize::try_from(best).unwrap_or(0))
     }
 }

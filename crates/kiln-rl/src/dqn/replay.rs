@@ -50,6 +50,7 @@ struct ReplayBufferFields {
 
 /// Why a replay buffer read back (or handed to a run) cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplayBufferError {
     /// A field is out of range or disagrees with another.
     #[error("the replay buffer's {field} is {found}, but {rule}")]

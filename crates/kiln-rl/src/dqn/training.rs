@@ -126,6 +126,7 @@ pub struct TrainedDqn<Q: QNetwork = Mlp> {
 
 /// Errors of training, evaluating or loading a DQN.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DqnError {
     /// A config value is invalid.
     #[error(transparent)]
@@ -181,7 +182,7 @@ pub enum DqnError {
     },
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
-    Device(String),
+    Device(#[from] kiln_core::DeviceError),
     /// A checkpoint's replay buffer does not fit the run resuming it.
     #[cfg(feature = "run")]
     #[error("checkpoint: {0}")]
@@ -189,8 +190,8 @@ pub enum DqnError {
     /// A resumed run's `total_steps` is below the step its checkpoint reached.
     #[cfg(feature = "run")]
     #[error(
-        "the checkpoint is at step {checkpoint}, past total_steps {total_steps}: resume with \
-         --total-steps {checkpoint} or more"
+        "the checkpoint is at step {checkpoint}, past total_steps {total_steps}: resume with a \
+         total_steps of {checkpoint} or more"
     )]
     TotalBelowCheckpoint {
         /// The checkpoint's step.
@@ -497,7 +498,7 @@ impl<Q: QNetwork> Trainer<Q> {
         let read = |t: Tensor<1>| {
             t.try_into_scalar::<f32>()
                 .map(f64::from)
-                .map_err(|e| device_error(&e))
+                .map_err(|e| DqnError::from(kiln_core::DeviceError::new(e)))
         };
         let loss_value = read(loss.clone())?;
         let mean_q = read(q_sa.detach().mean())?;
@@ -610,9 +611,4 @@ fn checked(observation: Vec<f32>, declared: usize) -> Result<Vec<f32>, DqnError>
         return Err(DqnError::NonFiniteObservation { position, value });
     }
     Ok(observation)
-}
-
-/// A device failure as [`DqnError::Device`], on one line.
-pub(crate) fn device_error(e: &dyn std::fmt::Display) -> DqnError {
-    DqnError::Device(kiln_core::one_line(e))
 }
