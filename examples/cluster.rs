@@ -20,8 +20,9 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::cluster::{
-    Dbscan, KMeans, Metric, MiniBatchKMeans, adjusted_rand_index, make_blobs, random_centres,
-    tensor_from_slice,
+    Checked, DEFAULT_BLOCK_FLOATS, Dbscan, KMeans, KMeansParams, Metric, MiniBatchKMeans,
+    MiniBatchKMeansParams, ParamGuard, adjusted_rand_index, blocks_from_slice, make_blobs, purity,
+    random_centres, tensor_from_slice,
 };
 use kiln::data::{self, DatasetKind, Split};
 use kiln::plot::{image_grid, scatter_chart};
@@ -125,9 +126,6 @@ struct Points {
     device: burn::tensor::Device,
 }
 
-/// Floats per device block of the points: 64 MiB, half of WGPU's usual 128 MiB buffer limit.
-const BLOCK_FLOATS: usize = 1 << 24;
-
 impl Points {
     /// All points as one `[n, dims]` tensor (mini-batch K-means, DBSCAN).
     fn tensor(&self) -> Result<Tensor<2>, AnyError> {
@@ -142,18 +140,13 @@ impl Points {
     /// The points as row blocks of at most 64 MiB each (full K-means), so an input larger
     /// than a device's buffer limit (MNIST's 188 MB on WGPU) still fits.
     fn blocks(&self) -> Result<Vec<Tensor<2>>, AnyError> {
-        let rows = (BLOCK_FLOATS / self.dims.max(1)).max(1);
-        self.values
-            .chunks(rows * self.dims)
-            .map(|chunk| {
-                Ok(tensor_from_slice(
-                    chunk,
-                    chunk.len() / self.dims,
-                    self.dims,
-                    &self.device,
-                )?)
-            })
-            .collect()
+        Ok(blocks_from_slice(
+            &self.values,
+            self.truth.len(),
+            self.dims,
+            DEFAULT_BLOCK_FLOATS,
+            &self.device,
+        )?)
     }
 }
 
@@ -221,20 +214,10 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
     })
 }
 
-/// Share of points whose cluster's most common true label is their own.
-fn purity(labels: &[Option<usize>], truth: &[usize]) -> f64 {
-    let mut counts = std::collections::HashMap::<(usize, usize), usize>::new();
-    for (l, t) in labels.iter().zip(truth) {
-        if let Some(c) = l {
-            *counts.entry((*c, *t)).or_default() += 1;
-        }
-    }
-    let mut best = std::collections::HashMap::<usize, usize>::new();
-    for ((c, _), n) in counts {
-        let b = best.entry(c).or_default();
-        *b = (*b).max(n);
-    }
-    best.values().sum::<usize>() as f64 / truth.len() as f64
+/// Checked K-means parameters, full or mini-batch.
+enum Params {
+    Full(Checked<KMeansParams>),
+    MiniBatch(Checked<MiniBatchKMeansParams>),
 }
 
 fn kmeans(
@@ -244,17 +227,26 @@ fn kmeans(
     batch_size: Option<usize>,
     common: &Common,
 ) -> Result<(), AnyError> {
-    // The parameters first: `--k 0` is a parameter error, not an empty set of blobs.
-    match batch_size {
-        None => KMeans::params(k)
-            .n_init(n_init)
-            .max_iter(max_iter)
-            .validate()?,
-        Some(b) => MiniBatchKMeans::params(k)
-            .batch_size(b)
-            .max_iter(max_iter)
-            .validate()?,
-    }
+    // The parameters first, checked once: `--k 0` is a parameter error, not an empty set of
+    // blobs.
+    let params = match batch_size {
+        None => Params::Full(
+            KMeans::params(k)
+                .n_init(n_init)
+                .max_iter(max_iter)
+                .seed(common.seed())
+                .metric(common.metric)
+                .check()?,
+        ),
+        Some(b) => Params::MiniBatch(
+            MiniBatchKMeans::params(k)
+                .batch_size(b)
+                .max_iter(max_iter)
+                .seed(common.seed())
+                .metric(common.metric)
+                .check()?,
+        ),
+    };
     let (backend, device) = backend::select(common.run.backend.as_deref())?;
     let points = load(common, k, &device)?;
     let n = points.truth.len();
@@ -263,14 +255,9 @@ fn kmeans(
         points.name, points.dims, common.metric
     );
     let start = Instant::now();
-    let (labels, centroids) = match batch_size {
-        None => {
-            let fitted = KMeans::params(k)
-                .n_init(n_init)
-                .max_iter(max_iter)
-                .seed(common.seed())
-                .metric(common.metric)
-                .fit_blocks(&points.blocks()?)?;
+    let (labels, centroids) = match params {
+        Params::Full(params) => {
+            let fitted = params.fit_blocks(&points.blocks()?)?;
             println!(
                 "inertia {:.4} after {} iterations ({:.2} s)",
                 fitted.inertia(),
@@ -284,14 +271,9 @@ fn kmeans(
             println!("model: {}", saved.display());
             (fitted.labels().to_vec(), fitted.centroids())
         }
-        Some(batch) => {
+        Params::MiniBatch(params) => {
             let x = points.tensor()?;
-            let model = MiniBatchKMeans::params(k)
-                .batch_size(batch)
-                .max_iter(max_iter)
-                .seed(common.seed())
-                .metric(common.metric)
-                .fit(&x)?;
+            let model = params.fit(&x)?;
             println!(
                 "mini-batch inertia {:.4} after {} batches ({:.2} s)",
                 model.inertia_on(&x)?,
@@ -360,11 +342,10 @@ fn dbscan(eps: f64, min_samples: usize, common: &Common) -> Result<(), AnyError>
 fn report(labels: &[Option<usize>], truth: &[usize]) {
     // Noise counts as one more cluster for the adjusted Rand index.
     let flat: Vec<usize> = labels.iter().map(|l| l.map_or(usize::MAX, |c| c)).collect();
-    match adjusted_rand_index(&flat, truth) {
-        Ok(ari) => println!(
-            "purity {:.4}, adjusted Rand index {ari:.4} against the true labels",
-            purity(labels, truth)
-        ),
+    match adjusted_rand_index(&flat, truth).and_then(|ari| Ok((purity(labels, truth)?, ari))) {
+        Ok((purity, ari)) => {
+            println!("purity {purity:.4}, adjusted Rand index {ari:.4} against the true labels")
+        }
         // Labels come from the same points as the truth; say so rather than panic if not.
         Err(e) => println!("no adjusted Rand index: {e}"),
     }

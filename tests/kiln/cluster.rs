@@ -4,8 +4,8 @@
 use burn::data::dataset::Dataset;
 use burn::tensor::Device;
 use kiln::cluster::{
-    Dbscan, InputError, KMeans, KMeansError, KMeansParamsError, Metric, MiniBatchKMeans,
-    adjusted_rand_index, make_blobs, tensor_from_slice,
+    ClusterError, Dbscan, KMeans, Metric, MiniBatchKMeans, adjusted_rand_index, make_blobs,
+    tensor_from_slice,
 };
 
 use super::common::{backends, cpu};
@@ -90,17 +90,17 @@ fn input_errors_are_typed() {
     let x = tensor_from_slice(&[1.0, 2.0, 3.0, 4.0], 2, 2, &device).unwrap();
     assert!(matches!(
         KMeans::params(3).fit(&x),
-        Err(KMeansError::TooFewPoints { k: 3, n: 2 })
+        Err(ClusterError::TooFewPoints { k: 3, n: 2 })
     ));
     let nan = tensor_from_slice(&[1.0, f32::NAN], 1, 2, &device).unwrap();
     assert!(matches!(
         KMeans::params(1).fit(&nan),
-        Err(KMeansError::Input(InputError::NonFinite))
+        Err(ClusterError::NonFinite)
     ));
     let zero = tensor_from_slice(&[0.0, 0.0, 1.0, 0.0], 2, 2, &device).unwrap();
     assert!(matches!(
         KMeans::params(1).metric(Metric::Cosine).fit(&zero),
-        Err(KMeansError::Input(InputError::ZeroVector { index: 0 }))
+        Err(ClusterError::ZeroVector { index: 0 })
     ));
     assert!(
         Dbscan::params(0.1, 2)
@@ -111,27 +111,25 @@ fn input_errors_are_typed() {
     let no_dims = burn::tensor::Tensor::<2>::zeros([2, 0], &device);
     assert!(matches!(
         Dbscan::params(0.1, 2).fit(&no_dims),
-        Err(kiln::cluster::DbscanError::Input(
-            InputError::ZeroDimensions
-        ))
+        Err(ClusterError::ZeroDimensions)
     ));
     let empty = burn::tensor::Tensor::<2>::zeros([0, 2], &device);
     assert!(matches!(
         KMeans::params(1).fit(&empty),
-        Err(KMeansError::Input(InputError::Empty))
+        Err(ClusterError::Empty)
     ));
     let fitted = KMeans::params(1).fit(&x).unwrap();
     let three_d = tensor_from_slice(&[1.0, 2.0, 3.0], 1, 3, &device).unwrap();
     assert!(matches!(
         fitted.predict(&three_d),
-        Err(KMeansError::DimensionMismatch {
+        Err(ClusterError::DimensionMismatch {
             expected: 2,
             found: 3
         })
     ));
     assert!(matches!(
         tensor_from_slice(&[1.0; 5], 2, 2, &device),
-        Err(InputError::Shape {
+        Err(ClusterError::Shape {
             len: 5,
             rows: 2,
             cols: 2
@@ -242,16 +240,13 @@ fn dbscan_refuses_ragged_or_missing_blocks() {
     let params = Dbscan::params(1.0, 2);
     assert!(matches!(
         params.fit_blocks(&[a, b]),
-        Err(kiln::cluster::DbscanError::Input(InputError::BlockWidth {
+        Err(kiln::cluster::ClusterError::BlockWidth {
             block: 1,
             expected: 2,
             found: 3
-        }))
+        })
     ));
-    assert!(matches!(
-        params.fit_blocks(&[]),
-        Err(kiln::cluster::DbscanError::Input(InputError::Empty))
-    ));
+    assert!(matches!(params.fit_blocks(&[]), Err(ClusterError::Empty)));
 }
 
 /// Mini-batch K-means reaches within 5% of full K-means' inertia on blobs, by `fit` and by
@@ -300,7 +295,7 @@ fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
     let two = tensor_from_slice(&[0.0, 0.0, 1.0, 1.0], 2, 2, &device).unwrap();
     assert!(matches!(
         MiniBatchKMeans::params(3).partial_fit(&two),
-        Err(KMeansError::TooFewPoints { k: 3, n: 2 })
+        Err(ClusterError::TooFewPoints { k: 3, n: 2 })
     ));
     let (values, _) = blobs(&CENTRES, 10, 0.5, 3);
     let x = tensor_from_slice(&values, 30, 2, &device).unwrap();
@@ -310,7 +305,7 @@ fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
     let three_d = tensor_from_slice(&[1.0, 2.0, 3.0], 1, 3, &device).unwrap();
     assert!(matches!(
         model.partial_fit(&three_d),
-        Err(KMeansError::DimensionMismatch {
+        Err(ClusterError::DimensionMismatch {
             expected: 2,
             found: 3
         })
@@ -318,13 +313,13 @@ fn minibatch_kmeans_errors_are_typed_and_leave_the_model_unchanged() {
     let nan = tensor_from_slice(&[1.0, f32::NAN], 1, 2, &device).unwrap();
     assert!(matches!(
         model.partial_fit(&nan),
-        Err(KMeansError::Input(InputError::NonFinite))
+        Err(ClusterError::NonFinite)
     ));
     assert_eq!(model.centroids().into_data(), before);
     assert_eq!(model.n_batches(), 1);
     assert!(matches!(
         MiniBatchKMeans::params(3).batch_size(0).fit(&x),
-        Err(KMeansError::Params(KMeansParamsError::ZeroBatchSize))
+        Err(ClusterError::ZeroBatchSize)
     ));
 }
 
@@ -369,12 +364,12 @@ fn fitted_kmeans_models_save_load_and_rebuild_from_centroids() {
     std::fs::write(&path, b"{\"not\": \"a model\"}").unwrap();
     assert!(matches!(
         kiln::cluster::FittedMiniBatchKMeans::load(&path, &device),
-        Err(KMeansError::File { .. })
+        Err(ClusterError::File { .. })
     ));
     let nan = tensor_from_slice(&[f32::NAN, 0.0], 1, 2, &device).unwrap();
     assert!(matches!(
         kiln::cluster::FittedKMeans::from_centroids(nan, Metric::Euclidean),
-        Err(KMeansError::InvalidCentroids)
+        Err(ClusterError::InvalidCentroids)
     ));
 }
 
@@ -424,7 +419,7 @@ fn dbscan_refuses_neighbour_lists_past_their_limit() {
     assert!(
         matches!(
             err,
-            kiln::cluster::DbscanError::TooManyNeighbours {
+            kiln::cluster::ClusterError::TooManyNeighbours {
                 n: 600,
                 limit: 100_000,
                 ..
@@ -440,9 +435,7 @@ fn dbscan_refuses_neighbour_lists_past_their_limit() {
     assert_eq!(fitted.n_clusters(), 1);
     assert!(matches!(
         Dbscan::params(1.0, 5).max_neighbour_pairs(0).fit(&x),
-        Err(kiln::cluster::DbscanError::Params(
-            kiln::cluster::DbscanParamsError::ZeroMaxNeighbourPairs
-        ))
+        Err(ClusterError::ZeroMaxNeighbourPairs)
     ));
 }
 
@@ -475,20 +468,17 @@ fn kmeans_on_row_blocks_equals_kmeans_on_the_whole() {
     ];
     assert!(matches!(
         params.fit_blocks(&ragged),
-        Err(KMeansError::DimensionMismatch {
+        Err(ClusterError::DimensionMismatch {
             expected: 2,
             found: 3
         })
     ));
-    assert!(matches!(
-        params.fit_blocks(&[]),
-        Err(KMeansError::Input(InputError::Empty))
-    ));
+    assert!(matches!(params.fit_blocks(&[]), Err(ClusterError::Empty)));
 }
 
 /// An input larger than WGPU's usual 128 MiB buffer limit (40,000 × 1,000 floats, 160 MB) on
 /// the wgpu backend (lavapipe here). As one tensor it cannot even be uploaded ("can't allocate
-/// buffer of size: 160000000"): K-means returns `InputError::Device` instead of Burn's panic
+/// buffer of size: 160000000"): K-means returns `ClusterError::Device` instead of Burn's panic
 /// (before: `into_scalar` panicked). In 40 MB row blocks, `fit_blocks` fits it, with the
 /// labels of the same fit on the CPU.
 #[test]
@@ -510,7 +500,7 @@ fn kmeans_past_the_wgpu_buffer_limit_is_a_typed_error_whole_and_fits_in_blocks()
     println!("k-means on one {n} × {d} tensor on wgpu: {outcome:?}");
     match outcome.unwrap_or_else(|panic| panic!("k-means panicked: {panic}")) {
         Ok(inertia) => assert!(inertia.is_finite()),
-        Err(KMeansError::Input(InputError::Device(reason))) => {
+        Err(ClusterError::Device(reason)) => {
             assert!(!reason.0.contains('\n'), "{reason}");
         }
         Err(other) => panic!("expected a device error, got {other}"),
@@ -551,7 +541,7 @@ fn kmeans_starts_from_given_centroids() {
     );
     assert!(matches!(
         KMeans::params(3).init_centroids(&centres[..5]).fit(&x),
-        Err(KMeansError::InvalidCentroids)
+        Err(ClusterError::InvalidCentroids)
     ));
 }
 

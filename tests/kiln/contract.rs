@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln::Rng;
-use kiln::cluster::{Dbscan, InputError, KMeans, MiniBatchKMeans, adjusted_rand_index};
+use kiln::cluster::{ClusterError, Dbscan, KMeans, MiniBatchKMeans, adjusted_rand_index};
 use kiln::dcgan::{self, DcganError, DcganTrainingConfig, GeneratorConfig, ImageSet};
 use kiln::mlp::{
     self, ClassificationData, DataSourceError, Labelled, MlpConfig, MlpError, MlpTrainingConfig,
@@ -401,7 +401,7 @@ fn chain_and_adjusted_rand_index_return_errors() {
     assert!(Chain::new(2).is_ok());
     assert!(matches!(
         adjusted_rand_index(&[0, 1, 1], &[0, 1]),
-        Err(InputError::LabelLengths { left: 3, right: 2 })
+        Err(ClusterError::LabelLengths { left: 3, right: 2 })
     ));
 }
 

@@ -38,94 +38,70 @@
 //! ```
 
 pub mod dbscan;
+mod error;
+mod guard;
 pub mod kmeans;
 mod metric;
 mod record;
 
-pub use dbscan::{
-    DEFAULT_MAX_NEIGHBOUR_PAIRS, Dbscan, DbscanError, DbscanParams, DbscanParamsError, FittedDbscan,
-};
+pub use dbscan::{DEFAULT_MAX_NEIGHBOUR_PAIRS, Dbscan, DbscanParams, FittedDbscan};
+pub use error::ClusterError;
+pub use guard::{Checked, ParamGuard};
 pub use kiln_core::{Rng, UnknownName};
 pub use kmeans::{
-    FittedKMeans, FittedMiniBatchKMeans, KMeans, KMeansError, KMeansParams, KMeansParamsError,
-    MiniBatchKMeans, MiniBatchKMeansParams,
+    DEFAULT_BLOCK_ROWS, FittedKMeans, FittedMiniBatchKMeans, KMeans, KMeansParams, MiniBatchKMeans,
+    MiniBatchKMeansParams,
 };
 pub use metric::Metric;
 pub use record::{KMeansRecord, MiniBatchKMeansRecord};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// Errors common to every algorithm's input.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum InputError {
-    /// No points.
-    #[error("the input has no points")]
-    Empty,
-    /// The device failed to compute or read back a result. On WGPU an input past the
-    /// device's storage-buffer limit (usually 128 MiB, 33 million floats) fails this way:
-    /// split it into row blocks and fit with `MiniBatchKMeans::fit_stream`, or use a CPU
-    /// backend.
-    #[error(
-        "the device could not compute or read back a result ({0}); an input past the device's \
-         buffer limit (WGPU: usually 128 MiB) must be split into row blocks \
-         (MiniBatchKMeans::fit_stream) or fitted on a CPU backend"
-    )]
-    Device(#[from] kiln_core::DeviceError),
-    /// Points with no coordinates.
-    #[error("the points have 0 dimensions")]
-    ZeroDimensions,
-    /// A NaN or infinite coordinate.
-    #[error("the input holds NaN or infinite values")]
-    NonFinite,
-    /// A zero vector, which has no direction under the cosine metric.
-    #[error("point {index} is a zero vector, which has no cosine similarity")]
-    ZeroVector {
-        /// Its row.
-        index: usize,
-    },
-    /// A block of a blocked input does not have the first block's width.
-    #[error("block {block} has {found} columns, the first block {expected}")]
-    BlockWidth {
-        /// The block's position.
-        block: usize,
-        /// The first block's columns.
-        expected: usize,
-        /// This block's columns.
-        found: usize,
-    },
-    /// Two labellings compared by [`adjusted_rand_index`] label different numbers of points.
-    #[error("the labellings have {left} and {right} points; they must label the same points")]
-    LabelLengths {
-        /// Points of the first.
-        left: usize,
-        /// Points of the second.
-        right: usize,
-    },
-    /// A slice whose length is not `rows × cols`.
-    #[error("{len} values do not make {rows} × {cols} points")]
-    Shape {
-        /// Values given.
-        len: usize,
-        /// Rows asked for.
-        rows: usize,
-        /// Columns asked for.
-        cols: usize,
-    },
+/// Floats one device tensor of the points holds by default: 2²⁴ (64 MiB of f32), half of
+/// WGPU's usual 128 MiB buffer limit. DBSCAN's
+/// [`device_block_floats`](DbscanParams::device_block_floats) default, and what
+/// [`blocks_from_slice`] is usually given.
+pub const DEFAULT_BLOCK_FLOATS: usize = 1 << 24;
+
+/// Row-major values as consecutive `[rows_b, cols]` tensors on `device` of at most
+/// `max_floats` floats each (at least one row), for `fit_blocks`: an input larger than the
+/// device's buffer limit (MNIST's 188 MB on WGPU) is clustered block by block.
+///
+/// # Errors
+/// [`ClusterError::Shape`] when `values.len() != rows * cols`.
+pub fn blocks_from_slice(
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    max_floats: usize,
+    device: &Device,
+) -> Result<Vec<Tensor<2>>, ClusterError> {
+    if values.len() != rows * cols || cols == 0 {
+        return Err(ClusterError::Shape {
+            len: values.len(),
+            rows,
+            cols,
+        });
+    }
+    let per_block = (max_floats / cols).max(1);
+    values
+        .chunks(per_block * cols)
+        .map(|chunk| tensor_from_slice(chunk, chunk.len() / cols, cols, device))
+        .collect()
 }
 
 /// Builds an `[rows, cols]` tensor on `device` from row-major values.
 ///
 /// # Errors
-/// [`InputError::Shape`] when `values.len() != rows * cols`.
+/// [`ClusterError::Shape`] when `values.len() != rows * cols`.
 pub fn tensor_from_slice(
     values: &[f32],
     rows: usize,
     cols: usize,
     device: &Device,
-) -> Result<Tensor<2>, InputError> {
+) -> Result<Tensor<2>, ClusterError> {
     if values.len() != rows * cols {
-        return Err(InputError::Shape {
+        return Err(ClusterError::Shape {
             len: values.len(),
             rows,
             cols,
@@ -138,32 +114,32 @@ pub fn tensor_from_slice(
 }
 
 /// Checks an input matrix: not empty, finite, and (for cosine) no zero rows.
-fn check_input(x: &Tensor<2>, metric: Metric) -> Result<(), InputError> {
+fn check_input(x: &Tensor<2>, metric: Metric) -> Result<(), ClusterError> {
     let [n, d] = x.dims();
     if n == 0 {
-        return Err(InputError::Empty);
+        return Err(ClusterError::Empty);
     }
     if d == 0 {
-        return Err(InputError::ZeroDimensions);
+        return Err(ClusterError::ZeroDimensions);
     }
     let all_finite = read_scalar::<1, burn::tensor::Bool, bool>(x.clone().is_finite().all())?;
     if !all_finite {
-        return Err(InputError::NonFinite);
+        return Err(ClusterError::NonFinite);
     }
     if metric == Metric::Cosine {
         let norms = read(metric::row_sq_norms(x).reshape([n]))?;
         if let Some(index) = norms.iter::<f32>().position(|v| v == 0.0) {
-            return Err(InputError::ZeroVector { index });
+            return Err(ClusterError::ZeroVector { index });
         }
     }
     Ok(())
 }
 
 /// Reads a tensor back to the host; a failure of the device (a lost GPU, a buffer past its
-/// limits) is [`InputError::Device`], on one line, instead of Burn's panic.
+/// limits) is [`ClusterError::Device`], on one line, instead of Burn's panic.
 pub(crate) fn read<const D: usize, K: burn::tensor::kind::Basic>(
     t: Tensor<D, K>,
-) -> Result<TensorData, InputError> {
+) -> Result<TensorData, ClusterError> {
     Ok(t.try_into_data().map_err(kiln_core::DeviceError::new)?)
 }
 
@@ -174,13 +150,13 @@ pub(crate) fn read_scalar<
     E: burn::tensor::Element,
 >(
     t: Tensor<D, K>,
-) -> Result<E, InputError> {
+) -> Result<E, ClusterError> {
     Ok(t.try_into_scalar::<E>()
         .map_err(kiln_core::DeviceError::new)?)
 }
 
 /// Row-major indices pulled to the host.
-fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, InputError> {
+fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, ClusterError> {
     let data = read(t)?;
     Ok(match data.clone().try_into_vec_as::<i64>() {
         Ok(v) => v
@@ -198,7 +174,7 @@ fn to_indices(t: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, InputError>
 ///
 /// `TensorData::iter` goes through a boxed iterator per element; a whole-buffer conversion
 /// is several times faster for the large reads (distances of every point) done here.
-fn to_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InputError> {
+fn to_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ClusterError> {
     let data = read(t)?;
     Ok(match data.clone().try_into_vec_as::<f32>() {
         Ok(v) => v,
@@ -207,7 +183,7 @@ fn to_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InputError> {
 }
 
 /// Values of a float tensor pulled to the host, widened to `f64`.
-fn to_f64(t: Tensor<1>) -> Result<Vec<f64>, InputError> {
+fn to_f64(t: Tensor<1>) -> Result<Vec<f64>, ClusterError> {
     Ok(to_f32(t)?.into_iter().map(f64::from).collect())
 }
 
@@ -216,20 +192,20 @@ fn to_f64(t: Tensor<1>) -> Result<Vec<f64>, InputError> {
 /// Returns row-major values and each point's centre index.
 ///
 /// # Errors
-/// [`InputError::Empty`] without centres, [`InputError::ZeroDimensions`] for 0-dimensional
-/// ones, [`InputError::Shape`] when a centre's length differs from the first's.
+/// [`ClusterError::Empty`] without centres, [`ClusterError::ZeroDimensions`] for 0-dimensional
+/// ones, [`ClusterError::Shape`] when a centre's length differs from the first's.
 pub fn make_blobs(
     n: usize,
     centres: &[Vec<f32>],
     std: f32,
     seed: u64,
-) -> Result<(Vec<f32>, Vec<usize>), InputError> {
-    let d = centres.first().ok_or(InputError::Empty)?.len();
+) -> Result<(Vec<f32>, Vec<usize>), ClusterError> {
+    let d = centres.first().ok_or(ClusterError::Empty)?.len();
     if d == 0 {
-        return Err(InputError::ZeroDimensions);
+        return Err(ClusterError::ZeroDimensions);
     }
     if let Some(c) = centres.iter().find(|c| c.len() != d) {
-        return Err(InputError::Shape {
+        return Err(ClusterError::Shape {
             len: c.len(),
             rows: 1,
             cols: d,
@@ -260,14 +236,40 @@ pub fn random_centres(k: usize, d: usize, spread: f32, seed: u64) -> Vec<Vec<f32
         .collect()
 }
 
+/// The share of points whose cluster's most common true class is their own (noise, `None`,
+/// counts as wrong): 1 for clusters that never mix classes.
+///
+/// # Errors
+/// [`ClusterError::LabelLengths`] if the two slices differ in length.
+pub fn purity(labels: &[Option<usize>], truth: &[usize]) -> Result<f64, ClusterError> {
+    if labels.len() != truth.len() {
+        return Err(ClusterError::LabelLengths {
+            left: labels.len(),
+            right: truth.len(),
+        });
+    }
+    let mut counts = std::collections::HashMap::<(usize, usize), usize>::new();
+    for (label, &class) in labels.iter().zip(truth) {
+        if let Some(cluster) = label {
+            *counts.entry((*cluster, class)).or_default() += 1;
+        }
+    }
+    let mut best = std::collections::HashMap::<usize, usize>::new();
+    for ((cluster, _), n) in counts {
+        let b = best.entry(cluster).or_default();
+        *b = (*b).max(n);
+    }
+    Ok(best.values().sum::<usize>() as f64 / truth.len().max(1) as f64)
+}
+
 /// The adjusted Rand index of two labellings of the same points: 1 for identical partitions
 /// (up to renumbering), about 0 for independent ones.
 ///
 /// # Errors
-/// [`InputError::LabelLengths`] if the two slices differ in length.
-pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64, InputError> {
+/// [`ClusterError::LabelLengths`] if the two slices differ in length.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64, ClusterError> {
     if a.len() != b.len() {
-        return Err(InputError::LabelLengths {
+        return Err(ClusterError::LabelLengths {
             left: a.len(),
             right: b.len(),
         });
@@ -310,22 +312,40 @@ mod tests {
         );
         assert!(matches!(
             adjusted_rand_index(&[0, 1], &[0]),
-            Err(InputError::LabelLengths { left: 2, right: 1 })
+            Err(ClusterError::LabelLengths { left: 2, right: 1 })
         ));
         let ari = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 1, 0, 1, 0, 1]).unwrap();
         assert!(ari < 0.1, "{ari}");
     }
 
     #[test]
+    fn purity_counts_each_clusters_majority_class() {
+        let labels = [Some(0), Some(0), Some(0), Some(1), Some(1), None];
+        let truth = [1, 1, 2, 2, 2, 2];
+        // Cluster 0: two of class 1; cluster 1: two of class 2; noise is wrong.
+        assert!((purity(&labels, &truth).unwrap() - 4.0 / 6.0).abs() < 1e-12);
+        assert!(purity(&labels, &truth[..5]).is_err());
+    }
+
+    #[test]
+    fn blocks_hold_at_most_the_floats_asked_and_all_rows() {
+        let values: Vec<f32> = (0..30).map(|v| v as f32).collect();
+        let blocks = blocks_from_slice(&values, 10, 3, 7, &Device::flex()).unwrap();
+        let rows: Vec<usize> = blocks.iter().map(|b| b.dims()[0]).collect();
+        assert_eq!(rows, vec![2, 2, 2, 2, 2]);
+        assert!(blocks_from_slice(&values, 9, 3, 7, &Device::flex()).is_err());
+    }
+
+    #[test]
     fn make_blobs_refuses_no_centres_and_ragged_ones() {
-        assert_eq!(make_blobs(10, &[], 1.0, 0), Err(InputError::Empty));
+        assert_eq!(make_blobs(10, &[], 1.0, 0), Err(ClusterError::Empty));
         assert_eq!(
             make_blobs(10, &[vec![]], 1.0, 0),
-            Err(InputError::ZeroDimensions)
+            Err(ClusterError::ZeroDimensions)
         );
         assert!(matches!(
             make_blobs(10, &[vec![0.0, 1.0], vec![2.0]], 1.0, 0),
-            Err(InputError::Shape {
+            Err(ClusterError::Shape {
                 len: 1,
                 cols: 2,
                 ..

@@ -5,7 +5,8 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::kmeans::{FittedKMeans, FittedMiniBatchKMeans, KMeansError, MiniBatchKMeansParams};
+use crate::kmeans::{FittedKMeans, FittedMiniBatchKMeans, MiniBatchKMeansParams};
+use crate::{ClusterError, ParamGuard};
 use crate::{Metric, Rng};
 
 /// Everything a [`FittedKMeans`] needs to predict again, and its training figures.
@@ -52,29 +53,29 @@ pub struct MiniBatchKMeansRecord {
     pub rng: Rng,
 }
 
-fn file_error(path: &Path, reason: impl ToString) -> KMeansError {
-    KMeansError::File {
+fn file_error(path: &Path, reason: impl ToString) -> ClusterError {
+    ClusterError::File {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     }
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), KMeansError> {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ClusterError> {
     let json = serde_json::to_vec(value).map_err(|e| file_error(path, e))?;
     kiln_core::write_atomic(path, &json).map_err(|e| file_error(path, e))
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, KMeansError> {
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ClusterError> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| file_error(path, format!("not a saved model: {e}")))
 }
 
-fn centroid_values(c: Tensor<2>) -> Result<Vec<f32>, KMeansError> {
+fn centroid_values(c: Tensor<2>) -> Result<Vec<f32>, ClusterError> {
     Ok(crate::to_f32(c)?)
 }
 
 /// The stored origin: `d` finite values, or none (zeros: files from before it existed).
-fn check_origin(path: &Path, origin: Vec<f32>, d: usize) -> Result<Vec<f32>, KMeansError> {
+fn check_origin(path: &Path, origin: Vec<f32>, d: usize) -> Result<Vec<f32>, ClusterError> {
     if origin.is_empty() {
         return Ok(vec![0.0; d]);
     }
@@ -91,7 +92,7 @@ fn check_origin(path: &Path, origin: Vec<f32>, d: usize) -> Result<Vec<f32>, KMe
 }
 
 /// Checks that `k × d` values were stored.
-fn check_shape(path: &Path, k: usize, d: usize, len: usize) -> Result<(), KMeansError> {
+fn check_shape(path: &Path, k: usize, d: usize, len: usize) -> Result<(), ClusterError> {
     if k == 0 || d == 0 || k.checked_mul(d) != Some(len) {
         return Err(file_error(
             path,
@@ -105,8 +106,8 @@ impl FittedKMeans {
     /// The model as a serialisable record.
     ///
     /// # Errors
-    /// [`InputError::Device`](crate::InputError::Device) if the centroids cannot be read back.
-    pub fn to_record(&self) -> Result<KMeansRecord, KMeansError> {
+    /// [`ClusterError::Device`](crate::ClusterError::Device) if the centroids cannot be read back.
+    pub fn to_record(&self) -> Result<KMeansRecord, ClusterError> {
         let [k, d] = self.centroids.dims();
         Ok(KMeansRecord {
             metric: self.metric,
@@ -123,16 +124,16 @@ impl FittedKMeans {
     /// Saves the model as JSON, atomically.
     ///
     /// # Errors
-    /// [`KMeansError::File`] if it cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), KMeansError> {
+    /// [`ClusterError::File`] if it cannot be written.
+    pub fn save(&self, path: &Path) -> Result<(), ClusterError> {
         write_json(path, &self.to_record()?)
     }
 
     /// Loads a model saved by [`save`](Self::save), its centroids on `device`.
     ///
     /// # Errors
-    /// [`KMeansError::File`] for a missing, unreadable or inconsistent file.
-    pub fn load(path: &Path, device: &Device) -> Result<Self, KMeansError> {
+    /// [`ClusterError::File`] for a missing, unreadable or inconsistent file.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ClusterError> {
         let r: KMeansRecord = read_json(path)?;
         check_shape(path, r.k, r.d, r.centroids.len())?;
         let origin = check_origin(path, r.origin, r.d)?;
@@ -155,7 +156,7 @@ impl FittedMiniBatchKMeans {
     /// The model as a serialisable record.
     pub fn to_record(&self) -> MiniBatchKMeansRecord {
         MiniBatchKMeansRecord {
-            params: self.params.clone(),
+            params: (*self.params).clone(),
             d: self.d,
             centroids: self.centroids.clone(),
             origin: self.origin.clone(),
@@ -169,17 +170,17 @@ impl FittedMiniBatchKMeans {
     /// as if it had seen no batch: `partial_fit` goes on from them.
     ///
     /// # Errors
-    /// [`KMeansError::InvalidCentroids`] for an empty or non-finite matrix or a `k` that does
+    /// [`ClusterError::InvalidCentroids`] for an empty or non-finite matrix or a `k` that does
     /// not match; invalid parameters.
     pub fn from_centroids(
         centroids: Tensor<2>,
         params: MiniBatchKMeansParams,
-    ) -> Result<Self, KMeansError> {
-        params.validate()?;
+    ) -> Result<Self, ClusterError> {
+        let params = params.check()?;
         let fitted = FittedKMeans::from_centroids(centroids, params.metric)?;
         let [k, d] = fitted.centroids.dims();
         if k != params.k {
-            return Err(KMeansError::InvalidCentroids);
+            return Err(ClusterError::InvalidCentroids);
         }
         Ok(Self {
             device: fitted.centroids.device(),
@@ -196,8 +197,8 @@ impl FittedMiniBatchKMeans {
     /// Saves the model as JSON, atomically.
     ///
     /// # Errors
-    /// [`KMeansError::File`] if it cannot be written.
-    pub fn save(&self, path: &Path) -> Result<(), KMeansError> {
+    /// [`ClusterError::File`] if it cannot be written.
+    pub fn save(&self, path: &Path) -> Result<(), ClusterError> {
         write_json(path, &self.to_record())
     }
 
@@ -205,20 +206,20 @@ impl FittedMiniBatchKMeans {
     /// batches' updates start on `device`.
     ///
     /// # Errors
-    /// [`KMeansError::File`] for a missing, unreadable or inconsistent file.
-    pub fn load(path: &Path, device: &Device) -> Result<Self, KMeansError> {
+    /// [`ClusterError::File`] for a missing, unreadable or inconsistent file.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ClusterError> {
         let r: MiniBatchKMeansRecord = read_json(path)?;
-        r.params.validate().map_err(|e| file_error(path, e))?;
-        check_shape(path, r.params.k, r.d, r.centroids.len())?;
+        let params = r.params.check().map_err(|e| file_error(path, e))?;
+        check_shape(path, params.k, r.d, r.centroids.len())?;
         let origin = check_origin(path, r.origin, r.d)?;
-        if r.counts.len() != r.params.k || r.centroids.iter().any(|v| !v.is_finite()) {
+        if r.counts.len() != params.k || r.centroids.iter().any(|v| !v.is_finite()) {
             return Err(file_error(
                 path,
                 "counts or centroids do not fit the parameters",
             ));
         }
         Ok(Self {
-            params: r.params,
+            params,
             centroids: r.centroids,
             origin,
             d: r.d,

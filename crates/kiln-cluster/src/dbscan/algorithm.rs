@@ -2,10 +2,11 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::params::BLOCK_FLOATS;
-use super::{DbscanError, DbscanParams};
+use super::DbscanParams;
+use crate::Checked;
+use crate::DEFAULT_BLOCK_FLOATS;
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_rows};
-use crate::{InputError, Metric, check_input, to_f32};
+use crate::{ClusterError, Metric, check_input, to_f32};
 
 /// A fitted DBSCAN clustering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,15 +33,18 @@ impl FittedDbscan {
     }
 }
 
-pub(crate) fn fit(p: &DbscanParams, blocks: &[Tensor<2>]) -> Result<FittedDbscan, DbscanError> {
+pub(crate) fn fit(
+    p: &Checked<DbscanParams>,
+    blocks: &[Tensor<2>],
+) -> Result<FittedDbscan, ClusterError> {
     let Some(first) = blocks.first() else {
-        return Err(InputError::Empty.into());
+        return Err(ClusterError::Empty.into());
     };
     let d = first.dims()[1];
     let mut prepared = Vec::with_capacity(blocks.len());
     for (index, block) in blocks.iter().enumerate() {
         if block.dims()[1] != d {
-            return Err(InputError::BlockWidth {
+            return Err(ClusterError::BlockWidth {
                 block: index,
                 expected: d,
                 found: block.dims()[1],
@@ -78,7 +82,7 @@ pub(crate) fn fit(p: &DbscanParams, blocks: &[Tensor<2>]) -> Result<FittedDbscan
         p.max_neighbour_pairs,
         p.device_block_floats,
     )?
-    .ok_or(DbscanError::TooManyNeighbours {
+    .ok_or(ClusterError::TooManyNeighbours {
         eps: p.eps,
         n,
         limit: p.max_neighbour_pairs,
@@ -151,7 +155,7 @@ fn neighbourhoods(
     block_rows: Option<usize>,
     max_pairs: usize,
     chunk_floats: usize,
-) -> Result<Option<Neighbourhoods>, InputError> {
+) -> Result<Option<Neighbourhoods>, ClusterError> {
     let d = blocks[0].dims()[1];
     let device = blocks[0].device();
     let starts: Vec<usize> = std::iter::once(0)
@@ -182,7 +186,7 @@ fn neighbourhoods(
         axes.sort_by(|&a, &b| var(b).total_cmp(&var(a)));
         (axes[0], axes[1])
     };
-    let column = |j: usize| -> Result<Vec<f32>, InputError> {
+    let column = |j: usize| -> Result<Vec<f32>, ClusterError> {
         let mut values = Vec::with_capacity(n);
         for b in blocks {
             values.extend(to_f32(b.clone().narrow(1, j, 1))?);
@@ -261,7 +265,7 @@ fn neighbourhoods(
 
     let block = block_rows
         .unwrap_or(DEFAULT_BLOCK_ROWS)
-        .min((BLOCK_FLOATS / n).max(1));
+        .min((DEFAULT_BLOCK_FLOATS / n).max(1));
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0);
     let mut indices: Vec<u32> = Vec::new();

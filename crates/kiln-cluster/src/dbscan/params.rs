@@ -1,7 +1,7 @@
 use burn::tensor::Tensor;
 
-use super::{DbscanError, DbscanParamsError, FittedDbscan};
-use crate::Metric;
+use super::FittedDbscan;
+use crate::{Checked, ClusterError, Metric, ParamGuard};
 
 /// Entry point: `Dbscan::params(eps, min_samples)`.
 pub struct Dbscan;
@@ -16,13 +16,14 @@ impl Dbscan {
             metric: Metric::Euclidean,
             block_rows: None,
             max_neighbour_pairs: DEFAULT_MAX_NEIGHBOUR_PAIRS,
-            device_block_floats: BLOCK_FLOATS,
+            device_block_floats: crate::DEFAULT_BLOCK_FLOATS,
         }
     }
 }
 
-/// DBSCAN parameters; [`fit`](Self::fit) validates them before running.
-#[derive(Debug, Clone, PartialEq)]
+/// DBSCAN parameters, a builder: [`check`](ParamGuard::check) them once into [`Checked`]
+/// parameters to fit with (or call [`fit`](Self::fit), which checks first).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DbscanParams {
     pub(crate) eps: f64,
     pub(crate) min_samples: usize,
@@ -34,9 +35,6 @@ pub struct DbscanParams {
 
 /// Neighbour pairs DBSCAN keeps on the host by default: 2²⁸, 1 GiB of `u32` indices.
 pub const DEFAULT_MAX_NEIGHBOUR_PAIRS: usize = 1 << 28;
-
-/// Floats one block of the neighbour computation may hold by default (64 MiB of f32).
-pub(crate) const BLOCK_FLOATS: usize = 1 << 24;
 
 impl DbscanParams {
     /// Euclidean distance (default) or cosine distance `1 − cos`.
@@ -58,7 +56,7 @@ impl DbscanParams {
     /// points) the fit may hold on the host, 4 bytes each; default
     /// [`DEFAULT_MAX_NEIGHBOUR_PAIRS`] (2²⁸, 1 GiB). When `eps` reaches so many points that
     /// the lists would grow past it — they grow as n² when `eps` covers most of the data —
-    /// the fit stops with [`DbscanError::TooManyNeighbours`] instead of exhausting memory.
+    /// the fit stops with [`ClusterError::TooManyNeighbours`] instead of exhausting memory.
     pub fn max_neighbour_pairs(mut self, pairs: usize) -> Self {
         self.max_neighbour_pairs = pairs;
         self
@@ -73,45 +71,60 @@ impl DbscanParams {
         self
     }
 
-    /// Checks every value.
+    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit-2).
     ///
     /// # Errors
-    /// The first invalid value, as its own [`DbscanParamsError`] variant.
-    pub fn validate(&self) -> Result<(), DbscanParamsError> {
+    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit-2).
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, ClusterError> {
+        self.clone().check()?.fit(x)
+    }
+
+    /// [`check`](ParamGuard::check), then [`Checked::fit_blocks`](Checked#method.fit_blocks-1).
+    ///
+    /// # Errors
+    /// Invalid parameters, else as [`Checked::fit_blocks`](Checked#method.fit_blocks-1).
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedDbscan, ClusterError> {
+        self.clone().check()?.fit_blocks(blocks)
+    }
+}
+
+impl ParamGuard for DbscanParams {
+    fn check_ref(&self) -> Result<(), ClusterError> {
         if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(DbscanParamsError::Eps(self.eps));
+            return Err(ClusterError::Eps(self.eps));
         }
         if self.min_samples == 0 {
-            return Err(DbscanParamsError::ZeroMinSamples);
+            return Err(ClusterError::ZeroMinSamples);
         }
         if self.block_rows == Some(0) {
-            return Err(DbscanParamsError::ZeroBlockRows);
+            return Err(ClusterError::ZeroBlockRows);
         }
         if self.max_neighbour_pairs == 0 {
-            return Err(DbscanParamsError::ZeroMaxNeighbourPairs);
+            return Err(ClusterError::ZeroMaxNeighbourPairs);
         }
         Ok(())
     }
+}
 
+impl Checked<DbscanParams> {
     /// Clusters the rows of `x` (`[n, d]`, on any device).
     ///
     /// # Errors
-    /// Invalid parameters, empty or non-finite input, or zero vectors under cosine.
-    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, DbscanError> {
-        self.validate()?;
+    /// Empty or non-finite input, zero vectors under cosine, or more neighbour pairs than
+    /// [`max_neighbour_pairs`](DbscanParams::max_neighbour_pairs).
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, ClusterError> {
         super::algorithm::fit(self, std::slice::from_ref(x))
     }
 
-    /// [`fit`](Self::fit) on points given as consecutive row blocks (`[n_b, d]` each, one `d`,
-    /// on one device), for an input larger than the device's buffer limit: each block, and
-    /// every tensor the fit makes, stays within [`device_block_floats`](Self::device_block_floats).
-    /// The result is the fit of the concatenation.
+    /// `fit` on points given as consecutive row blocks (`[n_b, d]` each, one `d`, on one
+    /// device), for an input larger than the device's buffer limit: each block, and every
+    /// tensor the fit makes, stays within
+    /// [`device_block_floats`](DbscanParams::device_block_floats). The result is the fit of
+    /// the concatenation.
     ///
     /// # Errors
-    /// As [`fit`](Self::fit); no blocks or blocks of different widths are
-    /// [`InputError`](crate::InputError)s.
-    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedDbscan, DbscanError> {
-        self.validate()?;
+    /// As `fit`; no blocks or blocks of different widths are [`ClusterError`]s.
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedDbscan, ClusterError> {
         super::algorithm::fit(self, blocks)
     }
 }
@@ -122,15 +135,15 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert_eq!(Dbscan::params(0.5, 5).validate(), Ok(()));
+        assert_eq!(Dbscan::params(0.5, 5).check_ref(), Ok(()));
     }
 
     #[test]
     fn bad_eps_is_rejected() {
         for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(matches!(
-                Dbscan::params(eps, 5).validate(),
-                Err(DbscanParamsError::Eps(_))
+                Dbscan::params(eps, 5).check_ref(),
+                Err(ClusterError::Eps(_))
             ));
         }
     }
@@ -138,16 +151,16 @@ mod tests {
     #[test]
     fn zero_min_samples_is_rejected() {
         assert_eq!(
-            Dbscan::params(0.5, 0).validate(),
-            Err(DbscanParamsError::ZeroMinSamples)
+            Dbscan::params(0.5, 0).check_ref(),
+            Err(ClusterError::ZeroMinSamples)
         );
     }
 
     #[test]
     fn zero_block_rows_is_rejected() {
         assert_eq!(
-            Dbscan::params(0.5, 5).block_rows(0).validate(),
-            Err(DbscanParamsError::ZeroBlockRows)
+            Dbscan::params(0.5, 5).block_rows(0).check_ref(),
+            Err(ClusterError::ZeroBlockRows)
         );
     }
 }

@@ -2,9 +2,10 @@
 
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 
-use super::{KMeansError, KMeansParams};
+use super::KMeansParams;
+use crate::Checked;
 use crate::metric::{augment_cols, augment_rows, normalize_rows, row_sq_norms, sum_all, sum_rows};
-use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_f64, to_indices};
+use crate::{ClusterError, Metric, Rng, check_input, read_scalar, to_f32, to_f64, to_indices};
 use burn::tensor::Bool;
 
 /// A fitted K-means model.
@@ -45,11 +46,11 @@ impl FittedKMeans {
     /// empty and [`inertia`](Self::inertia) and [`n_iter`](Self::n_iter) are 0.
     ///
     /// # Errors
-    /// [`KMeansError::InvalidCentroids`] for an empty or non-finite matrix.
-    pub fn from_centroids(centroids: Tensor<2>, metric: Metric) -> Result<Self, KMeansError> {
+    /// [`ClusterError::InvalidCentroids`] for an empty or non-finite matrix.
+    pub fn from_centroids(centroids: Tensor<2>, metric: Metric) -> Result<Self, ClusterError> {
         let [k, d] = centroids.dims();
         if k == 0 || d == 0 || !read_scalar::<1, Bool, bool>(centroids.clone().is_finite().all())? {
-            return Err(KMeansError::InvalidCentroids);
+            return Err(ClusterError::InvalidCentroids);
         }
         let prepared = prepare(&centroids, metric);
         let origin = origin_of(&prepared, metric)?;
@@ -60,7 +61,7 @@ impl FittedKMeans {
             inertia: 0.0,
             n_iter: 0,
             metric,
-            block_rows: 4096,
+            block_rows: super::DEFAULT_BLOCK_ROWS,
         })
     }
 
@@ -69,13 +70,8 @@ impl FittedKMeans {
     ///
     /// # Errors
     /// As [`predict`](Self::predict).
-    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
-        let (_, dists) = self.nearest(x)?;
-        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
-        Ok(match self.metric {
-            Metric::Euclidean => total,
-            Metric::Cosine => total / 2.0,
-        })
+    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, ClusterError> {
+        self.model().inertia_on(x)
     }
 
     /// The cluster of each training point.
@@ -98,20 +94,57 @@ impl FittedKMeans {
     ///
     /// # Errors
     /// Invalid input, or points of another dimension than the centroids.
-    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
+    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, ClusterError> {
+        self.model().predict(x)
+    }
+
+    fn model(&self) -> Centroids<'_> {
+        Centroids {
+            relative: self.centroids.clone(),
+            origin: &self.origin,
+            metric: self.metric,
+            block_rows: self.block_rows,
+        }
+    }
+}
+
+/// What both K-means models predict with: the one implementation of `predict` and
+/// `inertia_on` for [`FittedKMeans`] and
+/// [`FittedMiniBatchKMeans`](super::FittedMiniBatchKMeans).
+pub(crate) struct Centroids<'a> {
+    /// `[k, d]`, relative to `origin`, on any device.
+    pub(crate) relative: Tensor<2>,
+    pub(crate) origin: &'a [f32],
+    pub(crate) metric: Metric,
+    pub(crate) block_rows: usize,
+}
+
+impl Centroids<'_> {
+    /// The nearest centroid of each row of `x`.
+    pub(crate) fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, ClusterError> {
         let (labels, _) = self.nearest(x)?;
         Ok(to_indices(labels)?)
     }
 
-    fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
-        let expected = self.centroids.dims()[1];
+    /// The sum of squared distances to the nearest centroid (cosine: of `1 − cos`).
+    pub(crate) fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, ClusterError> {
+        let (_, dists) = self.nearest(x)?;
+        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
+        Ok(match self.metric {
+            Metric::Euclidean => total,
+            Metric::Cosine => total / 2.0,
+        })
+    }
+
+    fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), ClusterError> {
+        let expected = self.relative.dims()[1];
         let found = x.dims()[1];
         if found != expected {
-            return Err(KMeansError::DimensionMismatch { expected, found });
+            return Err(ClusterError::DimensionMismatch { expected, found });
         }
         check_input(x, self.metric)?;
-        let x = prepare(x, self.metric) - origin_row(&self.origin, &x.device());
-        let centroids = self.centroids.clone().to_device(&x.device());
+        let x = prepare(x, self.metric) - origin_row(self.origin, &x.device());
+        let centroids = self.relative.clone().to_device(&x.device());
         Ok(assign(&augment_rows(&x), &centroids, self.block_rows))
     }
 }
@@ -127,7 +160,7 @@ pub(super) fn prepare(x: &Tensor<2>, metric: Metric) -> Tensor<2> {
 /// Euclidean metric (a point of the data itself, so it moves with the data: `x − origin` is
 /// the same for data moved by any exactly representable vector), zeros under cosine (whose
 /// unit vectors are already at the scale of 1, and which is not translation-invariant).
-pub(crate) fn origin_of(prepared: &Tensor<2>, metric: Metric) -> Result<Vec<f32>, InputError> {
+pub(crate) fn origin_of(prepared: &Tensor<2>, metric: Metric) -> Result<Vec<f32>, ClusterError> {
     let d = prepared.dims()[1];
     match metric {
         Metric::Euclidean => to_f32(prepared.clone().narrow(0, 0, 1)),
@@ -176,9 +209,9 @@ pub(super) struct Blocks {
 
 impl Blocks {
     /// Checks and prepares `blocks` (each `[n_b, d]`, one `d`), relative to `origin`.
-    fn new(blocks: &[Tensor<2>], metric: Metric, origin: &[f32]) -> Result<Self, KMeansError> {
+    fn new(blocks: &[Tensor<2>], metric: Metric, origin: &[f32]) -> Result<Self, ClusterError> {
         let Some(first) = blocks.first() else {
-            return Err(InputError::Empty.into());
+            return Err(ClusterError::Empty.into());
         };
         let d = first.dims()[1];
         let mut starts = vec![0];
@@ -186,7 +219,7 @@ impl Blocks {
         for block in blocks {
             let found = block.dims()[1];
             if found != d {
-                return Err(KMeansError::DimensionMismatch { expected: d, found });
+                return Err(ClusterError::DimensionMismatch { expected: d, found });
             }
             check_input(block, metric)?;
             let prepared = prepare(block, metric) - origin_row(origin, &block.device());
@@ -223,7 +256,7 @@ impl Blocks {
 
     /// Squared distances of every row to the rows `c` (`[t, d]`), row-major `n × t` on the
     /// host, clamped at 0 against rounding.
-    fn distances_to(&self, c: Tensor<2>) -> Result<Vec<f32>, InputError> {
+    fn distances_to(&self, c: Tensor<2>) -> Result<Vec<f32>, ClusterError> {
         let c_sq = row_sq_norms(&c);
         let c_aug = augment_cols(c, c_sq);
         let mut out = Vec::new();
@@ -249,7 +282,7 @@ impl Blocks {
         &self,
         labels: &Tensor<1, Int>,
         k: usize,
-    ) -> Result<(Vec<f64>, Vec<f32>), InputError> {
+    ) -> Result<(Vec<f64>, Vec<f32>), ClusterError> {
         let mut total: Option<(Vec<f64>, Vec<f32>)> = None;
         for (b, x) in self.x.iter().enumerate() {
             let part =
@@ -265,11 +298,11 @@ impl Blocks {
                 }
             }
         }
-        total.ok_or(InputError::Empty)
+        total.ok_or(ClusterError::Empty)
     }
 
     /// The mean per-feature variance (two passes: the mean, then the centred squares).
-    fn mean_variance(&self) -> Result<f64, InputError> {
+    fn mean_variance(&self) -> Result<f64, ClusterError> {
         let n = self.n();
         let d = self.x[0].dims()[1];
         let sum = self
@@ -277,7 +310,7 @@ impl Blocks {
             .iter()
             .map(sum_rows)
             .reduce(|a, b| a + b)
-            .ok_or(InputError::Empty)?; // [1, d]
+            .ok_or(ClusterError::Empty)?; // [1, d]
         let mean = sum / n as f64;
         let mut squares = 0.0;
         for x in &self.x {
@@ -290,23 +323,26 @@ impl Blocks {
     }
 }
 
-pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans, KMeansError> {
+pub(crate) fn fit(
+    p: &Checked<KMeansParams>,
+    blocks: &[Tensor<2>],
+) -> Result<FittedKMeans, ClusterError> {
     let Some(first) = blocks.first() else {
-        return Err(InputError::Empty.into());
+        return Err(ClusterError::Empty.into());
     };
     check_input(first, p.metric)?;
     let origin = origin_of(&prepare(first, p.metric), p.metric)?;
     let x = Blocks::new(blocks, p.metric, &origin)?;
     let n = x.n();
     if p.k > n {
-        return Err(KMeansError::TooFewPoints { k: p.k, n });
+        return Err(ClusterError::TooFewPoints { k: p.k, n });
     }
     // scikit-learn's tolerance is relative to the mean per-feature variance.
     let tol = p.tolerance * x.mean_variance()?;
     if let Some(values) = &p.init {
         let d = blocks[0].dims()[1];
         if values.len() != p.k * d || !values.iter().all(|v| v.is_finite()) {
-            return Err(KMeansError::InvalidCentroids);
+            return Err(ClusterError::InvalidCentroids);
         }
         let init = Tensor::<2>::from_data(
             TensorData::new(values.clone(), [p.k, d]),
@@ -325,7 +361,7 @@ pub(crate) fn fit(p: &KMeansParams, blocks: &[Tensor<2>]) -> Result<FittedKMeans
             best = Some(fitted);
         }
     }
-    best.ok_or(KMeansError::Input(InputError::Empty))
+    best.ok_or(ClusterError::Empty)
 }
 
 /// Greedy k-means++ (as scikit-learn): each new centre is the best, by total potential, of
@@ -334,7 +370,7 @@ pub(super) fn kmeans_plus_plus(
     x: &Blocks,
     k: usize,
     rng: &mut Rng,
-) -> Result<Tensor<2>, InputError> {
+) -> Result<Tensor<2>, ClusterError> {
     let n = x.n();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let rows = |idx: &[usize]| x.rows(idx);
@@ -386,7 +422,7 @@ pub(super) struct FarthestPoints(std::vec::IntoIter<usize>);
 
 impl FarthestPoints {
     /// The order of `dists` (`[n]`, each point's squared distance to its centroid).
-    pub(super) fn new(dists: &Tensor<1>) -> Result<Self, InputError> {
+    pub(super) fn new(dists: &Tensor<1>) -> Result<Self, ClusterError> {
         let dist = to_f64(dists.clone())?;
         let mut idx: Vec<usize> = (0..dist.len()).collect();
         idx.sort_by(|a, b| dist[*b].total_cmp(&dist[*a]));
@@ -394,7 +430,7 @@ impl FarthestPoints {
     }
 
     /// The next farthest row of `x` not yet handed out.
-    pub(super) fn next(&mut self, x: &Blocks) -> Result<Option<Vec<f32>>, InputError> {
+    pub(super) fn next(&mut self, x: &Blocks) -> Result<Option<Vec<f32>>, ClusterError> {
         let Some(pick) = self.0.next() else {
             return Ok(None);
         };
@@ -428,7 +464,7 @@ pub(super) fn cluster_sums(
     x: &Tensor<2>,
     labels: Tensor<1, Int>,
     k: usize,
-) -> Result<(Vec<f64>, Vec<f32>), InputError> {
+) -> Result<(Vec<f64>, Vec<f32>), ClusterError> {
     let [n, d] = x.dims();
     let device = x.device();
     let add = IndexingUpdateOp::Add;
@@ -449,7 +485,7 @@ fn lloyd(
     init: Tensor<2>,
     tol: f64,
     origin: &[f32],
-) -> Result<FittedKMeans, InputError> {
+) -> Result<FittedKMeans, ClusterError> {
     let d = init.dims()[1];
     let device = init.device();
     let k = p.k;

@@ -5,13 +5,13 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::DEFAULT_BLOCK_ROWS;
 use super::algorithm::{
-    Blocks, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows, origin_of,
-    origin_row, prepare,
+    Blocks, Centroids, FarthestPoints, assign, cluster_sums, kmeans_plus_plus, normalize_host_rows,
+    origin_of, origin_row, prepare,
 };
-use super::{KMeansError, KMeansParamsError};
 use crate::metric::{augment_rows, sum_all, sum_rows};
-use crate::{InputError, Metric, Rng, check_input, read_scalar, to_f32, to_indices};
+use crate::{Checked, ClusterError, Metric, ParamGuard, Rng, check_input, read_scalar, to_f32};
 
 /// Entry point: `MiniBatchKMeans::params(k)`.
 pub struct MiniBatchKMeans;
@@ -28,12 +28,14 @@ impl MiniBatchKMeans {
             max_no_improvement: 10,
             seed: 42,
             metric: Metric::Euclidean,
+            block_rows: DEFAULT_BLOCK_ROWS,
         }
     }
 }
 
-/// Mini-batch K-means parameters; [`fit`](Self::fit), [`fit_stream`](Self::fit_stream) and
-/// [`partial_fit`](Self::partial_fit) validate them first.
+/// Mini-batch K-means parameters, a builder: [`check`](ParamGuard::check) them once into
+/// [`Checked`] parameters to fit with (or call [`fit`](Self::fit),
+/// [`fit_stream`](Self::fit_stream) or [`partial_fit`](Self::partial_fit), which check first).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MiniBatchKMeansParams {
     pub(crate) k: usize,
@@ -43,6 +45,13 @@ pub struct MiniBatchKMeansParams {
     max_no_improvement: usize,
     seed: u64,
     pub(crate) metric: Metric,
+    /// Models saved before this field read as the default.
+    #[serde(default = "default_block_rows")]
+    pub(crate) block_rows: usize,
+}
+
+fn default_block_rows() -> usize {
+    DEFAULT_BLOCK_ROWS
 }
 
 impl MiniBatchKMeansParams {
@@ -86,43 +95,79 @@ impl MiniBatchKMeansParams {
         self
     }
 
+    /// Rows per block when assigning points (default [`DEFAULT_BLOCK_ROWS`], as K-means):
+    /// batches are small, prediction inputs may not be.
+    pub fn block_rows(mut self, block_rows: usize) -> Self {
+        self.block_rows = block_rows;
+        self
+    }
+
     /// The seed.
     pub(crate) fn seed_value(&self) -> u64 {
         self.seed
     }
 
-    /// Checks every value.
+    /// [`check`](ParamGuard::check), then [`Checked::partial_fit`](Checked#method.partial_fit).
     ///
     /// # Errors
-    /// The first invalid value, as its own [`KMeansParamsError`] variant.
-    pub fn validate(&self) -> Result<(), KMeansParamsError> {
+    /// Invalid parameters, else as [`Checked::partial_fit`](Checked#method.partial_fit).
+    pub fn partial_fit(&self, first: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
+        self.clone().check()?.partial_fit(first)
+    }
+
+    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit-1).
+    ///
+    /// # Errors
+    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit-1).
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
+        self.clone().check()?.fit(x)
+    }
+
+    /// [`check`](ParamGuard::check), then [`Checked::fit_stream`](Checked#method.fit_stream).
+    ///
+    /// # Errors
+    /// Invalid parameters, else as [`Checked::fit_stream`](Checked#method.fit_stream).
+    pub fn fit_stream<I>(&self, batches: I) -> Result<FittedMiniBatchKMeans, ClusterError>
+    where
+        I: IntoIterator<Item = Tensor<2>>,
+    {
+        self.clone().check()?.fit_stream(batches)
+    }
+}
+
+impl ParamGuard for MiniBatchKMeansParams {
+    fn check_ref(&self) -> Result<(), ClusterError> {
         if self.k == 0 {
-            return Err(KMeansParamsError::ZeroClusters);
+            return Err(ClusterError::ZeroClusters);
         }
         if self.batch_size == 0 {
-            return Err(KMeansParamsError::ZeroBatchSize);
+            return Err(ClusterError::ZeroBatchSize);
         }
         if self.max_iter == 0 {
-            return Err(KMeansParamsError::ZeroMaxIter);
+            return Err(ClusterError::ZeroMaxIter);
         }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
-            return Err(KMeansParamsError::Tolerance(self.tolerance));
+            return Err(ClusterError::Tolerance(self.tolerance));
+        }
+        if self.block_rows == 0 {
+            return Err(ClusterError::ZeroBlockRows);
         }
         Ok(())
     }
+}
 
+impl Checked<MiniBatchKMeansParams> {
     /// Starts a model on its first batch (`[m, d]`, `m ≥ k`): k-means++ seeds the centroids
     /// from it, then one mini-batch step uses it. Continue with
     /// [`FittedMiniBatchKMeans::partial_fit`].
     ///
     /// # Errors
     /// Invalid parameters or input, or a first batch smaller than `k`.
-    pub fn partial_fit(&self, first: &Tensor<2>) -> Result<FittedMiniBatchKMeans, KMeansError> {
-        self.validate()?;
+    pub fn partial_fit(&self, first: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
         check_input(first, self.metric)?;
         let [m, _] = first.dims();
         if m < self.k {
-            return Err(KMeansError::TooFewPoints { k: self.k, n: m });
+            return Err(ClusterError::TooFewPoints { k: self.k, n: m });
         }
         let first = prepare(first, self.metric);
         let origin = origin_of(&first, self.metric)?;
@@ -140,7 +185,7 @@ impl MiniBatchKMeansParams {
         sample: &Tensor<2>,
         mut rng: Rng,
         origin: Vec<f32>,
-    ) -> Result<FittedMiniBatchKMeans, InputError> {
+    ) -> Result<FittedMiniBatchKMeans, ClusterError> {
         let init = kmeans_plus_plus(&Blocks::single(sample), self.k, &mut rng)?;
         let d = sample.dims()[1];
         Ok(FittedMiniBatchKMeans {
@@ -164,12 +209,11 @@ impl MiniBatchKMeansParams {
     ///
     /// # Errors
     /// Invalid parameters or input, or fewer points than clusters.
-    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedMiniBatchKMeans, KMeansError> {
-        self.validate()?;
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
         check_input(x, self.metric)?;
         let [n, _] = x.dims();
         if self.k > n {
-            return Err(KMeansError::TooFewPoints { k: self.k, n });
+            return Err(ClusterError::TooFewPoints { k: self.k, n });
         }
         let x = prepare(x, self.metric);
         let origin = origin_of(&x, self.metric)?;
@@ -233,12 +277,12 @@ impl MiniBatchKMeansParams {
     ///
     /// # Errors
     /// Invalid parameters, an invalid batch, or a batch of another dimension.
-    pub fn fit_stream<I>(&self, batches: I) -> Result<FittedMiniBatchKMeans, KMeansError>
+    pub fn fit_stream<I>(&self, batches: I) -> Result<FittedMiniBatchKMeans, ClusterError>
     where
         I: IntoIterator<Item = Tensor<2>>,
     {
         let mut batches = batches.into_iter();
-        let first = batches.next().ok_or(InputError::Empty)?;
+        let first = batches.next().ok_or(ClusterError::Empty)?;
         let mut model = self.partial_fit(&first)?;
         for batch in batches {
             model.partial_fit(&batch)?;
@@ -250,7 +294,7 @@ impl MiniBatchKMeansParams {
 /// A mini-batch K-means model that learns batch by batch.
 #[derive(Debug, Clone)]
 pub struct FittedMiniBatchKMeans {
-    pub(crate) params: MiniBatchKMeansParams,
+    pub(crate) params: Checked<MiniBatchKMeansParams>,
     /// `k × d` row-major on the host, relative to `origin`.
     pub(crate) centroids: Vec<f32>,
     /// The point every batch is compared relative to (the first point it saw; zeros under
@@ -270,11 +314,11 @@ impl FittedMiniBatchKMeans {
     /// # Errors
     /// Invalid input, or another dimension than the centroids'. The model is unchanged on
     /// error.
-    pub fn partial_fit(&mut self, batch: &Tensor<2>) -> Result<(), KMeansError> {
+    pub fn partial_fit(&mut self, batch: &Tensor<2>) -> Result<(), ClusterError> {
         check_input(batch, self.params.metric)?;
         let found = batch.dims()[1];
         if found != self.d {
-            return Err(KMeansError::DimensionMismatch {
+            return Err(ClusterError::DimensionMismatch {
                 expected: self.d,
                 found,
             });
@@ -320,9 +364,8 @@ impl FittedMiniBatchKMeans {
     ///
     /// # Errors
     /// Invalid input, or another dimension than the centroids'.
-    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, KMeansError> {
-        let (labels, _) = self.nearest(x)?;
-        Ok(to_indices(labels)?)
+    pub fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, ClusterError> {
+        self.model(&x.device()).predict(x)
     }
 
     /// The K-means objective on `x`: the sum of squared distances to the nearest centroid
@@ -330,25 +373,17 @@ impl FittedMiniBatchKMeans {
     ///
     /// # Errors
     /// As [`predict`](Self::predict).
-    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, KMeansError> {
-        let (_, dists) = self.nearest(x)?;
-        let total = f64::from(read_scalar::<1, burn::tensor::Float, f32>(sum_all(dists))?);
-        Ok(match self.params.metric {
-            Metric::Euclidean => total,
-            Metric::Cosine => total / 2.0,
-        })
+    pub fn inertia_on(&self, x: &Tensor<2>) -> Result<f64, ClusterError> {
+        self.model(&x.device()).inertia_on(x)
     }
 
-    fn nearest(&self, x: &Tensor<2>) -> Result<(Tensor<1, Int>, Tensor<1>), KMeansError> {
-        let centroids = self.centroids_on(&x.device());
-        let expected = self.d;
-        let found = x.dims()[1];
-        if found != expected {
-            return Err(KMeansError::DimensionMismatch { expected, found });
+    fn model(&self, device: &Device) -> Centroids<'_> {
+        Centroids {
+            relative: self.centroids_on(device),
+            origin: &self.origin,
+            metric: self.params.metric,
+            block_rows: self.params.block_rows,
         }
-        check_input(x, self.params.metric)?;
-        let x = prepare(x, self.params.metric) - origin_row(&self.origin, &x.device());
-        Ok(assign(&augment_rows(&x), &centroids, BLOCK_ROWS))
     }
 
     /// One mini-batch step on a prepared batch, after initialisation; returns the batch's
@@ -356,11 +391,11 @@ impl FittedMiniBatchKMeans {
     ///
     /// # Shapes
     /// - batch: `[m, d]`
-    fn update(&mut self, batch: &Tensor<2>) -> Result<f64, InputError> {
+    fn update(&mut self, batch: &Tensor<2>) -> Result<f64, ClusterError> {
         let k = self.params.k;
         let centroids = self.centroids_on(&batch.device());
         let d = self.d;
-        let (labels, dists) = assign(&augment_rows(batch), &centroids, BLOCK_ROWS);
+        let (labels, dists) = assign(&augment_rows(batch), &centroids, self.params.block_rows);
         let (batch_counts, sums) = cluster_sums(batch, labels, k)?;
         let mut far: Option<FarthestPoints> = None;
         let values = &mut self.centroids;
@@ -399,47 +434,44 @@ impl FittedMiniBatchKMeans {
     }
 }
 
-/// Rows per block when assigning points: batches are small, prediction inputs may not be.
-const BLOCK_ROWS: usize = 65_536;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_are_valid() {
-        assert_eq!(MiniBatchKMeans::params(3).validate(), Ok(()));
+        assert_eq!(MiniBatchKMeans::params(3).check_ref(), Ok(()));
     }
 
     #[test]
     fn zero_clusters_is_rejected() {
         assert_eq!(
-            MiniBatchKMeans::params(0).validate(),
-            Err(KMeansParamsError::ZeroClusters)
+            MiniBatchKMeans::params(0).check_ref(),
+            Err(ClusterError::ZeroClusters)
         );
     }
 
     #[test]
     fn zero_batch_size_is_rejected() {
         assert_eq!(
-            MiniBatchKMeans::params(2).batch_size(0).validate(),
-            Err(KMeansParamsError::ZeroBatchSize)
+            MiniBatchKMeans::params(2).batch_size(0).check_ref(),
+            Err(ClusterError::ZeroBatchSize)
         );
     }
 
     #[test]
     fn zero_max_iter_is_rejected() {
         assert_eq!(
-            MiniBatchKMeans::params(2).max_iter(0).validate(),
-            Err(KMeansParamsError::ZeroMaxIter)
+            MiniBatchKMeans::params(2).max_iter(0).check_ref(),
+            Err(ClusterError::ZeroMaxIter)
         );
     }
 
     #[test]
     fn bad_tolerance_is_rejected() {
         assert!(matches!(
-            MiniBatchKMeans::params(2).tolerance(-1.0).validate(),
-            Err(KMeansParamsError::Tolerance(_))
+            MiniBatchKMeans::params(2).tolerance(-1.0).check_ref(),
+            Err(ClusterError::Tolerance(_))
         ));
     }
 }

@@ -1,7 +1,11 @@
 use burn::tensor::Tensor;
 
-use super::{FittedKMeans, KMeansError, KMeansParamsError};
-use crate::Metric;
+use super::FittedKMeans;
+use crate::{Checked, ClusterError, Metric, ParamGuard};
+
+/// Rows per block of the distance computation of every K-means model, unless set: a block
+/// holds `block_rows × k` floats.
+pub const DEFAULT_BLOCK_ROWS: usize = 65_536;
 
 /// Entry point: `KMeans::params(k)`.
 pub struct KMeans;
@@ -16,14 +20,15 @@ impl KMeans {
             n_init: 1,
             seed: 42,
             metric: Metric::Euclidean,
-            block_rows: 65_536,
+            block_rows: DEFAULT_BLOCK_ROWS,
             init: None,
         }
     }
 }
 
-/// K-means parameters; [`fit`](Self::fit) validates them before running.
-#[derive(Debug, Clone, PartialEq)]
+/// K-means parameters, a builder: [`check`](ParamGuard::check) them once into
+/// [`Checked`] parameters to fit with (or call [`fit`](Self::fit), which checks first).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KMeansParams {
     pub(crate) k: usize,
     pub(crate) max_iter: usize,
@@ -84,50 +89,64 @@ impl KMeansParams {
         self
     }
 
-    /// Checks every value.
+    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit).
     ///
     /// # Errors
-    /// The first invalid value, as its own [`KMeansParamsError`] variant.
-    pub fn validate(&self) -> Result<(), KMeansParamsError> {
+    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit).
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, ClusterError> {
+        self.clone().check()?.fit(x)
+    }
+
+    /// [`check`](ParamGuard::check), then [`Checked::fit_blocks`](Checked#method.fit_blocks).
+    ///
+    /// # Errors
+    /// Invalid parameters, else as [`Checked::fit_blocks`](Checked#method.fit_blocks).
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedKMeans, ClusterError> {
+        self.clone().check()?.fit_blocks(blocks)
+    }
+}
+
+impl ParamGuard for KMeansParams {
+    fn check_ref(&self) -> Result<(), ClusterError> {
         if self.k == 0 {
-            return Err(KMeansParamsError::ZeroClusters);
+            return Err(ClusterError::ZeroClusters);
         }
         if self.max_iter == 0 {
-            return Err(KMeansParamsError::ZeroMaxIter);
+            return Err(ClusterError::ZeroMaxIter);
         }
         if self.n_init == 0 {
-            return Err(KMeansParamsError::ZeroNInit);
+            return Err(ClusterError::ZeroNInit);
         }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
-            return Err(KMeansParamsError::Tolerance(self.tolerance));
+            return Err(ClusterError::Tolerance(self.tolerance));
         }
         if self.block_rows == 0 {
-            return Err(KMeansParamsError::ZeroBlockRows);
+            return Err(ClusterError::ZeroBlockRows);
         }
         Ok(())
     }
+}
 
+impl Checked<KMeansParams> {
     /// Clusters the rows of `x` (`[n, d]`, on any device).
     ///
     /// # Errors
-    /// Invalid parameters, empty or non-finite input, zero vectors under cosine, or fewer
-    /// points than clusters.
-    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, KMeansError> {
-        self.validate()?;
+    /// Empty or non-finite input, zero vectors under cosine, or fewer points than clusters.
+    pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, ClusterError> {
         super::algorithm::fit(self, std::slice::from_ref(x))
     }
 
-    /// [`fit`](Self::fit) on a matrix given as consecutive row blocks (`[n_b, d]` each, one
-    /// `d`, on one device): the result is the fit of their concatenation, but no operation
-    /// ever touches more than one block of the points at a time. This is how an input larger
-    /// than a device's buffer limit is clustered (WGPU allocates at most 128 MiB per buffer on
-    /// most adapters; a 60,000 × 784 MNIST matrix is 188 MB): keep each block below it.
+    /// [`fit`](Checked#method.fit) on a matrix given as consecutive row blocks (`[n_b, d]`
+    /// each, one `d`, on one device): the result is the fit of their concatenation, but no
+    /// operation ever touches more than one block of the points at a time. This is how an
+    /// input larger than a device's buffer limit is clustered (WGPU allocates at most 128 MiB
+    /// per buffer on most adapters; a 60,000 × 784 MNIST matrix is 188 MB): keep each block
+    /// below it.
     ///
     /// # Errors
-    /// As [`fit`](Self::fit); blocks of different widths are
-    /// [`KMeansError::DimensionMismatch`], no blocks [`InputError::Empty`](crate::InputError::Empty).
-    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedKMeans, KMeansError> {
-        self.validate()?;
+    /// As `fit`; blocks of different widths are [`ClusterError::DimensionMismatch`], no
+    /// blocks [`ClusterError::Empty`].
+    pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedKMeans, ClusterError> {
         super::algorithm::fit(self, blocks)
     }
 }
@@ -138,30 +157,30 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert_eq!(KMeans::params(3).validate(), Ok(()));
+        assert_eq!(KMeans::params(3).check_ref(), Ok(()));
     }
 
     #[test]
     fn zero_clusters_is_rejected() {
         assert_eq!(
-            KMeans::params(0).validate(),
-            Err(KMeansParamsError::ZeroClusters)
+            KMeans::params(0).check_ref(),
+            Err(ClusterError::ZeroClusters)
         );
     }
 
     #[test]
     fn zero_max_iter_is_rejected() {
         assert_eq!(
-            KMeans::params(2).max_iter(0).validate(),
-            Err(KMeansParamsError::ZeroMaxIter)
+            KMeans::params(2).max_iter(0).check_ref(),
+            Err(ClusterError::ZeroMaxIter)
         );
     }
 
     #[test]
     fn zero_n_init_is_rejected() {
         assert_eq!(
-            KMeans::params(2).n_init(0).validate(),
-            Err(KMeansParamsError::ZeroNInit)
+            KMeans::params(2).n_init(0).check_ref(),
+            Err(ClusterError::ZeroNInit)
         );
     }
 
@@ -169,8 +188,8 @@ mod tests {
     fn bad_tolerance_is_rejected() {
         for t in [-1e-3, f64::NAN, f64::INFINITY] {
             assert!(matches!(
-                KMeans::params(2).tolerance(t).validate(),
-                Err(KMeansParamsError::Tolerance(_))
+                KMeans::params(2).tolerance(t).check_ref(),
+                Err(ClusterError::Tolerance(_))
             ));
         }
     }
@@ -178,8 +197,8 @@ mod tests {
     #[test]
     fn zero_block_rows_is_rejected() {
         assert_eq!(
-            KMeans::params(2).block_rows(0).validate(),
-            Err(KMeansParamsError::ZeroBlockRows)
+            KMeans::params(2).block_rows(0).check_ref(),
+            Err(ClusterError::ZeroBlockRows)
         );
     }
 }
