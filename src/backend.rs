@@ -344,7 +344,7 @@ pub fn software_adapter(backend: Backend, device: &Device) -> Option<String> {
     None
 }
 
-/// Errors of choosing a backend.
+/// Errors of choosing a backend, reaching a remote one, or serving one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
@@ -463,6 +463,23 @@ pub enum BackendError {
         /// The first line of what went wrong.
         reason: String,
     },
+    /// A server's address could not be bound (the port is taken, or not allowed).
+    #[error("cannot listen on {address}: {reason}")]
+    ServerBind {
+        /// `HOST:PORT` asked for.
+        address: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// Burn's server refused the devices or its transport failed.
+    #[error("the server stopped: {0}")]
+    ServerStopped(String),
+    /// A server's token (`KILN_REMOTE_TOKEN`) is missing where it is needed, or too short.
+    #[error("{0}")]
+    ServerToken(String),
+    /// A server was given no device.
+    #[error("a server needs at least one device")]
+    ServerNoDevices,
 }
 
 /// What to do about too few devices of `backend`.

@@ -169,7 +169,7 @@ mod relay;
 pub use front::FrontLimits;
 pub use relay::{Deadlines, TIMEOUT_VAR};
 #[cfg(feature = "remote-server")]
-pub use server::{LocalServer, MIN_TOKEN_BYTES, ServerError, check_token, serve, serve_with};
+pub use server::{LocalServer, MIN_TOKEN_BYTES, check_token, serve, serve_with};
 
 #[cfg(feature = "remote-server")]
 mod server {
@@ -181,33 +181,11 @@ mod server {
     use tokio::sync::watch;
 
     use super::front::{self, Front, FrontLimits};
+    use crate::backend::BackendError;
 
     /// The shortest token a server accepts: 16 bytes (128 bits when random, e.g.
     /// `openssl rand -hex 16` gives 32 characters).
     pub const MIN_TOKEN_BYTES: usize = 16;
-
-    /// Why a server could not start or stopped.
-    #[derive(Debug, thiserror::Error)]
-    #[non_exhaustive]
-    pub enum ServerError {
-        /// The address could not be bound (the port is taken, or not allowed).
-        #[error("cannot listen on {address}: {reason}")]
-        Bind {
-            /// `HOST:PORT` asked for.
-            address: String,
-            /// The operating system's reason.
-            reason: String,
-        },
-        /// Burn's server refused the devices or its transport failed.
-        #[error("the server stopped: {0}")]
-        Serve(String),
-        /// The token in `KILN_REMOTE_TOKEN` is missing where it is needed, or too short.
-        #[error("{0}")]
-        Token(String),
-        /// No device was given.
-        #[error("a server needs at least one device")]
-        NoDevices,
-    }
 
     /// Whether `host` (an address or name to listen on) is this machine only.
     fn is_loopback(host: &str) -> bool {
@@ -223,18 +201,22 @@ mod server {
     /// unless `insecure` says the operator wants it anyway.
     ///
     /// # Errors
-    /// [`ServerError::Token`] saying which rule and what to do.
-    pub fn check_token(host: &str, token: Option<&str>, insecure: bool) -> Result<(), ServerError> {
+    /// [`BackendError::ServerToken`] saying which rule and what to do.
+    pub fn check_token(
+        host: &str,
+        token: Option<&str>,
+        insecure: bool,
+    ) -> Result<(), BackendError> {
         if insecure {
             return Ok(());
         }
         match token {
-            Some(t) if t.len() < MIN_TOKEN_BYTES => Err(ServerError::Token(format!(
+            Some(t) if t.len() < MIN_TOKEN_BYTES => Err(BackendError::ServerToken(format!(
                 "KILN_REMOTE_TOKEN has {} bytes, fewer than {MIN_TOKEN_BYTES}: use a random one \
                  (e.g. `openssl rand -hex 16`), or --insecure to accept it",
                 t.len()
             ))),
-            None if !is_loopback(host) => Err(ServerError::Token(format!(
+            None if !is_loopback(host) => Err(BackendError::ServerToken(format!(
                 "listening on {host}, beyond this machine, needs a token: set KILN_REMOTE_TOKEN \
                  (at least {MIN_TOKEN_BYTES} bytes) here and on the clients, or pass --insecure \
                  to serve anyone who can reach the port"
@@ -243,39 +225,39 @@ mod server {
         }
     }
 
-    fn server(devices: Vec<Device>, token: Option<&str>) -> Result<RemoteServer, ServerError> {
+    fn server(devices: Vec<Device>, token: Option<&str>) -> Result<RemoteServer, BackendError> {
         if devices.is_empty() {
-            return Err(ServerError::NoDevices);
+            return Err(BackendError::ServerNoDevices);
         }
         let server = RemoteServer::new(devices);
         Ok(match token {
             Some(t) => server.with_authorizer(
-                TokenAuthorizer::new(t).map_err(|e| ServerError::Token(e.to_string()))?,
+                TokenAuthorizer::new(t).map_err(|e| BackendError::ServerToken(e.to_string()))?,
             ),
             None => server,
         })
     }
 
-    fn bind(address: &str) -> Result<TcpListener, ServerError> {
-        TcpListener::bind(address).map_err(|e| ServerError::Bind {
+    fn bind(address: &str) -> Result<TcpListener, BackendError> {
+        TcpListener::bind(address).map_err(|e| BackendError::ServerBind {
             address: address.to_string(),
             reason: e.to_string(),
         })
     }
 
-    fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServerError> {
+    fn local_addr(listener: &TcpListener) -> Result<SocketAddr, BackendError> {
         listener
             .local_addr()
-            .map_err(|e| ServerError::Serve(e.to_string()))
+            .map_err(|e| BackendError::ServerStopped(e.to_string()))
     }
 
-    fn runtime(name: &str) -> Result<tokio::runtime::Runtime, ServerError> {
+    fn runtime(name: &str) -> Result<tokio::runtime::Runtime, BackendError> {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(name)
             .enable_all()
             .build()
-            .map_err(|e| ServerError::Serve(e.to_string()))
+            .map_err(|e| BackendError::ServerStopped(e.to_string()))
     }
 
     /// Burn's server on a port of 127.0.0.1 and kiln's front (see [`FrontLimits`]) on
@@ -286,16 +268,16 @@ mod server {
         token: Option<&str>,
         limits: FrontLimits,
         stop: watch::Receiver<bool>,
-    ) -> Result<TcpListener, ServerError> {
+    ) -> Result<TcpListener, BackendError> {
         let inner = bind("127.0.0.1:0")?;
         let front = Arc::new(Front::new(token, local_addr(&inner)?, limits, stop));
         public
             .set_nonblocking(true)
-            .map_err(|e| ServerError::Serve(e.to_string()))?;
+            .map_err(|e| BackendError::ServerStopped(e.to_string()))?;
         let listener = {
             let _entered = runtime.enter();
             tokio::net::TcpListener::from_std(public)
-                .map_err(|e| ServerError::Serve(e.to_string()))?
+                .map_err(|e| BackendError::ServerStopped(e.to_string()))?
         };
         runtime.spawn(front::run(listener, front));
         Ok(inner)
@@ -307,14 +289,14 @@ mod server {
     /// dial, once the socket is bound. Check the token first with [`check_token`].
     ///
     /// # Errors
-    /// [`ServerError::Bind`] when the address cannot be bound; [`ServerError::Serve`] when Burn
+    /// [`BackendError::ServerBind`] when the address cannot be bound; [`BackendError::ServerStopped`] when Burn
     /// refuses the devices (LibTorch devices cannot be served) or the transport fails.
     pub fn serve(
         devices: Vec<Device>,
         address: &str,
         token: Option<&str>,
         on_listening: impl FnOnce(&str),
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), BackendError> {
         serve_with(
             devices,
             address,
@@ -334,7 +316,7 @@ mod server {
         token: Option<&str>,
         limits: FrontLimits,
         on_listening: impl FnOnce(&str),
-    ) -> Result<(), ServerError> {
+    ) -> Result<(), BackendError> {
         let server = server(devices, token)?;
         let public = bind(address)?;
         let local = local_addr(&public)?;
@@ -345,7 +327,7 @@ mod server {
         let served = server.serve(WebSocketTransport::from_listener(inner));
         let _ = stop.send(true);
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-        served.map_err(|e| ServerError::Serve(kiln_core::one_line(&e)))
+        served.map_err(|e| BackendError::ServerStopped(kiln_core::one_line(&e)))
     }
 
     /// A Burn server on 127.0.0.1 inside this process, behind kiln's front, on a port the
@@ -363,7 +345,7 @@ mod server {
         ///
         /// # Errors
         /// As [`serve`].
-        pub fn start(devices: Vec<Device>, token: Option<&str>) -> Result<Self, ServerError> {
+        pub fn start(devices: Vec<Device>, token: Option<&str>) -> Result<Self, BackendError> {
             Self::start_with(devices, token, FrontLimits::default())
         }
 
@@ -375,7 +357,7 @@ mod server {
             devices: Vec<Device>,
             token: Option<&str>,
             limits: FrontLimits,
-        ) -> Result<Self, ServerError> {
+        ) -> Result<Self, BackendError> {
             let server = server(devices, token)?;
             let public = bind("127.0.0.1:0")?;
             let url = format!("ws://{}", local_addr(&public)?);

@@ -109,7 +109,7 @@ fn configs_run_state_and_replay_buffers_never_panic() {
     let progress = run.path().join("checkpoint/progress.json");
     kiln::train::RunDir::open(run.path(), kiln::train::RunMode::New)
         .unwrap()
-        .save_checkpoint(3, |_| Ok::<(), kiln::train::ArtifactError>(()))
+        .save_checkpoint(3, |_| Ok::<(), kiln::train::RunError>(()))
         .unwrap();
     fuzz(
         "checkpoint progress",

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kiln::rl::dqn::{DqnConfig, DqnConfigError, ReplayBuffer};
+use kiln::rl::dqn::{DqnConfig, DqnError, ReplayBuffer};
 use kiln::rl::{CartPole, MlpConfig};
-use kiln::train::{ArtifactError, RunDir, RunError, RunMode};
+use kiln::train::{RunDir, RunError, RunMode};
 
 use super::common::{cpu, loud};
 use super::faults::{example, fixtures, skip};
@@ -314,10 +314,7 @@ fn every_hostile_replay_buffer_edit_is_a_typed_error_on_resume() {
     hostile["head"] = serde_json::json!(1);
     std::fs::write(&buffer_path, serde_json::to_vec(&hostile).unwrap()).unwrap();
     let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
-    assert!(
-        matches!(err, RunError::Artifact(ArtifactError::Checksum { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, RunError::Checksum { .. }), "{err}");
 }
 
 #[test]
@@ -327,10 +324,7 @@ fn sizes_nobody_capped_are_refused_before_anything_is_allocated() {
     let mut env = CartPole::new(1);
     let err = kiln::rl::dqn::train(&config, &mut env, &cpu(), kiln::rl::silent).unwrap_err();
     assert!(
-        matches!(
-            err,
-            kiln::rl::dqn::DqnError::Config(DqnConfigError::BufferTooLarge { .. })
-        ),
+        matches!(err, kiln::rl::dqn::DqnError::BufferTooLarge { .. }),
         "{err}"
     );
     assert!(err.to_string().contains("GiB"), "{err}");
@@ -343,7 +337,7 @@ fn sizes_nobody_capped_are_refused_before_anything_is_allocated() {
         .validate()
         .unwrap_err();
     assert!(
-        matches!(err, DqnConfigError::LearningStartsAfterEnd { .. }),
+        matches!(err, DqnError::LearningStartsAfterEnd { .. }),
         "{err}"
     );
 

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Distribution, Tensor};
 use kiln::mlp::{Activation, MlpConfig};
-use kiln::train::ArtifactError;
+use kiln::train::RunError;
 
 use super::common::backends;
 
@@ -60,7 +60,7 @@ fn loading_weights_of_another_shape_is_an_error() {
         .init(&device)
         .unwrap();
     let err = kiln::train::load_module(big, &path).unwrap_err();
-    assert!(matches!(err, ArtifactError::Weights { .. }), "{err}");
+    assert!(matches!(err, RunError::Weights { .. }), "{err}");
 }
 
 #[test]
@@ -71,5 +71,5 @@ fn loading_a_corrupt_file_is_an_error() {
     std::fs::write(&path, b"not a burnpack file").unwrap();
     let model = MlpConfig::new().init(&device).unwrap();
     let err = kiln::train::load_module(model, &path).unwrap_err();
-    assert!(matches!(err, ArtifactError::Weights { .. }), "{err}");
+    assert!(matches!(err, RunError::Weights { .. }), "{err}");
 }

@@ -77,7 +77,7 @@ impl ImageDataset {
     /// Reads an image file and a label file (IDX, raw or gzipped) and checks that they agree.
     ///
     /// # Errors
-    /// Any [`idx::IdxError`] of either file, or a count or label mismatch between them.
+    /// Any [`DataError`] of either file, or a count or label mismatch between them.
     pub fn from_idx_files(
         images: &Path,
         labels: &Path,

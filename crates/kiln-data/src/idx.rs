@@ -7,9 +7,11 @@
 //! recognises gzip by its own magic bytes, not by the file name.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::GzDecoder;
+
+use crate::DataError;
 
 /// Magic number of an IDX file of unsigned-byte images (`[n, rows, cols]`).
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -17,89 +19,6 @@ pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Everything that can be wrong with one IDX file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum IdxError {
-    /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The file starts like gzip but does not decompress.
-    #[error("{path} is not valid gzip: {source}")]
-    Gzip {
-        /// The file.
-        path: PathBuf,
-        /// The decompression error.
-        source: std::io::Error,
-    },
-    /// The file is shorter than its own header.
-    #[error("{path} is truncated: its header needs {needed} bytes, the file has {found}")]
-    TruncatedHeader {
-        /// The file.
-        path: PathBuf,
-        /// Bytes the header needs.
-        needed: usize,
-        /// Bytes present.
-        found: usize,
-    },
-    /// The magic number is not the one expected.
-    #[error("{path} has magic number {found:#010x}, expected {expected:#010x} ({what})")]
-    BadMagic {
-        /// The file.
-        path: PathBuf,
-        /// The magic number read.
-        found: u32,
-        /// The magic number expected.
-        expected: u32,
-        /// What kind of file was expected.
-        what: &'static str,
-    },
-    /// A dimension in the header is zero.
-    #[error("{path} declares an empty dimension: {dims:?}")]
-    EmptyDimension {
-        /// The file.
-        path: PathBuf,
-        /// The dimensions declared.
-        dims: Vec<usize>,
-    },
-    /// The header's dimensions multiply to more bytes than a `usize` holds: a corrupt header.
-    #[error("{path} declares dimensions {dims:?}, larger than any file")]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// The dimensions declared.
-        dims: Vec<usize>,
-    },
-    /// The data is longer than the header declares (a gzipped file is inflated no further
-    /// than one byte past that, so a small file that inflates to gigabytes stops there).
-    #[error("{path} holds more data than its header {dims:?} declares ({expected} bytes)")]
-    TooLong {
-        /// The file.
-        path: PathBuf,
-        /// The dimensions declared.
-        dims: Vec<usize>,
-        /// Data bytes the header declares.
-        expected: usize,
-    },
-    /// The data is shorter than the header declares.
-    #[error("{path} holds {found} data bytes but its header {dims:?} declares {expected}")]
-    LengthMismatch {
-        /// The file.
-        path: PathBuf,
-        /// The dimensions declared.
-        dims: Vec<usize>,
-        /// Data bytes the header declares.
-        expected: usize,
-        /// Data bytes present.
-        found: usize,
-    },
-}
 
 /// Images read from an IDX file: `count` images of `rows × cols` bytes, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +34,7 @@ pub struct IdxImages {
 }
 
 /// Reads an IDX image file (raw or gzipped) and validates its header and length.
-pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
+pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
     let bytes = read_maybe_gzipped(path, 3)?;
     let (dims, data) = parse(path, &bytes, IMAGES_MAGIC, "images: u8, 3 dimensions")?;
     Ok(IdxImages {
@@ -127,21 +46,21 @@ pub fn read_images(path: &Path) -> Result<IdxImages, IdxError> {
 }
 
 /// Reads an IDX label file (raw or gzipped) and validates its header and length.
-pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
+pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
     let bytes = read_maybe_gzipped(path, 1)?;
     let (_, data) = parse(path, &bytes, LABELS_MAGIC, "labels: u8, 1 dimension")?;
     Ok(data.to_vec())
 }
 
-fn read_maybe_gzipped(path: &Path, ndim: usize) -> Result<Vec<u8>, IdxError> {
-    let raw = std::fs::read(path).map_err(|source| IdxError::Io {
+fn read_maybe_gzipped(path: &Path, ndim: usize) -> Result<Vec<u8>, DataError> {
+    let raw = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let gzip_error = |source| IdxError::Gzip {
+    let gzip_error = |source| DataError::Gzip {
         path: path.to_path_buf(),
         source,
     };
@@ -176,11 +95,11 @@ fn parse<'a>(
     bytes: &'a [u8],
     expected: u32,
     what: &'static str,
-) -> Result<(Vec<usize>, &'a [u8]), IdxError> {
+) -> Result<(Vec<usize>, &'a [u8]), DataError> {
     let ndim = (expected & 0xff) as usize;
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(IdxError::TruncatedHeader {
+        return Err(DataError::TruncatedHeader {
             path: path.to_path_buf(),
             needed: header,
             found: bytes.len(),
@@ -189,7 +108,7 @@ fn parse<'a>(
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     let magic = word(0);
     if magic != expected {
-        return Err(IdxError::BadMagic {
+        return Err(DataError::BadMagic {
             path: path.to_path_buf(),
             found: magic,
             expected,
@@ -198,7 +117,7 @@ fn parse<'a>(
     }
     let dims: Vec<usize> = (0..ndim).map(|d| word(4 + 4 * d) as usize).collect();
     if dims.contains(&0) {
-        return Err(IdxError::EmptyDimension {
+        return Err(DataError::EmptyDimension {
             path: path.to_path_buf(),
             dims,
         });
@@ -206,21 +125,21 @@ fn parse<'a>(
     // Checked: u32 dimensions can multiply past usize, and a wrapped product could even
     // match the data's length.
     let Some(expected_len) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
-        return Err(IdxError::TooLarge {
+        return Err(DataError::TooLarge {
             path: path.to_path_buf(),
             dims,
         });
     };
     let data = &bytes[header..];
     if data.len() > expected_len {
-        return Err(IdxError::TooLong {
+        return Err(DataError::TooLong {
             path: path.to_path_buf(),
             dims,
             expected: expected_len,
         });
     }
     if data.len() != expected_len {
-        return Err(IdxError::LengthMismatch {
+        return Err(DataError::LengthMismatch {
             path: path.to_path_buf(),
             dims,
             expected: expected_len,
@@ -234,6 +153,7 @@ fn parse<'a>(
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::path::PathBuf;
 
     fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
         let mut v = magic.to_be_bytes().to_vec();
@@ -281,7 +201,7 @@ mod tests {
     #[test]
     fn missing_file_is_io_error() {
         let err = read_labels(Path::new("/nonexistent/kiln/labels")).unwrap_err();
-        assert!(matches!(err, IdxError::Io { .. }), "{err}");
+        assert!(matches!(err, DataError::Io { .. }), "{err}");
     }
 
     #[test]
@@ -291,7 +211,7 @@ mod tests {
         let n = bytes.len();
         bytes.truncate(n - 6); // cut into the deflate stream and its checksum
         let err = read_labels(&write(&dir, "l.gz", &bytes)).unwrap_err();
-        assert!(matches!(err, IdxError::Gzip { .. }), "{err}");
+        assert!(matches!(err, DataError::Gzip { .. }), "{err}");
     }
 
     #[test]
@@ -302,7 +222,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                IdxError::TruncatedHeader {
+                DataError::TruncatedHeader {
                     needed: 16,
                     found: 12,
                     ..
@@ -320,7 +240,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                IdxError::BadMagic {
+                DataError::BadMagic {
                     found: LABELS_MAGIC,
                     expected: IMAGES_MAGIC,
                     ..
@@ -335,7 +255,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes = idx(IMAGES_MAGIC, &[0, 28, 28], &[]);
         let err = read_images(&write(&dir, "i", &bytes)).unwrap_err();
-        assert!(matches!(err, IdxError::EmptyDimension { .. }), "{err}");
+        assert!(matches!(err, DataError::EmptyDimension { .. }), "{err}");
     }
 
     #[test]
@@ -346,7 +266,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                IdxError::LengthMismatch {
+                DataError::LengthMismatch {
                     expected: 8,
                     found: 7,
                     ..
@@ -362,7 +282,7 @@ mod tests {
         let bytes = idx(LABELS_MAGIC, &[2], &[1, 2, 3]);
         let err = read_labels(&write(&dir, "l", &bytes)).unwrap_err();
         assert!(
-            matches!(err, IdxError::TooLong { expected: 2, .. }),
+            matches!(err, DataError::TooLong { expected: 2, .. }),
             "{err}"
         );
     }
@@ -384,7 +304,7 @@ mod tests {
         assert_eq!(out.len(), 8 + 10 + 1, "inflated past the declared length");
         let err = read_labels(&path).unwrap_err();
         assert!(
-            matches!(err, IdxError::TooLong { expected: 10, .. }),
+            matches!(err, DataError::TooLong { expected: 10, .. }),
             "{err}"
         );
     }
@@ -394,6 +314,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes = idx(IMAGES_MAGIC, &[u32::MAX, u32::MAX, u32::MAX], &[0; 16]);
         let err = read_images(&write(&dir, "huge", &bytes)).unwrap_err();
-        assert!(matches!(err, IdxError::TooLarge { .. }), "{err}");
+        assert!(matches!(err, DataError::TooLarge { .. }), "{err}");
     }
 }

@@ -29,9 +29,85 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
-    /// An IDX file is missing, unreadable or malformed.
-    #[error(transparent)]
-    Idx(#[from] idx::IdxError),
+    // One IDX file that cannot be read or is malformed.
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file starts like gzip but does not decompress.
+    #[error("{path} is not valid gzip: {source}")]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// The decompression error.
+        source: std::io::Error,
+    },
+    /// The file is shorter than its own header.
+    #[error("{path} is truncated: its header needs {needed} bytes, the file has {found}")]
+    TruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// The magic number is not the one expected.
+    #[error("{path} has magic number {found:#010x}, expected {expected:#010x} ({what})")]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The magic number read.
+        found: u32,
+        /// The magic number expected.
+        expected: u32,
+        /// What kind of file was expected.
+        what: &'static str,
+    },
+    /// A dimension in the header is zero.
+    #[error("{path} declares an empty dimension: {dims:?}")]
+    EmptyDimension {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+    },
+    /// The header's dimensions multiply to more bytes than a `usize` holds: a corrupt header.
+    #[error("{path} declares dimensions {dims:?}, larger than any file")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+    },
+    /// The data is longer than the header declares (a gzipped file is inflated no further
+    /// than one byte past that, so a small file that inflates to gigabytes stops there).
+    #[error("{path} holds more data than its header {dims:?} declares ({expected} bytes)")]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+        /// Data bytes the header declares.
+        expected: usize,
+    },
+    /// The data is shorter than the header declares.
+    #[error("{path} holds {found} data bytes but its header {dims:?} declares {expected}")]
+    LengthMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The dimensions declared.
+        dims: Vec<usize>,
+        /// Data bytes the header declares.
+        expected: usize,
+        /// Data bytes present.
+        found: usize,
+    },
+    // Datasets: pairing files, finding and downloading them.
     /// The image and label counts disagree.
     #[error("the image file holds {images} images but the label file {labels} labels")]
     CountMismatch {

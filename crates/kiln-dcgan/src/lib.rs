@@ -22,6 +22,9 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
+mod data;
+mod error;
 mod loss;
 mod model;
 mod quality;
@@ -30,18 +33,18 @@ pub mod run;
 mod step;
 mod training;
 
+pub use config::DcganTrainingConfig;
+pub use data::{ImageData, ImageSet};
+pub use error::DcganError;
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 pub use kiln_mlp::Mlp;
 pub use loss::{discriminator_loss, generator_loss, softplus};
-pub use model::{
-    DcganConfigError, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu,
+pub use model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu};
+pub use quality::{
+    ClassScore, FeatureStats, Judge, Judgement, QualityCheck, class_score, frechet_distance,
 };
-pub use quality::{ClassScore, FeatureStats, Judge, Judgement, class_score, frechet_distance};
 pub use step::{Gan, StepStats, dcgan_adam};
-pub use training::{
-    DcganError, DcganTrainingConfig, DcganTrainingConfigError, EpochMetrics, ImageData, ImageSet,
-    QualityCheck, TrainedGenerator, generate_in_batches, latent, train,
-};
+pub use training::{EpochMetrics, TrainedGenerator, generate_in_batches, latent, train};
 
 /// Reads a tensor back to the host; a device failure is [`DcganError::Device`] (one line)
 /// instead of Burn's panic.

@@ -5,6 +5,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use kiln_mlp::Mlp;
 
+use crate::DcganError;
+
 /// Images per forward pass of the judge.
 const JUDGE_BATCH: usize = 500;
 
@@ -305,6 +307,51 @@ pub fn class_score(probabilities: &[f32], classes: usize) -> ClassScore {
         class_coverage: entropy.exp(),
         inception_score: kl.exp(),
         histogram,
+    }
+}
+
+/// How generated images are compared with real ones at the end of each epoch.
+#[derive(Debug, Clone)]
+pub struct QualityCheck {
+    /// The classifier.
+    pub judge: Judge,
+    /// The judge's feature statistics of real images.
+    pub real: FeatureStats,
+}
+
+impl QualityCheck {
+    /// A check against `real` images (`[n, c, h, w]` in [−1, 1]).
+    ///
+    /// # Errors
+    /// [`DcganError::JudgeInput`] if the judge does not take `c·h·w` inputs;
+    /// [`DcganError::QualityImages`] for fewer than 2 images.
+    pub fn new(judge: Judge, real: Tensor<4>) -> Result<Self, DcganError> {
+        let [n, c, h, w] = real.dims();
+        if n < 2 {
+            return Err(DcganError::QualityImages(n));
+        }
+        if judge.input_size() != c * h * w {
+            return Err(DcganError::JudgeInput {
+                judge: judge.input_size(),
+                pixels: c * h * w,
+            });
+        }
+        let seen = judge.judge(real)?;
+        let real = FeatureStats::from_features(&seen.features, seen.dim);
+        Ok(Self { judge, real })
+    }
+
+    /// Fréchet distance and class score of `images` (`[n, c, h, w]` in [−1, 1]).
+    ///
+    /// # Errors
+    /// [`DcganError::Device`] if the device fails.
+    pub fn score(&self, images: Tensor<4>) -> Result<(f64, ClassScore), DcganError> {
+        let seen = self.judge.judge(images)?;
+        let stats = FeatureStats::from_features(&seen.features, seen.dim);
+        Ok((
+            frechet_distance(&self.real, &stats),
+            class_score(&seen.probabilities, seen.classes),
+        ))
     }
 }
 

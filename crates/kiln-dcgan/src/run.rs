@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
 pub use kiln_data::NormalizedImages;
-pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
+pub use kiln_train::{CONFIG_FILE, RunDir, RunError, RunMode};
 use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::training::Trainer;
@@ -131,8 +131,8 @@ fn save_loss_plot(metrics: &[EpochMetrics], path: &Path) -> Result<(), DcganErro
 /// after checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or corrupt file ([`ArtifactError::Checksum`] for one that differs from the
-/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// A missing or corrupt file ([`RunError::Checksum`] for one that differs from the
+/// manifest, [`RunError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedGenerator, DcganError> {
     RunDir::verify_finished(dir, &FINISHED)?;

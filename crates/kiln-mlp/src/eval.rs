@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use burn::nn::loss::CrossEntropyLossConfig;
 
 use crate::training::batch;
-use crate::{ClassificationData, Mlp, MlpConfig, MlpError, TrainingConfigError};
+use crate::{ClassificationData, Mlp, MlpConfig, MlpError};
 
 /// The result of evaluating a classifier on a labelled dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ impl Evaluation {
 /// device.
 ///
 /// # Errors
-/// [`TrainingConfigError::ZeroBatchSize`] (as [`MlpError::Config`]) for a `batch_size` of 0;
+/// [`MlpError::ZeroBatchSize`] (as [`MlpError::Config`]) for a `batch_size` of 0;
 /// [`MlpError::NoExamples`] for empty data (an accuracy over nothing would be a made-up 0);
 /// an example that does not fit the network or holds a NaN or an infinity; a data source's
 /// own error; a device that fails to return results.
@@ -75,7 +75,7 @@ pub(crate) fn evaluate_on(
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
     if batch_size == 0 {
-        return Err(TrainingConfigError::ZeroBatchSize.into());
+        return Err(MlpError::ZeroBatchSize.into());
     }
     if data.is_empty() {
         return Err(MlpError::NoExamples);

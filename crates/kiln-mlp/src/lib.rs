@@ -15,7 +15,7 @@
 //! ```
 //! use burn::tensor::{Device, Tensor};
 //! use kiln_mlp::{Activation, MlpConfig};
-//! # fn main() -> Result<(), kiln_mlp::MlpConfigError> {
+//! # fn main() -> Result<(), kiln_mlp::MlpError> {
 //! let device = Device::flex();
 //! let mlp = MlpConfig::new()
 //!     .with_input_size(20)
@@ -40,19 +40,44 @@ pub use data::{ClassificationData, DataSourceError, Labelled};
 pub use data::{MappedDataset, from_dataset};
 pub use eval::{Evaluation, evaluate};
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
-pub use model::{Activation, Mlp, MlpConfig, MlpConfigError};
+pub use model::{Activation, Mlp, MlpConfig};
 pub use training::{
-    EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, TrainingConfigError,
-    train, train_on_devices,
+    EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, train, train_on_devices,
 };
 
-/// Errors of training, evaluating, saving and loading the MLP.
+/// Errors of the MLP: invalid configs, data that does not fit the network, a failed device,
+/// and (with `run`) its run folder.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MlpError {
-    /// A config value is invalid.
-    #[error(transparent)]
-    Config(#[from] TrainingConfigError),
+    // Invalid configs: the network's (MlpConfig), then training's (MlpTrainingConfig).
+    /// `input_size` is 0.
+    #[error("input_size must be at least 1")]
+    ZeroInputSize,
+    /// `output_size` is 0.
+    #[error("output_size must be at least 1")]
+    ZeroOutputSize,
+    /// A hidden layer has width 0.
+    #[error("hidden layer {layer} has width 0; every hidden width must be at least 1")]
+    ZeroHiddenSize {
+        /// Index of the layer in `hidden_sizes`.
+        layer: usize,
+    },
+    /// `dropout` is not in `[0, 1)`.
+    #[error("dropout must be in [0, 1), got {0}")]
+    DropoutOutOfRange(f64),
+    /// `epochs` is 0.
+    #[error("epochs must be at least 1")]
+    ZeroEpochs,
+    /// `batch_size` is 0.
+    #[error("batch_size must be at least 1")]
+    ZeroBatchSize,
+    /// `learning_rate` is not in `(0, 1]`.
+    #[error("learning_rate must be in (0, 1], got {0}")]
+    LearningRate(f64),
+    /// `momentum` is not in `[0, 1)`.
+    #[error("momentum must be in [0, 1), got {0}")]
+    Momentum(f64),
     /// There is no example: empty training data, or empty data to evaluate on (an accuracy
     /// over no example would be a made-up 0).
     #[error("the data holds no example")]
@@ -117,18 +142,9 @@ pub enum MlpError {
     /// The device failed to return a result.
     #[error("the device failed: {0}")]
     Device(#[from] kiln_core::DeviceError),
-    /// A file could not be read or written.
-    #[cfg(feature = "run")]
-    #[error(transparent)]
-    Artifact(#[from] kiln_train::ArtifactError),
-    /// The run folder does not fit the run asked for.
+    /// A run folder's file could not be read or written or failed its checksum, or the
+    /// folder does not fit the run asked for.
     #[cfg(feature = "run")]
     #[error(transparent)]
     Run(#[from] kiln_train::RunError),
-}
-
-impl From<MlpConfigError> for MlpError {
-    fn from(e: MlpConfigError) -> Self {
-        MlpError::Config(e.into())
-    }
 }

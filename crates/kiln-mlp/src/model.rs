@@ -6,6 +6,8 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn::tensor::activation;
 
+use crate::MlpError;
+
 /// The non-linearity between layers.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -48,27 +50,6 @@ impl std::str::FromStr for Activation {
     }
 }
 
-/// An invalid [`MlpConfig`] value.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum MlpConfigError {
-    /// `input_size` is 0.
-    #[error("input_size must be at least 1")]
-    ZeroInputSize,
-    /// `output_size` is 0.
-    #[error("output_size must be at least 1")]
-    ZeroOutputSize,
-    /// A hidden layer has width 0.
-    #[error("hidden layer {layer} has width 0; every hidden width must be at least 1")]
-    ZeroHiddenSize {
-        /// Index of the layer in `hidden_sizes`.
-        layer: usize,
-    },
-    /// `dropout` is not in `[0, 1)`.
-    #[error("dropout must be in [0, 1), got {0}")]
-    DropoutOutOfRange(f64),
-}
-
 /// Configuration of an [`Mlp`]: `input_size → hidden_sizes… → output_size`, fully connected.
 #[derive(Config, Debug)]
 pub struct MlpConfig {
@@ -94,19 +75,19 @@ impl MlpConfig {
     /// Checks every value.
     ///
     /// # Errors
-    /// The first invalid value, as its own [`MlpConfigError`] variant.
-    pub fn validate(&self) -> Result<(), MlpConfigError> {
+    /// The first invalid value, as its own [`MlpError`] variant.
+    pub fn validate(&self) -> Result<(), MlpError> {
         if self.input_size == 0 {
-            return Err(MlpConfigError::ZeroInputSize);
+            return Err(MlpError::ZeroInputSize);
         }
         if self.output_size == 0 {
-            return Err(MlpConfigError::ZeroOutputSize);
+            return Err(MlpError::ZeroOutputSize);
         }
         if let Some(layer) = self.hidden_sizes.iter().position(|&w| w == 0) {
-            return Err(MlpConfigError::ZeroHiddenSize { layer });
+            return Err(MlpError::ZeroHiddenSize { layer });
         }
         if !self.dropout.is_finite() || !(0.0..1.0).contains(&self.dropout) {
-            return Err(MlpConfigError::DropoutOutOfRange(self.dropout));
+            return Err(MlpError::DropoutOutOfRange(self.dropout));
         }
         Ok(())
     }
@@ -120,7 +101,7 @@ impl MlpConfig {
     ///
     /// # Errors
     /// As [`validate`](Self::validate).
-    pub fn init(&self, device: &burn::tensor::Device) -> Result<Mlp, MlpConfigError> {
+    pub fn init(&self, device: &burn::tensor::Device) -> Result<Mlp, MlpError> {
         self.validate()?;
         let mut widths = vec![self.input_size];
         widths.extend(&self.hidden_sizes);
@@ -147,11 +128,7 @@ impl MlpConfig {
     ///
     /// # Errors
     /// As [`init`](Self::init).
-    pub fn init_seeded(
-        &self,
-        device: &burn::tensor::Device,
-        seed: u64,
-    ) -> Result<Mlp, MlpConfigError> {
+    pub fn init_seeded(&self, device: &burn::tensor::Device, seed: u64) -> Result<Mlp, MlpError> {
         let mut mlp = self.init(device)?;
         let mut rng = kiln_core::Rng::new(seed);
         let mut draw = |layer: &mut Linear| {
@@ -303,28 +280,28 @@ mod tests {
 
     #[test]
     fn default_config_is_valid() {
-        assert_eq!(MlpConfig::new().validate(), Ok(()));
+        assert!(matches!(MlpConfig::new().validate(), Ok(())));
     }
 
     #[test]
     fn zero_input_size_is_rejected() {
         let c = MlpConfig::new().with_input_size(0);
-        assert_eq!(c.validate(), Err(MlpConfigError::ZeroInputSize));
+        assert!(matches!(c.validate(), Err(MlpError::ZeroInputSize)));
     }
 
     #[test]
     fn zero_output_size_is_rejected() {
         let c = MlpConfig::new().with_output_size(0);
-        assert_eq!(c.validate(), Err(MlpConfigError::ZeroOutputSize));
+        assert!(matches!(c.validate(), Err(MlpError::ZeroOutputSize)));
     }
 
     #[test]
     fn zero_hidden_width_is_rejected_with_its_layer() {
         let c = MlpConfig::new().with_hidden_sizes(vec![64, 0, 8]);
-        assert_eq!(
+        assert!(matches!(
             c.validate(),
-            Err(MlpConfigError::ZeroHiddenSize { layer: 1 })
-        );
+            Err(MlpError::ZeroHiddenSize { layer: 1 })
+        ));
     }
 
     #[test]
@@ -332,7 +309,7 @@ mod tests {
         for p in [-0.1, 1.0, f64::NAN] {
             let c = MlpConfig::new().with_dropout(p);
             assert!(
-                matches!(c.validate(), Err(MlpConfigError::DropoutOutOfRange(_))),
+                matches!(c.validate(), Err(MlpError::DropoutOutOfRange(_))),
                 "{p}"
             );
         }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 pub use kiln_data::NormalizedImages;
-pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
+pub use kiln_train::{CONFIG_FILE, RunDir, RunError, RunMode};
 use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::training::Trainer;
@@ -88,8 +88,8 @@ pub fn train_on_devices(
 /// checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or malformed file ([`ArtifactError::Checksum`] for one that differs from the
-/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// A missing or malformed file ([`RunError::Checksum`] for one that differs from the
+/// manifest, [`RunError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedMlp, MlpError> {
     RunDir::verify_finished(dir, &FINISHED)?;

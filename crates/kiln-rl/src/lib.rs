@@ -42,4 +42,4 @@ pub use env::{CartPole, CartPoleState, Chain, ChainTooShort, DiscreteEnvironment
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
 /// The default Q-network and its config ([`DqnConfig::network`](dqn::DqnConfig)), so sizing
 /// it for an environment needs no direct kiln-mlp dependency.
-pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpConfigError};
+pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpError};

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use kiln_mlp::Mlp;
-pub use kiln_train::{ArtifactError, CONFIG_FILE, RunDir, RunError, RunMode};
+pub use kiln_train::{CONFIG_FILE, RunDir, RunError, RunMode};
 use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::dqn::{DqnConfig, DqnError, QNetwork, TrainedDqn, Trainer};
@@ -66,8 +66,8 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
 /// `device`, after checking them against the run's manifest.
 ///
 /// # Errors
-/// A missing or corrupt file ([`ArtifactError::Checksum`] for one that differs from the
-/// manifest, [`ArtifactError::NoManifest`] for a run that never finished), or weights that
+/// A missing or corrupt file ([`RunError::Checksum`] for one that differs from the
+/// manifest, [`RunError::NoManifest`] for a run that never finished), or weights that
 /// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn<Mlp>, DqnError> {
     RunDir::verify_finished(dir, &FINISHED)?;

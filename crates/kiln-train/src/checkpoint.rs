@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ArtifactError, load_json, load_module, load_optimizer, save_json, save_module, save_optimizer,
+    RunError, load_json, load_module, load_optimizer, save_json, save_module, save_optimizer,
 };
 
 /// A training loop's resumable state.
@@ -30,7 +30,7 @@ use crate::{
 /// ```
 pub trait Checkpoint {
     /// The loop's error; kiln-train's errors convert into it.
-    type Error: From<ArtifactError>;
+    type Error: From<RunError>;
 
     /// Units done (epochs, or environment steps): the checkpoint's place in the run.
     fn done(&self) -> usize;
@@ -77,7 +77,7 @@ impl<'a> Parts<'a> {
     ///
     /// # Errors
     /// As [`save_module`] / [`load_module`].
-    pub fn module<M: Module>(&mut self, file: &str, module: &mut M) -> Result<(), ArtifactError> {
+    pub fn module<M: Module>(&mut self, file: &str, module: &mut M) -> Result<(), RunError> {
         let path = self.dir.join(file);
         if self.saving {
             save_module(module.clone(), &path)
@@ -91,11 +91,7 @@ impl<'a> Parts<'a> {
     ///
     /// # Errors
     /// As [`save_optimizer`] / [`load_optimizer`].
-    pub fn optimizer(
-        &mut self,
-        file: &str,
-        optim: &mut ModuleOptimizer,
-    ) -> Result<(), ArtifactError> {
+    pub fn optimizer(&mut self, file: &str, optim: &mut ModuleOptimizer) -> Result<(), RunError> {
         let path = self.dir.join(file);
         if self.saving {
             save_optimizer(optim, &path)
@@ -115,7 +111,7 @@ impl<'a> Parts<'a> {
         file: &str,
         what: &'static str,
         value: &mut T,
-    ) -> Result<(), ArtifactError> {
+    ) -> Result<(), RunError> {
         let path = self.dir.join(file);
         if self.saving {
             save_json(&path, value)

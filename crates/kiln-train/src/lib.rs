@@ -15,7 +15,7 @@
 //!   file intact, never a half-written one.
 //! - [`write_manifest`] / [`verify_manifest`]: the length and SHA-256 of every file of a
 //!   checkpoint and of a finished model, written last and checked before loading, so a
-//!   damaged or swapped file is [`ArtifactError::Checksum`], not a silently worse model.
+//!   damaged or swapped file is [`RunError::Checksum`], not a silently worse model.
 //!
 //! ```
 //! use kiln_train::{RunDir, RunMode, RunError};
@@ -40,7 +40,7 @@ mod run_dir;
 pub use checkpoint::{Checkpoint, Parts};
 
 pub use manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
-pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RunDir, RunError, RunMode};
+pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RunDir, RunMode};
 
 use std::path::{Path, PathBuf};
 
@@ -50,10 +50,11 @@ use burn::store::ModuleRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Errors of reading or writing training artifacts.
+/// Errors of a run folder: a file that cannot be read or written or fails its checksum, and a
+/// folder that cannot be used as asked (in use, not empty, nothing to resume).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ArtifactError {
+pub enum RunError {
     /// A file could not be read or written.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -99,22 +100,59 @@ pub enum ArtifactError {
         /// burn's reason.
         reason: String,
     },
+
+    /// A new run was asked for in a folder holding another run's checkpoint.
+    #[error(
+        "{} already holds a run (checkpoint after {done} units): resume it, or choose another folder",
+        dir.display()
+    )]
+    InUse {
+        /// The folder.
+        dir: PathBuf,
+        /// Units (epochs, steps) its checkpoint had done; 0 if unreadable.
+        done: usize,
+    },
+    /// A new run was asked for in a folder that already holds files (a finished run's model,
+    /// anything else): a new run never overwrites them.
+    #[error(
+        "{} already holds files ({}): a new run writes only into a new or empty folder; choose another one",
+        dir.display(),
+        names.join(", ")
+    )]
+    NotEmpty {
+        /// The folder.
+        dir: PathBuf,
+        /// The first few names in it.
+        names: Vec<String>,
+    },
+    /// Another process runs in the folder now (it holds [`LOCK_FILE`]'s lock).
+    #[error(
+        "{} is in use by another kiln run right now (it holds {LOCK_FILE}): wait for it to end, or choose another folder",
+        .0.display()
+    )]
+    Locked(PathBuf),
+    /// Resuming was asked for but the folder holds no complete checkpoint.
+    #[error("{} holds no complete checkpoint to resume from", .0.display())]
+    NoCheckpoint(PathBuf),
+    /// Resuming was asked for in a folder that does not exist.
+    #[error(
+        "{} does not exist: there is no run to resume (start a new run there instead)",
+        .0.display()
+    )]
+    NoRun(PathBuf),
 }
 
-pub(crate) fn io_err(
-    action: &'static str,
-    path: &Path,
-) -> impl FnOnce(std::io::Error) -> ArtifactError {
+pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RunError {
     let path = path.to_path_buf();
-    move |source| ArtifactError::Io {
+    move |source| RunError::Io {
         action,
         path,
         source,
     }
 }
 
-/// [`kiln_core::write_atomic`] with the error typed as an [`ArtifactError`].
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+/// [`kiln_core::write_atomic`] with the error typed as an [`RunError`].
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     kiln_core::write_atomic(path, bytes).map_err(io_err("write", path))
 }
 
@@ -125,8 +163,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
 /// mixture. Used for checkpoints made of several files.
 ///
 /// # Errors
-/// Whatever `fill` returns, or [`ArtifactError::Io`] if a rename fails.
-pub fn replace_dir<E: From<ArtifactError>>(
+/// Whatever `fill` returns, or [`RunError::Io`] if a rename fails.
+pub fn replace_dir<E: From<RunError>>(
     target: &Path,
     fill: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -151,9 +189,9 @@ pub fn replace_dir<E: From<ArtifactError>>(
 /// Saves `value` as pretty JSON, atomically.
 ///
 /// # Errors
-/// [`ArtifactError::Io`] if the file cannot be written.
-pub fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ArtifactError> {
-    let json = serde_json::to_vec_pretty(value).map_err(|source| ArtifactError::Json {
+/// [`RunError::Io`] if the file cannot be written.
+pub fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunError> {
+    let json = serde_json::to_vec_pretty(value).map_err(|source| RunError::Json {
         path: path.to_path_buf(),
         what: "JSON value",
         source,
@@ -164,11 +202,11 @@ pub fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ArtifactErr
 /// Loads a JSON file written by [`save_json`]; `what` names its content in errors.
 ///
 /// # Errors
-/// [`ArtifactError::Io`] if the file cannot be read, [`ArtifactError::Json`] if it does not
+/// [`RunError::Io`] if the file cannot be read, [`RunError::Json`] if it does not
 /// parse as `T`.
-pub fn load_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, ArtifactError> {
+pub fn load_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, RunError> {
     let bytes = std::fs::read(path).map_err(io_err("read", path))?;
-    serde_json::from_slice(&bytes).map_err(|source| ArtifactError::Json {
+    serde_json::from_slice(&bytes).map_err(|source| RunError::Json {
         path: path.to_path_buf(),
         what,
         source,
@@ -178,12 +216,12 @@ pub fn load_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result
 /// Saves a module's weights as a burnpack file, atomically.
 ///
 /// # Errors
-/// [`ArtifactError::Weights`] if burn cannot serialise the record, else as [`write_atomic`].
-pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), ArtifactError> {
+/// [`RunError::Weights`] if burn cannot serialise the record, else as [`write_atomic`].
+pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), RunError> {
     let bytes = module
         .into_record()
         .into_bytes()
-        .map_err(|e| ArtifactError::Weights {
+        .map_err(|e| RunError::Weights {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -193,11 +231,11 @@ pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), ArtifactErro
 /// Loads weights saved by [`save_module`] into `module` (built from the same config).
 ///
 /// # Errors
-/// [`ArtifactError::Io`] if the file cannot be read; [`ArtifactError::Weights`] if it is
+/// [`RunError::Io`] if the file cannot be read; [`RunError::Weights`] if it is
 /// corrupt or its tensors do not match the module's.
-pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError> {
+pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, RunError> {
     let bytes = read_whole(path)?;
-    let weights_err = |reason: String| ArtifactError::Weights {
+    let weights_err = |reason: String| RunError::Weights {
         path: path.to_path_buf(),
         reason,
     };
@@ -215,9 +253,9 @@ pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, ArtifactError
 /// Saves an optimiser's state (Adam's moments, step counts) as a burnpack file, atomically.
 ///
 /// # Errors
-/// [`ArtifactError::Weights`] if burn cannot serialise it, else as [`write_atomic`].
-pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<(), ArtifactError> {
-    let bytes = optim.into_bytes().map_err(|e| ArtifactError::Weights {
+/// [`RunError::Weights`] if burn cannot serialise it, else as [`write_atomic`].
+pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<(), RunError> {
+    let bytes = optim.into_bytes().map_err(|e| RunError::Weights {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
@@ -228,14 +266,11 @@ pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<(), Artifa
 /// settings).
 ///
 /// # Errors
-/// [`ArtifactError::Io`] if the file cannot be read; [`ArtifactError::Weights`] if it is
+/// [`RunError::Io`] if the file cannot be read; [`RunError::Weights`] if it is
 /// corrupt.
-pub fn load_optimizer(
-    optim: ModuleOptimizer,
-    path: &Path,
-) -> Result<ModuleOptimizer, ArtifactError> {
+pub fn load_optimizer(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer, RunError> {
     let bytes = read_whole(path)?;
-    let weights_err = |reason: String| ArtifactError::Weights {
+    let weights_err = |reason: String| RunError::Weights {
         path: path.to_path_buf(),
         reason,
     };
@@ -248,8 +283,8 @@ pub fn load_optimizer(
     .map_err(|e| weights_err(e.to_string()))
 }
 
-/// The whole file, or [`ArtifactError::Io`].
-fn read_whole(path: &Path) -> Result<Vec<u8>, ArtifactError> {
+/// The whole file, or [`RunError::Io`].
+fn read_whole(path: &Path) -> Result<Vec<u8>, RunError> {
     std::fs::read(path).map_err(io_err("read", path))
 }
 
@@ -288,18 +323,12 @@ mod tests {
         let p = dir.path().join("c.json");
         std::fs::write(&p, "{not json").unwrap();
         let err = load_json::<Vec<i32>>(&p, "list").unwrap_err();
-        assert!(
-            matches!(err, ArtifactError::Json { what: "list", .. }),
-            "{err}"
-        );
+        assert!(matches!(err, RunError::Json { what: "list", .. }), "{err}");
     }
 
     #[test]
     fn missing_json_is_an_io_error() {
         let err = load_json::<Vec<i32>>(Path::new("/nonexistent/kiln.json"), "list").unwrap_err();
-        assert!(
-            matches!(err, ArtifactError::Io { action: "read", .. }),
-            "{err}"
-        );
+        assert!(matches!(err, RunError::Io { action: "read", .. }), "{err}");
     }
 }

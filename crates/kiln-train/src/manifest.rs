@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{ArtifactError, io_err, save_json};
+use crate::{RunError, io_err, save_json};
 
 /// The manifest inside a checkpoint folder and beside a finished model.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -29,7 +29,7 @@ struct FileDigest {
 }
 
 /// The length and SHA-256 (lower-case hex) of the file at `path`, read in blocks.
-fn digest(path: &Path) -> Result<FileDigest, ArtifactError> {
+fn digest(path: &Path) -> Result<FileDigest, RunError> {
     let mut file = std::fs::File::open(path).map_err(io_err("read", path))?;
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; 1 << 16];
@@ -54,8 +54,8 @@ fn digest(path: &Path) -> Result<FileDigest, ArtifactError> {
 /// `dir`). Call it after the files are complete: it is what says they are.
 ///
 /// # Errors
-/// [`ArtifactError::Io`] if a file cannot be read or the manifest written.
-pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), ArtifactError> {
+/// [`RunError::Io`] if a file cannot be read or the manifest written.
+pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), RunError> {
     let mut files = BTreeMap::new();
     for name in names {
         files.insert((*name).to_string(), digest(&dir.join(name))?);
@@ -67,14 +67,14 @@ pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), ArtifactError> {
 /// `required` is listed; returns the names listed.
 ///
 /// # Errors
-/// [`ArtifactError::NoManifest`] when there is none; [`ArtifactError::Checksum`] for the
-/// first file that is missing, unlisted or differs; [`ArtifactError::Json`] for a manifest
+/// [`RunError::NoManifest`] when there is none; [`RunError::Checksum`] for the
+/// first file that is missing, unlisted or differs; [`RunError::Json`] for a manifest
 /// that does not parse.
-pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, ArtifactError> {
+pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, RunError> {
     let path = dir.join(MANIFEST_FILE);
     let manifest = match std::fs::metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ArtifactError::NoManifest {
+            return Err(RunError::NoManifest {
                 dir: dir.to_path_buf(),
             });
         }
@@ -125,8 +125,8 @@ pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, Art
     Ok(manifest.files.into_keys().collect())
 }
 
-fn checksum(path: PathBuf, reason: String) -> ArtifactError {
-    ArtifactError::Checksum { path, reason }
+fn checksum(path: PathBuf, reason: String) -> RunError {
+    RunError::Checksum { path, reason }
 }
 
 #[cfg(test)]
@@ -158,7 +158,7 @@ mod tests {
             std::fs::write(&path, &bytes).unwrap();
             let err = verify_manifest(dir.path(), &[]).unwrap_err();
             assert!(
-                matches!(&err, ArtifactError::Checksum { path: p, .. } if p == &path),
+                matches!(&err, RunError::Checksum { path: p, .. } if p == &path),
                 "{err}"
             );
             assert!(err.to_string().contains("SHA-256"), "{err}");
@@ -188,6 +188,6 @@ mod tests {
         assert!(err.to_string().contains("not a file name"), "{err}");
         std::fs::remove_file(dir.path().join(MANIFEST_FILE)).unwrap();
         let err = verify_manifest(dir.path(), &[]).unwrap_err();
-        assert!(matches!(err, ArtifactError::NoManifest { .. }), "{err}");
+        assert!(matches!(err, RunError::NoManifest { .. }), "{err}");
     }
 }

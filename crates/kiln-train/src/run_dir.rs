@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
-use crate::{ArtifactError, Checkpoint, Parts, io_err, load_json, replace_dir, save_json};
+use crate::{Checkpoint, Parts, RunError, io_err, load_json, replace_dir, save_json};
 
 /// The run's config inside its folder.
 pub const CONFIG_FILE: &str = "config.json";
@@ -29,54 +29,6 @@ pub enum RunMode {
     New,
     /// Continue from the last complete checkpoint in the folder.
     Resume,
-}
-
-/// Why a run folder cannot be used as asked.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// A file could not be read or written (or failed its checksum).
-    #[error(transparent)]
-    Artifact(#[from] ArtifactError),
-    /// A new run was asked for in a folder holding another run's checkpoint.
-    #[error(
-        "{} already holds a run (checkpoint after {done} units): resume it, or choose another folder",
-        dir.display()
-    )]
-    InUse {
-        /// The folder.
-        dir: PathBuf,
-        /// Units (epochs, steps) its checkpoint had done; 0 if unreadable.
-        done: usize,
-    },
-    /// A new run was asked for in a folder that already holds files (a finished run's model,
-    /// anything else): a new run never overwrites them.
-    #[error(
-        "{} already holds files ({}): a new run writes only into a new or empty folder; choose another one",
-        dir.display(),
-        names.join(", ")
-    )]
-    NotEmpty {
-        /// The folder.
-        dir: PathBuf,
-        /// The first few names in it.
-        names: Vec<String>,
-    },
-    /// Another process runs in the folder now (it holds [`LOCK_FILE`]'s lock).
-    #[error(
-        "{} is in use by another kiln run right now (it holds {LOCK_FILE}): wait for it to end, or choose another folder",
-        .0.display()
-    )]
-    Locked(PathBuf),
-    /// Resuming was asked for but the folder holds no complete checkpoint.
-    #[error("{} holds no complete checkpoint to resume from", .0.display())]
-    NoCheckpoint(PathBuf),
-    /// Resuming was asked for in a folder that does not exist.
-    #[error(
-        "{} does not exist: there is no run to resume (start a new run there instead)",
-        .0.display()
-    )]
-    NoRun(PathBuf),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,8 +64,8 @@ impl RunDir {
     /// [`RunError::InUse`] where a checkpoint exists and [`RunError::NotEmpty`] where other
     /// files do; for [`RunMode::Resume`], [`RunError::NoRun`] for a missing folder,
     /// [`RunError::NoCheckpoint`] where there is no checkpoint, and
-    /// [`ArtifactError::Checksum`] / [`ArtifactError::NoManifest`] for one whose files do not
-    /// match its manifest; [`RunError::Artifact`] if the folder cannot be made or read.
+    /// [`RunError::Checksum`] / [`RunError::NoManifest`] for one whose files do not
+    /// match its manifest; [`RunError::Io`] if the folder cannot be made or read.
     pub fn open(path: impl Into<PathBuf>, mode: RunMode) -> Result<Self, RunError> {
         let path = path.into();
         match mode {
@@ -149,7 +101,7 @@ impl RunDir {
                 // Every file of the checkpoint is vouched for, none slipped in beside them.
                 for name in other_names_in(&checkpoint, usize::MAX)? {
                     if name != MANIFEST_FILE && !listed.contains(&name) {
-                        return Err(ArtifactError::Checksum {
+                        return Err(RunError::Checksum {
                             path: checkpoint.join(&name),
                             reason: "not listed in the checkpoint's manifest.json".into(),
                         }
@@ -190,7 +142,7 @@ impl RunDir {
     ///
     /// # Errors
     /// As [`save_json`].
-    pub fn save_config<C: Serialize>(&self, config: &C) -> Result<(), ArtifactError> {
+    pub fn save_config<C: Serialize>(&self, config: &C) -> Result<(), RunError> {
         save_json(&self.file(CONFIG_FILE), config)
     }
 
@@ -198,10 +150,7 @@ impl RunDir {
     ///
     /// # Errors
     /// As [`load_json`].
-    pub fn load_config<C: DeserializeOwned>(
-        dir: &Path,
-        what: &'static str,
-    ) -> Result<C, ArtifactError> {
+    pub fn load_config<C: DeserializeOwned>(dir: &Path, what: &'static str) -> Result<C, RunError> {
         load_json(&dir.join(CONFIG_FILE), what)
     }
 
@@ -211,7 +160,7 @@ impl RunDir {
     ///
     /// # Errors
     /// Whatever `fill` returns, or a write or rename that fails.
-    pub fn save_checkpoint<E: From<ArtifactError>>(
+    pub fn save_checkpoint<E: From<RunError>>(
         &self,
         done: usize,
         fill: impl FnOnce(&Path) -> Result<(), E>,
@@ -256,8 +205,8 @@ impl RunDir {
     /// [`RunDir::verify_finished`] checks before anything is loaded.
     ///
     /// # Errors
-    /// [`ArtifactError::Io`] if a file cannot be read or the manifest written.
-    pub fn finish(&self, files: &[&str]) -> Result<(), ArtifactError> {
+    /// [`RunError::Io`] if a file cannot be read or the manifest written.
+    pub fn finish(&self, files: &[&str]) -> Result<(), RunError> {
         let mut names = vec![CONFIG_FILE];
         names.extend_from_slice(files);
         write_manifest(&self.path, &names)
@@ -267,9 +216,9 @@ impl RunDir {
     /// whatever else its manifest lists must match their lengths and SHA-256.
     ///
     /// # Errors
-    /// [`ArtifactError::NoManifest`] for a run that never finished (or one written before
-    /// kiln wrote manifests); [`ArtifactError::Checksum`] for the first file that differs.
-    pub fn verify_finished(dir: &Path, files: &[&str]) -> Result<(), ArtifactError> {
+    /// [`RunError::NoManifest`] for a run that never finished (or one written before
+    /// kiln wrote manifests); [`RunError::Checksum`] for the first file that differs.
+    pub fn verify_finished(dir: &Path, files: &[&str]) -> Result<(), RunError> {
         let mut names = vec![CONFIG_FILE];
         names.extend_from_slice(files);
         verify_manifest(dir, &names).map(drop)
@@ -294,7 +243,7 @@ fn lock(dir: &Path) -> Result<File, RunError> {
 }
 
 /// The names in `dir` other than [`LOCK_FILE`], sorted, the first `limit`.
-fn other_names_in(dir: &Path, limit: usize) -> Result<Vec<String>, ArtifactError> {
+fn other_names_in(dir: &Path, limit: usize) -> Result<Vec<String>, RunError> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_err("list", dir))? {
         let name = entry
@@ -322,8 +271,7 @@ mod tests {
         assert!(matches!(err, RunError::NoCheckpoint(_)), "{err}");
         let run = RunDir::open(dir.path(), RunMode::New).unwrap();
         assert_eq!(run.resume_from(), None);
-        run.save_checkpoint(3, |_| Ok::<(), ArtifactError>(()))
-            .unwrap();
+        run.save_checkpoint(3, |_| Ok::<(), RunError>(())).unwrap();
         drop(run);
         let err = RunDir::open(dir.path(), RunMode::New).unwrap_err();
         assert!(matches!(err, RunError::InUse { done: 3, .. }), "{err}");
@@ -381,10 +329,7 @@ mod tests {
         bad[10] = if bad[10] == b'1' { b'2' } else { b'1' };
         std::fs::write(&file, &bad).unwrap();
         let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
-        assert!(
-            matches!(err, RunError::Artifact(ArtifactError::Checksum { .. })),
-            "{err}"
-        );
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
         std::fs::write(&file, &good).unwrap();
         std::fs::write(dir.path().join(CHECKPOINT_DIR).join("extra.bpk"), b"x").unwrap();
         let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
@@ -405,21 +350,20 @@ mod tests {
         run.save_config(&vec![32]).unwrap();
         save_json(&run.file("model.json"), &vec![0.25f32; 8]).unwrap();
         let err = RunDir::verify_finished(dir.path(), &["model.json"]).unwrap_err();
-        assert!(matches!(err, ArtifactError::NoManifest { .. }), "{err}");
+        assert!(matches!(err, RunError::NoManifest { .. }), "{err}");
         run.finish(&["model.json"]).unwrap();
         RunDir::verify_finished(dir.path(), &["model.json"]).unwrap();
         // Another run's config beside these weights: refused.
         run.save_config(&vec![48]).unwrap();
         let err = RunDir::verify_finished(dir.path(), &["model.json"]).unwrap_err();
-        assert!(matches!(err, ArtifactError::Checksum { .. }), "{err}");
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
     }
 
     #[test]
     fn a_checkpoint_left_aside_by_a_crash_is_restored() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::open(dir.path(), RunMode::New).unwrap();
-        run.save_checkpoint(2, |_| Ok::<(), ArtifactError>(()))
-            .unwrap();
+        run.save_checkpoint(2, |_| Ok::<(), RunError>(())).unwrap();
         // A crash between the two renames leaves the old checkpoint under checkpoint.old/.
         std::fs::rename(run.checkpoint_dir(), dir.path().join("checkpoint.old")).unwrap();
         drop(run);
@@ -434,7 +378,7 @@ mod tests {
         run.save_checkpoint(1, |d| save_json(&d.join("a.json"), &1))
             .unwrap();
         let failed = run.save_checkpoint(2, |_| {
-            Err(ArtifactError::Weights {
+            Err(RunError::Weights {
                 path: PathBuf::from("x"),
                 reason: "disk full".into(),
             })

@@ -1,7 +1,9 @@
 //! The DQN training config.
 
 use burn::config::Config;
-use kiln_mlp::{MlpConfig, MlpConfigError};
+use kiln_mlp::MlpConfig;
+
+use super::DqnError;
 
 /// The TD loss.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -106,114 +108,37 @@ pub struct DqnConfig {
     pub seed: u64,
 }
 
-/// An invalid DQN config value.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DqnConfigError {
-    /// The Q-network config is invalid.
-    #[error("Q-network: {0}")]
-    Network(#[from] MlpConfigError),
-    /// `total_steps` is 0.
-    #[error("total_steps must be at least 1")]
-    ZeroTotalSteps,
-    /// The learning rate is not in (0, 1].
-    #[error("learning_rate must be in (0, 1], got {0}")]
-    LearningRate(f64),
-    /// `buffer_size` is 0.
-    #[error("buffer_size must be at least 1")]
-    ZeroBufferSize,
-    /// γ is not in [0, 1].
-    #[error("gamma must be in [0, 1], got {0}")]
-    Gamma(f64),
-    /// `target_update_every` is 0.
-    #[error("target_update_every must be at least 1")]
-    ZeroTargetUpdate,
-    /// τ is not in (0, 1].
-    #[error("tau must be in (0, 1], got {0}")]
-    Tau(f64),
-    /// `batch_size` is 0.
-    #[error("batch_size must be at least 1")]
-    ZeroBatchSize,
-    /// The batch cannot be drawn from the transitions stored before learning starts.
-    #[error("batch_size {batch} is larger than learning_starts {starts} or buffer_size {buffer}")]
-    BatchTooLarge {
-        /// Batch size.
-        batch: usize,
-        /// Steps before learning.
-        starts: usize,
-        /// Buffer capacity.
-        buffer: usize,
-    },
-    /// An ε is not in [0, 1].
-    #[error("epsilon values must be in [0, 1], got {0}")]
-    Epsilon(f64),
-    /// The exploration fraction is not in (0, 1].
-    #[error("exploration_fraction must be in (0, 1], got {0}")]
-    ExplorationFraction(f64),
-    /// `train_every` is 0.
-    #[error("train_every must be at least 1")]
-    ZeroTrainEvery,
-    /// The clipping norm is not positive and finite.
-    #[error("max_grad_norm must be positive and finite, got {0}")]
-    MaxGradNorm(f32),
-    /// `checkpoint_every` is 0.
-    #[error("checkpoint_every must be at least 1")]
-    ZeroCheckpointEvery,
-    /// Learning would start at or after the last step: the run would learn nothing.
-    #[error(
-        "learning_starts {starts} is not below total_steps {total}: the run would never learn; \
-         lower learning_starts or raise total_steps"
-    )]
-    LearningStartsAfterEnd {
-        /// Steps before learning.
-        starts: usize,
-        /// Steps in all.
-        total: usize,
-    },
-    /// The replay buffer cannot be allocated.
-    #[error(
-        "buffer_size {capacity} needs {}, more memory than can be allocated here",
-        bytes.map_or_else(|| "more bytes than a usize counts".to_string(), |b| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64))
-    )]
-    BufferTooLarge {
-        /// Transitions asked for.
-        capacity: usize,
-        /// Bytes they need (`None`: more than a `usize` counts).
-        bytes: Option<u64>,
-    },
-}
-
 impl DqnConfig {
     /// Checks every value.
     ///
     /// # Errors
-    /// The first invalid value, as its own [`DqnConfigError`] variant.
-    pub fn validate(&self) -> Result<(), DqnConfigError> {
+    /// The first invalid value, as its own [`DqnError`] variant.
+    pub fn validate(&self) -> Result<(), DqnError> {
         self.network.validate()?;
         let unit = |v: f64| (0.0..=1.0).contains(&v);
         if self.total_steps == 0 {
-            return Err(DqnConfigError::ZeroTotalSteps);
+            return Err(DqnError::ZeroTotalSteps);
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return Err(DqnConfigError::LearningRate(self.learning_rate));
+            return Err(DqnError::LearningRate(self.learning_rate));
         }
         if self.buffer_size == 0 {
-            return Err(DqnConfigError::ZeroBufferSize);
+            return Err(DqnError::ZeroBufferSize);
         }
         if !unit(self.gamma) {
-            return Err(DqnConfigError::Gamma(self.gamma));
+            return Err(DqnError::Gamma(self.gamma));
         }
         if self.target_update_every == 0 {
-            return Err(DqnConfigError::ZeroTargetUpdate);
+            return Err(DqnError::ZeroTargetUpdate);
         }
         if !(self.tau > 0.0 && self.tau <= 1.0) {
-            return Err(DqnConfigError::Tau(self.tau));
+            return Err(DqnError::Tau(self.tau));
         }
         if self.batch_size == 0 {
-            return Err(DqnConfigError::ZeroBatchSize);
+            return Err(DqnError::ZeroBatchSize);
         }
         if self.batch_size > self.learning_starts.max(1) || self.batch_size > self.buffer_size {
-            return Err(DqnConfigError::BatchTooLarge {
+            return Err(DqnError::BatchTooLarge {
                 batch: self.batch_size,
                 starts: self.learning_starts,
                 buffer: self.buffer_size,
@@ -221,27 +146,25 @@ impl DqnConfig {
         }
         for e in [self.start_epsilon, self.end_epsilon] {
             if !unit(e) {
-                return Err(DqnConfigError::Epsilon(e));
+                return Err(DqnError::Epsilon(e));
             }
         }
         if !(self.exploration_fraction > 0.0 && self.exploration_fraction <= 1.0) {
-            return Err(DqnConfigError::ExplorationFraction(
-                self.exploration_fraction,
-            ));
+            return Err(DqnError::ExplorationFraction(self.exploration_fraction));
         }
         if self.train_every == 0 {
-            return Err(DqnConfigError::ZeroTrainEvery);
+            return Err(DqnError::ZeroTrainEvery);
         }
         if let Some(norm) = self.max_grad_norm
             && !(norm.is_finite() && norm > 0.0)
         {
-            return Err(DqnConfigError::MaxGradNorm(norm));
+            return Err(DqnError::MaxGradNorm(norm));
         }
         if self.checkpoint_every == 0 {
-            return Err(DqnConfigError::ZeroCheckpointEvery);
+            return Err(DqnError::ZeroCheckpointEvery);
         }
         if self.learning_starts >= self.total_steps {
-            return Err(DqnConfigError::LearningStartsAfterEnd {
+            return Err(DqnError::LearningStartsAfterEnd {
                 starts: self.learning_starts,
                 total: self.total_steps,
             });
@@ -270,7 +193,7 @@ mod tests {
     #[test]
     fn defaults_are_cleanrls_and_valid() {
         let c = DqnConfig::new();
-        assert_eq!(c.validate(), Ok(()));
+        assert!(matches!(c.validate(), Ok(())));
         assert_eq!(c.network.hidden_sizes, vec![120, 84]);
         assert_eq!((c.network.input_size, c.network.output_size), (4, 2));
         assert_eq!(c.total_steps, 500_000);
@@ -291,50 +214,50 @@ mod tests {
 
     #[test]
     fn each_invalid_value_has_its_error() {
-        type Check = fn(&DqnConfigError) -> bool;
+        type Check = fn(&DqnError) -> bool;
         let cases: Vec<(DqnConfig, Check)> = vec![
             (DqnConfig::new().with_total_steps(0), |e| {
-                matches!(e, DqnConfigError::ZeroTotalSteps)
+                matches!(e, DqnError::ZeroTotalSteps)
             }),
             (DqnConfig::new().with_learning_rate(0.0), |e| {
-                matches!(e, DqnConfigError::LearningRate(_))
+                matches!(e, DqnError::LearningRate(_))
             }),
             (DqnConfig::new().with_buffer_size(0), |e| {
-                matches!(e, DqnConfigError::ZeroBufferSize)
+                matches!(e, DqnError::ZeroBufferSize)
             }),
             (DqnConfig::new().with_gamma(1.5), |e| {
-                matches!(e, DqnConfigError::Gamma(_))
+                matches!(e, DqnError::Gamma(_))
             }),
             (DqnConfig::new().with_target_update_every(0), |e| {
-                matches!(e, DqnConfigError::ZeroTargetUpdate)
+                matches!(e, DqnError::ZeroTargetUpdate)
             }),
             (DqnConfig::new().with_tau(0.0), |e| {
-                matches!(e, DqnConfigError::Tau(_))
+                matches!(e, DqnError::Tau(_))
             }),
             (DqnConfig::new().with_batch_size(0), |e| {
-                matches!(e, DqnConfigError::ZeroBatchSize)
+                matches!(e, DqnError::ZeroBatchSize)
             }),
             (DqnConfig::new().with_batch_size(20_000), |e| {
-                matches!(e, DqnConfigError::BatchTooLarge { .. })
+                matches!(e, DqnError::BatchTooLarge { .. })
             }),
             (DqnConfig::new().with_end_epsilon(-0.1), |e| {
-                matches!(e, DqnConfigError::Epsilon(_))
+                matches!(e, DqnError::Epsilon(_))
             }),
             (DqnConfig::new().with_exploration_fraction(0.0), |e| {
-                matches!(e, DqnConfigError::ExplorationFraction(_))
+                matches!(e, DqnError::ExplorationFraction(_))
             }),
             (DqnConfig::new().with_train_every(0), |e| {
-                matches!(e, DqnConfigError::ZeroTrainEvery)
+                matches!(e, DqnError::ZeroTrainEvery)
             }),
             (DqnConfig::new().with_max_grad_norm(Some(0.0)), |e| {
-                matches!(e, DqnConfigError::MaxGradNorm(_))
+                matches!(e, DqnError::MaxGradNorm(_))
             }),
             (DqnConfig::new().with_checkpoint_every(0), |e| {
-                matches!(e, DqnConfigError::ZeroCheckpointEvery)
+                matches!(e, DqnError::ZeroCheckpointEvery)
             }),
             (
                 DqnConfig::new().with_network(MlpConfig::new().with_output_size(0)),
-                |e| matches!(e, DqnConfigError::Network(_)),
+                |e| matches!(e, DqnError::Network(_)),
             ),
         ];
         for (config, expected) in cases {

@@ -5,18 +5,20 @@
 //! [`evaluate`] plays greedy episodes. The run layer (feature `run`): [`run`](crate::run).
 
 mod config;
+mod error;
 mod policy;
 mod replay;
 mod td;
 mod training;
 
-pub use config::{DqnConfig, DqnConfigError, TdLoss, TdTarget};
+pub use config::{DqnConfig, TdLoss, TdTarget};
+pub use error::DqnError;
 pub use policy::{QPolicy, QPolicyState};
-pub use replay::{ReplayBuffer, ReplayBufferError, Sample};
+pub use replay::{ReplayBuffer, Sample};
 pub use td::{hard_update, soft_update, td_targets};
 #[cfg(feature = "run")]
 pub(crate) use training::Trainer;
 pub use training::{
-    DqnError, EVALUATE_MAX_STEPS, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate,
-    td_loss, train, train_with,
+    EVALUATE_MAX_STEPS, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate, td_loss,
+    train, train_with,
 };

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn_rl::StepResult;
 use serde::{Deserialize, Serialize};
 
-use super::DqnConfigError;
+use super::DqnError;
 use crate::Rng;
 
 /// A ring buffer of transitions `(s, a, r, s′, terminated)`.
@@ -18,7 +18,7 @@ use crate::Rng;
 /// A buffer read back (serde, as the DQN's checkpoint stores it) is checked whole first:
 /// every length agrees with the capacity and observation size, `head` and `len` describe a
 /// ring that [`ReplayBuffer::push`] could have made, and every stored value is finite
-/// ([`ReplayBufferError`]); [`ReplayBuffer::check_fits`] then checks it against a run.
+/// ([`DqnError`]); [`ReplayBuffer::check_fits`] then checks it against a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ReplayBufferFields")]
 pub struct ReplayBuffer {
@@ -48,34 +48,8 @@ struct ReplayBufferFields {
     len: usize,
 }
 
-/// Why a replay buffer read back (or handed to a run) cannot be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReplayBufferError {
-    /// A field is out of range or disagrees with another.
-    #[error("the replay buffer's {field} is {found}, but {rule}")]
-    Field {
-        /// The field.
-        field: &'static str,
-        /// Its value (a length for the vectors).
-        found: u64,
-        /// What it must be.
-        rule: String,
-    },
-    /// A stored observation or reward is NaN or infinite.
-    #[error("the replay buffer's {field} of transition {slot} holds {value}, not a finite number")]
-    NonFinite {
-        /// `observations`, `next_observations` or `rewards`.
-        field: &'static str,
-        /// The transition's slot.
-        slot: usize,
-        /// The value.
-        value: f32,
-    },
-}
-
-fn field(field: &'static str, found: usize, rule: String) -> ReplayBufferError {
-    ReplayBufferError::Field {
+fn field(field: &'static str, found: usize, rule: String) -> DqnError {
+    DqnError::ReplayBufferField {
         field,
         found: found as u64,
         rule,
@@ -83,7 +57,7 @@ fn field(field: &'static str, found: usize, rule: String) -> ReplayBufferError {
 }
 
 impl TryFrom<ReplayBufferFields> for ReplayBuffer {
-    type Error = ReplayBufferError;
+    type Error = DqnError;
 
     fn try_from(f: ReplayBufferFields) -> Result<Self, Self::Error> {
         if f.capacity == 0 {
@@ -162,7 +136,7 @@ impl TryFrom<ReplayBufferFields> for ReplayBuffer {
                 ("rewards", std::slice::from_ref(&f.rewards[slot])),
             ] {
                 if let Some((_, value)) = kiln_core::first_non_finite(values) {
-                    return Err(ReplayBufferError::NonFinite {
+                    return Err(DqnError::ReplayBufferNonFinite {
                         field: name,
                         slot,
                         value,
@@ -207,19 +181,19 @@ impl ReplayBuffer {
     /// An empty buffer for `capacity` transitions of `observation_size` values.
     ///
     /// # Errors
-    /// [`DqnConfigError::ZeroBufferSize`] for a capacity of 0 (it could store nothing);
-    /// [`DqnConfigError::BufferTooLarge`] when the memory it needs cannot be had (it is
+    /// [`DqnError::ZeroBufferSize`] for a capacity of 0 (it could store nothing);
+    /// [`DqnError::BufferTooLarge`] when the memory it needs cannot be had (it is
     /// asked for before anything is stored, so a mistyped size is an error, not an abort).
-    pub fn new(capacity: usize, observation_size: usize) -> Result<Self, DqnConfigError> {
+    pub fn new(capacity: usize, observation_size: usize) -> Result<Self, DqnError> {
         if capacity == 0 {
-            return Err(DqnConfigError::ZeroBufferSize);
+            return Err(DqnError::ZeroBufferSize);
         }
         // Two observations of f32, an action (u32), a reward (f32) and a flag per transition.
         let per_transition = observation_size
             .checked_mul(8)
             .and_then(|b| b.checked_add(9));
         let bytes = per_transition.and_then(|b| b.checked_mul(capacity));
-        let too_large = || DqnConfigError::BufferTooLarge {
+        let too_large = || DqnError::BufferTooLarge {
             capacity,
             bytes: bytes.map(|b| b as u64),
         };
@@ -244,13 +218,13 @@ impl ReplayBuffer {
     /// values and `num_actions` actions.
     ///
     /// # Errors
-    /// [`ReplayBufferError::Field`] for the first value that does not fit.
+    /// [`DqnError::ReplayBufferField`] for the first value that does not fit.
     pub fn check_fits(
         &self,
         capacity: usize,
         observation_size: usize,
         num_actions: usize,
-    ) -> Result<(), ReplayBufferError> {
+    ) -> Result<(), DqnError> {
         if self.capacity != capacity {
             return Err(field(
                 "capacity",
@@ -498,10 +472,7 @@ mod tests {
     fn a_buffer_too_large_for_memory_is_an_error_not_an_abort() {
         for capacity in [1usize << 60, 1_000_000_000_000_000] {
             let err = ReplayBuffer::new(capacity, 4).unwrap_err();
-            assert!(
-                matches!(err, DqnConfigError::BufferTooLarge { .. }),
-                "{err}"
-            );
+            assert!(matches!(err, DqnError::BufferTooLarge { .. }), "{err}");
         }
     }
 
@@ -509,7 +480,7 @@ mod tests {
     fn a_buffer_of_no_capacity_is_refused() {
         assert!(matches!(
             ReplayBuffer::new(0, 4),
-            Err(DqnConfigError::ZeroBufferSize)
+            Err(DqnError::ZeroBufferSize)
         ));
     }
 }

@@ -9,11 +9,11 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use burn_rl::Policy;
 use kiln_core::{ControlFlow, Progress, Unit};
-use kiln_mlp::{Mlp, MlpConfigError};
+use kiln_mlp::Mlp;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DqnConfig, DqnConfigError, QPolicy, QPolicyState, ReplayBuffer, Sample, TdLoss, TdTarget,
+    DqnConfig, DqnError, QPolicy, QPolicyState, ReplayBuffer, Sample, TdLoss, TdTarget,
     hard_update, soft_update, td_targets,
 };
 use crate::{DiscreteEnvironment, Rng};
@@ -122,83 +122,6 @@ pub struct TrainedDqn<Q: QNetwork = Mlp> {
     pub network: Q,
     /// Episode returns and losses.
     pub metrics: Metrics,
-}
-
-/// Errors of training, evaluating or loading a DQN.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DqnError {
-    /// A config value is invalid.
-    #[error(transparent)]
-    Config(#[from] DqnConfigError),
-    /// The Q-network cannot be built.
-    #[error(transparent)]
-    Network(#[from] MlpConfigError),
-    /// The network does not fit the environment.
-    #[error(
-        "the Q-network maps {inputs} inputs to {outputs} actions, the environment has \
-         {observation_size}-value observations and {actions} actions"
-    )]
-    EnvironmentMismatch {
-        /// Network inputs.
-        inputs: usize,
-        /// Network outputs.
-        outputs: usize,
-        /// Observation length.
-        observation_size: usize,
-        /// Environment actions.
-        actions: usize,
-    },
-    /// A file could not be written or read.
-    #[cfg(feature = "run")]
-    #[error(transparent)]
-    Artifact(#[from] kiln_train::ArtifactError),
-    /// The run folder does not fit the run asked for.
-    #[cfg(feature = "run")]
-    #[error(transparent)]
-    Run(#[from] kiln_train::RunError),
-    /// An observation's length is not the environment's declared
-    /// [`observation_size`](crate::DiscreteEnvironment::observation_size): the environment
-    /// does not keep its own contract.
-    #[error(
-        "the environment declares {declared}-value observations but returned one of {found} values"
-    )]
-    ObservationSize {
-        /// `observation_size()`.
-        declared: usize,
-        /// The observation's length.
-        found: usize,
-    },
-    /// An observation holds a NaN or an infinity (kiln's rule for numeric input:
-    /// [`kiln_core::first_non_finite`]).
-    #[error(
-        "the environment returned an observation with the non-finite value {value} at position {position}"
-    )]
-    NonFiniteObservation {
-        /// The value's position in the observation.
-        position: usize,
-        /// The value.
-        value: f32,
-    },
-    /// The device failed to compute or read back a result (Burn's `try_` readers).
-    #[error("the device failed: {0}")]
-    Device(#[from] kiln_core::DeviceError),
-    /// A checkpoint's replay buffer does not fit the run resuming it.
-    #[cfg(feature = "run")]
-    #[error("checkpoint: {0}")]
-    ReplayBuffer(#[from] super::ReplayBufferError),
-    /// A resumed run's `total_steps` is below the step its checkpoint reached.
-    #[cfg(feature = "run")]
-    #[error(
-        "the checkpoint is at step {checkpoint}, past total_steps {total_steps}: resume with a \
-         total_steps of {checkpoint} or more"
-    )]
-    TotalBelowCheckpoint {
-        /// The checkpoint's step.
-        checkpoint: usize,
-        /// The config's total.
-        total_steps: usize,
-    },
 }
 
 /// Resumable state besides the networks, optimiser and buffer.

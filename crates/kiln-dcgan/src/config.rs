@@ -1,0 +1,107 @@
+//! The DCGAN training config.
+
+use burn::config::Config;
+
+use crate::{DcganError, DiscriminatorConfig, GeneratorConfig};
+
+/// Everything a DCGAN run needs besides the data; the run layer saves it as `config.json`.
+#[derive(Config, Debug)]
+pub struct DcganTrainingConfig {
+    /// The generator.
+    #[config(default = "GeneratorConfig::new()")]
+    pub generator: GeneratorConfig,
+    /// The discriminator.
+    #[config(default = "DiscriminatorConfig::new()")]
+    pub discriminator: DiscriminatorConfig,
+    /// Passes over the training images.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Real (and fake) images per step.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Adam's learning rate for both networks (β1 0.5, β2 0.999).
+    #[config(default = 2e-4)]
+    pub learning_rate: f64,
+    /// Generated images scored by the judge at the end of every epoch.
+    #[config(default = 2000)]
+    pub quality_samples: usize,
+    /// Seed of the weights, the batch order and the latent noise.
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+impl DcganTrainingConfig {
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value.
+    pub fn validate(&self) -> Result<(), DcganError> {
+        self.generator.validate()?;
+        self.discriminator.validate()?;
+        let g = (self.generator.channels, self.generator.image_size);
+        let d = (self.discriminator.channels, self.discriminator.image_size);
+        if g != d {
+            return Err(DcganError::ImageMismatch {
+                generator: g,
+                discriminator: d,
+            });
+        }
+        if self.epochs == 0 {
+            return Err(DcganError::ZeroEpochs);
+        }
+        if self.batch_size < 2 {
+            return Err(DcganError::BatchSize(self.batch_size));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return Err(DcganError::LearningRate(self.learning_rate));
+        }
+        if self.quality_samples < 2 {
+            return Err(DcganError::QualitySamples(self.quality_samples));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_dcgans_and_valid() {
+        let c = DcganTrainingConfig::new();
+        assert!(matches!(c.validate(), Ok(())));
+        assert_eq!((c.batch_size, c.learning_rate), (64, 2e-4));
+        assert_eq!(c.generator.latent_size, 100);
+    }
+
+    #[test]
+    fn each_invalid_value_has_its_error() {
+        let c = DcganTrainingConfig::new;
+        assert!(matches!(
+            c().with_epochs(0).validate(),
+            Err(DcganError::ZeroEpochs)
+        ));
+        assert!(matches!(
+            c().with_batch_size(1).validate(),
+            Err(DcganError::BatchSize(1))
+        ));
+        assert!(matches!(
+            c().with_learning_rate(0.0).validate(),
+            Err(DcganError::LearningRate(_))
+        ));
+        assert!(matches!(
+            c().with_quality_samples(1).validate(),
+            Err(DcganError::QualitySamples(1))
+        ));
+        assert!(matches!(
+            c().with_discriminator(DiscriminatorConfig::new().with_image_size(32))
+                .validate(),
+            Err(DcganError::ImageMismatch { .. })
+        ));
+        assert!(matches!(
+            c().with_generator(GeneratorConfig::new().with_latent_size(0))
+                .validate(),
+            Err(DcganError::ZeroLatentSize)
+        ));
+    }
+}
