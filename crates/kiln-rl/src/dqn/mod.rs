@@ -6,6 +6,9 @@
 
 mod config;
 mod error;
+mod evaluate;
+mod metrics;
+mod network;
 mod policy;
 mod replay;
 mod td;
@@ -13,12 +16,12 @@ mod training;
 
 pub use config::{DqnConfig, TdLoss, TdTarget};
 pub use error::DqnError;
+pub use evaluate::{EVALUATE_MAX_STEPS, evaluate};
+pub use metrics::{Episode, LossPoint, Metrics};
+pub use network::QNetwork;
 pub use policy::{QPolicy, QPolicyState};
 pub use replay::{ReplayBuffer, Sample};
-pub use td::{hard_update, soft_update, td_targets};
+pub use td::{hard_update, soft_update, td_loss, td_targets};
 #[cfg(feature = "run")]
 pub(crate) use training::Trainer;
-pub use training::{
-    EVALUATE_MAX_STEPS, Episode, LossPoint, Metrics, QNetwork, TrainedDqn, evaluate, td_loss,
-    train, train_with,
-};
+pub use training::{TrainedDqn, train, train_with};

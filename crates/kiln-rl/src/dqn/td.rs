@@ -3,6 +3,8 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
+use super::TdLoss;
+
 /// One-step TD targets `r + γ · (1 − terminated) · bootstrap(s′)`.
 ///
 /// The bootstrap is `max_a Q_target(s′, a)`, or with `double = Some(Q_online(s′))` Double
@@ -82,5 +84,22 @@ impl ModuleMapper for Blend {
             let dims = t.dims();
             t * (1.0 - tau) + o.reshape(dims) * tau
         })
+    }
+}
+
+/// The mean TD loss of a batch of errors `Q(s, a) − y`: the squared error, or Huber's
+/// `0.5·min(|e|, 1)² + (|e| − min(|e|, 1))` (quadratic inside ±1, linear outside).
+///
+/// # Shapes
+/// - error: `[batch]`
+/// - output: `[1]`
+pub fn td_loss(error: Tensor<1>, loss: TdLoss) -> Tensor<1> {
+    match loss {
+        TdLoss::Mse => error.powi_scalar(2).mean(),
+        TdLoss::Huber => {
+            let abs = error.abs();
+            let inner = abs.clone().clamp_max(1.0);
+            (inner.clone().powi_scalar(2) * 0.5 + abs - inner).mean()
+        }
     }
 }

@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
@@ -12,106 +11,17 @@ use kiln_core::{ControlFlow, Progress, Unit};
 use kiln_mlp::Mlp;
 use serde::{Deserialize, Serialize};
 
+use super::network::{check_fit, checked};
 use super::{
-    DqnConfig, DqnError, QPolicy, QPolicyState, ReplayBuffer, Sample, TdLoss, TdTarget,
-    hard_update, soft_update, td_targets,
+    DqnConfig, DqnError, Episode, LossPoint, Metrics, QNetwork, QPolicy, QPolicyState,
+    ReplayBuffer, Sample, TdTarget, hard_update, soft_update, td_loss, td_targets,
 };
 use crate::{DiscreteEnvironment, Rng};
-
-/// A Q-network the DQN can learn with: any Burn module that maps a batch of observations to
-/// one value per action. kiln's [`Mlp`] is one; a CNN over pixels of your own is another.
-///
-/// ```
-/// use burn::module::Module;
-/// use burn::nn::{Linear, LinearConfig};
-/// use burn::tensor::{Device, Tensor};
-/// use kiln_rl::dqn::QNetwork;
-///
-/// /// A linear Q-function.
-/// #[derive(Module, Debug)]
-/// struct LinearQ {
-///     layer: Linear,
-/// }
-///
-/// impl QNetwork for LinearQ {
-///     fn q_values(&self, observations: Tensor<2>) -> Tensor<2> {
-///         self.layer.forward(observations)
-///     }
-///     fn observation_size(&self) -> usize {
-///         self.layer.weight.dims()[0]
-///     }
-///     fn num_actions(&self) -> usize {
-///         self.layer.weight.dims()[1]
-///     }
-/// }
-///
-/// let q = LinearQ { layer: LinearConfig::new(4, 2).init(&Device::flex()) };
-/// assert_eq!(q.q_values(Tensor::zeros([3, 4], &Device::flex())).dims(), [3, 2]);
-/// ```
-pub trait QNetwork: Module + 'static {
-    /// `Q(s, ·)` for a batch of observations.
-    ///
-    /// # Shapes
-    /// - observations: `[batch, observation_size]`
-    /// - output: `[batch, num_actions]`
-    fn q_values(&self, observations: Tensor<2>) -> Tensor<2>;
-    /// Length of an observation.
-    fn observation_size(&self) -> usize;
-    /// Number of actions.
-    fn num_actions(&self) -> usize;
-}
-
-impl QNetwork for Mlp {
-    fn q_values(&self, observations: Tensor<2>) -> Tensor<2> {
-        self.forward(observations)
-    }
-
-    fn observation_size(&self) -> usize {
-        self.input_size()
-    }
-
-    fn num_actions(&self) -> usize {
-        self.output_size()
-    }
-}
 
 /// Episodes whose returns make the progress average.
 const AVERAGE_OVER: usize = 20;
 /// Gradient steps between recorded loss points (CleanRL logs every 100 steps).
 const LOG_EVERY: usize = 100;
-
-/// A finished episode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Episode {
-    /// Environment steps done when it ended.
-    pub step: usize,
-    /// Undiscounted return (sum of rewards).
-    pub episode_return: f64,
-    /// Steps it lasted.
-    pub length: usize,
-    /// ε when it ended.
-    pub epsilon: f64,
-}
-
-/// The TD loss at a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LossPoint {
-    /// Environment step.
-    pub step: usize,
-    /// TD loss of the batch.
-    pub loss: f64,
-    /// Mean `Q(s, a)` of the batch.
-    pub mean_q: f64,
-}
-
-/// What a run records; saved as `metrics.json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Every finished episode.
-    pub episodes: Vec<Episode>,
-    /// The loss every 100 environment steps once learning has started.
-    pub losses: Vec<LossPoint>,
-}
 
 /// A trained Q-network with its config and metrics.
 #[derive(Debug, Clone)]
@@ -439,99 +349,9 @@ impl<Q: QNetwork> Trainer<Q> {
     }
 }
 
-/// The mean TD loss of a batch of errors `Q(s, a) − y`: the squared error, or Huber's
-/// `0.5·min(|e|, 1)² + (|e| − min(|e|, 1))` (quadratic inside ±1, linear outside).
-///
-/// # Shapes
-/// - error: `[batch]`
-/// - output: `[1]`
-pub fn td_loss(error: Tensor<1>, loss: TdLoss) -> Tensor<1> {
-    match loss {
-        TdLoss::Mse => error.powi_scalar(2).mean(),
-        TdLoss::Huber => {
-            let abs = error.abs();
-            let inner = abs.clone().clamp_max(1.0);
-            (inner.clone().powi_scalar(2) * 0.5 + abs - inner).mean()
-        }
-    }
-}
-
 fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
     AdamConfig::new()
         .with_epsilon(1e-8)
         .with_grad_clipping(config.max_grad_norm.map(GradientClippingConfig::Norm))
         .init()
-}
-
-/// The most steps [`evaluate`] plays in one episode when the environment's own
-/// [`MAX_STEPS`](burn_rl::Environment::MAX_STEPS) is larger (kiln's [`Chain`](crate::Chain)
-/// declares `usize::MAX`, and an environment whose greedy policy never ends an episode would
-/// otherwise run forever). An episode cut there ends as truncated: its return so far counts.
-pub const EVALUATE_MAX_STEPS: usize = 100_000;
-
-/// Greedy returns of `episodes` episodes of `network` on `env`, episode `i` starting from
-/// the initial state drawn with `seed + i` (`seed` is a seed, not a step count). Each episode
-/// ends when the environment says it is done or truncated, or after
-/// `min(E::MAX_STEPS, EVALUATE_MAX_STEPS)` steps, so no call runs forever.
-///
-/// # Errors
-/// [`DqnError::EnvironmentMismatch`] if the network does not fit the environment,
-/// [`DqnError::ObservationSize`] or [`DqnError::NonFiniteObservation`] for an observation
-/// that breaks the environment's contract, [`DqnError::Device`] if the device fails.
-pub fn evaluate<Q: QNetwork, E: DiscreteEnvironment>(
-    network: &Q,
-    env: &mut E,
-    episodes: usize,
-    seed: u64,
-) -> Result<Vec<f64>, DqnError> {
-    check_fit(network, env)?;
-    let device = network.devices().first().cloned().unwrap_or_default();
-    let policy = QPolicy::new(network.clone(), 0.0, seed);
-    let size = env.observation_size();
-    let cap = E::MAX_STEPS.clamp(1, EVALUATE_MAX_STEPS);
-    (0..episodes)
-        .map(|i| {
-            env.reset_with_seed(seed.wrapping_add(i as u64));
-            let mut observation = checked(env.state(), size)?;
-            let mut total = 0.0;
-            for _ in 0..cap {
-                let result = env.step(policy.greedy(&observation, &device)?);
-                total += result.reward;
-                if result.done || result.truncated {
-                    return Ok(total);
-                }
-                observation = checked(result.next_state, size)?;
-            }
-            Ok(total)
-        })
-        .collect()
-}
-
-/// [`DqnError::EnvironmentMismatch`] unless `network` maps `env`'s observations to its actions.
-fn check_fit<Q: QNetwork, E: DiscreteEnvironment>(network: &Q, env: &E) -> Result<(), DqnError> {
-    if network.observation_size() != env.observation_size()
-        || network.num_actions() != env.num_actions()
-    {
-        return Err(DqnError::EnvironmentMismatch {
-            inputs: network.observation_size(),
-            outputs: network.num_actions(),
-            observation_size: env.observation_size(),
-            actions: env.num_actions(),
-        });
-    }
-    Ok(())
-}
-
-/// `observation`, if it has the declared length and only finite values.
-fn checked(observation: Vec<f32>, declared: usize) -> Result<Vec<f32>, DqnError> {
-    if observation.len() != declared {
-        return Err(DqnError::ObservationSize {
-            declared,
-            found: observation.len(),
-        });
-    }
-    if let Some((position, value)) = kiln_core::first_non_finite(&observation) {
-        return Err(DqnError::NonFiniteObservation { position, value });
-    }
-    Ok(observation)
 }
