@@ -17,7 +17,7 @@ use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::plot::{Series, line_chart};
 use kiln::rl::CartPole;
-use kiln::rl::dqn::{self, DqnConfig, Metrics, TdLoss, TdTarget};
+use kiln::rl::dqn::{self, DqnMetrics, DqnTrainingConfig, TdLoss, TdTarget};
 use kiln::rl::run::RunDir;
 
 mod common;
@@ -85,10 +85,10 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
     let dir = &args.common.artifact_dir_or("artifacts/dqn");
     let run = args.common.open_run(dir)?;
     let config = if args.common.resume {
-        let saved: DqnConfig = RunDir::load_config(dir, "DQN config")?;
+        let saved: DqnTrainingConfig = RunDir::load_config(dir, "DQN config")?;
         saved.with_total_steps(args.total_steps)
     } else {
-        DqnConfig::new()
+        DqnTrainingConfig::new()
             .with_total_steps(args.total_steps)
             .with_seed(args.common.seed_or(1))
             .with_learning_rate(args.lr)
@@ -162,7 +162,7 @@ fn report(network: &kiln::mlp::Mlp, args: &Args) -> Result<(), AnyError> {
 }
 
 /// Episode returns against steps, with their 20-episode moving average.
-fn plot_returns(metrics: &Metrics, seed: u64, path: &Path) -> Result<(), AnyError> {
+fn plot_returns(metrics: &DqnMetrics, seed: u64, path: &Path) -> Result<(), AnyError> {
     let raw: Vec<(f64, f64)> = metrics
         .episodes
         .iter()

@@ -13,7 +13,7 @@ use std::time::Instant;
 use kiln::backend::Backend;
 use kiln::cli::AnyError;
 use kiln::rl::CartPole;
-use kiln::rl::dqn::{self, DqnConfig};
+use kiln::rl::dqn::{self, DqnTrainingConfig};
 
 use crate::Row;
 use crate::timing::Environment;
@@ -24,7 +24,7 @@ const STEPS: usize = 30_000;
 /// Steps per second of the default DQN run's steps 1,000–31,000 on `device`.
 fn rate(device: &burn::tensor::Device) -> Result<f64, AnyError> {
     // In memory: no run folder, so no checkpoint or file write happens.
-    let config = DqnConfig::new();
+    let config = DqnTrainingConfig::new();
     let mut env = CartPole::new(config.seed);
     let mut first: Option<(usize, Instant)> = None;
     let mut measured = None;

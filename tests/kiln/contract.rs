@@ -14,7 +14,7 @@ use kiln::mlp::{
     self, ClassificationData, DataSourceError, Labelled, MlpConfig, MlpError, MlpTrainingConfig,
 };
 use kiln::rl::burn_rl::{Environment, StepResult};
-use kiln::rl::dqn::{self, DqnConfig, DqnError};
+use kiln::rl::dqn::{self, DqnError, DqnTrainingConfig};
 use kiln::rl::{Chain, DiscreteEnvironment};
 
 use super::common::cpu;
@@ -320,8 +320,8 @@ impl DiscreteEnvironment for Liar {
     fn reset_with_seed(&mut self, _seed: u64) {}
 }
 
-fn dqn_config(observation: usize) -> DqnConfig {
-    DqnConfig::new()
+fn dqn_config(observation: usize) -> DqnTrainingConfig {
+    DqnTrainingConfig::new()
         .with_network(
             MlpConfig::new()
                 .with_input_size(observation)

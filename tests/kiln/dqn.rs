@@ -9,7 +9,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Tensor, TensorData};
 use kiln::mlp::MlpConfig;
 use kiln::rl::burn_rl::{Environment, Policy};
-use kiln::rl::dqn::{self, DqnConfig, DqnError, QPolicy};
+use kiln::rl::dqn::{self, DqnError, DqnTrainingConfig, QPolicy};
 use kiln::rl::run::{RunDir, RunError, RunMode};
 use kiln::rl::{CartPole, CartPoleState};
 
@@ -99,7 +99,7 @@ fn cartpole_matches_gymnasium_step_by_step() {
 #[test]
 fn same_weights_same_q_values_on_every_backend() {
     let all = cross_backends("same_weights_same_q_values_on_every_backend");
-    let config = DqnConfig::new().network;
+    let config = DqnTrainingConfig::new().network;
     let (ref_backend, ref_device) = &all[0];
     ref_device.seed(3);
     let reference = config.init(ref_device).unwrap();
@@ -133,8 +133,8 @@ fn same_weights_same_q_values_on_every_backend() {
     }
 }
 
-fn small_cartpole_config() -> DqnConfig {
-    DqnConfig::new()
+fn small_cartpole_config() -> DqnTrainingConfig {
+    DqnTrainingConfig::new()
         .with_total_steps(3_000)
         .with_learning_starts(500)
         .with_batch_size(32)

@@ -93,9 +93,9 @@ fn configs_run_state_and_replay_buffers_never_panic() {
     fuzz("MLP config", &json(&MlpTrainingConfig::new()), |p| {
         kiln::train::load_json::<MlpTrainingConfig>(p, "MLP config").map(|c| c.validate().is_ok())
     });
-    let dqn = kiln::rl::dqn::DqnConfig::new();
+    let dqn = kiln::rl::dqn::DqnTrainingConfig::new();
     fuzz("DQN config", &json(&dqn), |p| {
-        kiln::train::load_json::<kiln::rl::dqn::DqnConfig>(p, "DQN config")
+        kiln::train::load_json::<kiln::rl::dqn::DqnTrainingConfig>(p, "DQN config")
             .map(|c| c.validate().is_ok())
     });
     let dcgan = kiln::dcgan::DcganTrainingConfig::new();

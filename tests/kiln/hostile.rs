@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kiln::rl::dqn::{DqnConfig, DqnError, ReplayBuffer};
+use kiln::rl::dqn::{DqnError, DqnTrainingConfig, ReplayBuffer};
 use kiln::rl::{CartPole, MlpConfig};
 use kiln::train::{RunDir, RunError, RunMode};
 
@@ -248,7 +248,7 @@ fn a_finished_model_is_never_overwritten_and_resume_needs_a_folder() {
 #[test]
 fn every_hostile_replay_buffer_edit_is_a_typed_error_on_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let config = DqnConfig::new()
+    let config = DqnTrainingConfig::new()
         .with_total_steps(400)
         .with_learning_starts(100)
         .with_batch_size(16)
@@ -320,7 +320,7 @@ fn every_hostile_replay_buffer_edit_is_a_typed_error_on_resume() {
 #[test]
 fn sizes_nobody_capped_are_refused_before_anything_is_allocated() {
     // A replay buffer beyond memory: a typed error, not an abort.
-    let config = DqnConfig::new().with_buffer_size(1_000_000_000_000_000);
+    let config = DqnTrainingConfig::new().with_buffer_size(1_000_000_000_000_000);
     let mut env = CartPole::new(1);
     let err = kiln::rl::dqn::train(&config, &mut env, &cpu(), kiln::rl::silent).unwrap_err();
     assert!(
@@ -330,7 +330,7 @@ fn sizes_nobody_capped_are_refused_before_anything_is_allocated() {
     assert!(err.to_string().contains("GiB"), "{err}");
     assert!(ReplayBuffer::new(usize::MAX, 4).is_err());
     // Learning that would never start.
-    let err = DqnConfig::new()
+    let err = DqnTrainingConfig::new()
         .with_network(MlpConfig::new().with_input_size(4).with_output_size(2))
         .with_total_steps(1_000)
         .with_learning_starts(1_000)

@@ -14,18 +14,18 @@
 //!
 //! ```
 //! use burn::tensor::Device;
-//! use kiln_rl::{CartPole, dqn::{self, DqnConfig}};
-//! # fn main() -> Result<(), kiln_rl::dqn::DqnError> {
+//! use kiln_rl::{CartPole, DqnTrainingConfig};
+//! # fn main() -> Result<(), kiln_rl::DqnError> {
 //! let device = Device::flex();
 //! // A short run (CartPole needs ~100,000 steps to be solved) that prints its progress.
-//! let config = DqnConfig::new().with_total_steps(3_000).with_learning_starts(1_000);
+//! let config = DqnTrainingConfig::new().with_total_steps(3_000).with_learning_starts(1_000);
 //! let mut env = CartPole::new(config.seed);
-//! let trained = dqn::train(&config, &mut env, &device, |progress| {
+//! let trained = kiln_rl::train(&config, &mut env, &device, |progress| {
 //!     println!("step {}: mean return {:?}", progress.done, progress.metric("mean_return"));
 //!     kiln_rl::ControlFlow::Continue(())
 //! })?;
 //! let seed = 0; // episode i starts from the initial state drawn with seed + i
-//! let returns = dqn::evaluate(&trained.network, &mut CartPole::new(0), 3, seed)?;
+//! let returns = kiln_rl::evaluate(&trained.network, &mut CartPole::new(0), 3, seed)?;
 //! assert_eq!(returns.len(), 3);
 //! # Ok(()) }
 //! ```
@@ -38,8 +38,11 @@ pub mod run;
 /// burn-rl, whose `Environment` and `Policy` traits kiln's environments and policy implement.
 pub use burn_rl;
 
+/// The DQN's training entry points and types at the crate root, where every kiln model crate
+/// has its `train` (`kiln_mlp::train`, `kiln_dcgan::train`, `kiln_rl::train`).
+pub use dqn::{DqnError, DqnMetrics, DqnTrainingConfig, TrainedDqn, evaluate, train, train_with};
 pub use env::{CartPole, CartPoleState, Chain, ChainTooShort, DiscreteEnvironment};
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
-/// The default Q-network and its config ([`DqnConfig::network`](dqn::DqnConfig)), so sizing
-/// it for an environment needs no direct kiln-mlp dependency.
+/// The default Q-network and its config ([`DqnTrainingConfig::network`]), so sizing it for an
+/// environment needs no direct kiln-mlp dependency.
 pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpError};

@@ -7,7 +7,7 @@ use kiln_mlp::Mlp;
 pub use kiln_train::{CONFIG_FILE, RunDir, RunError, RunMode};
 use kiln_train::{load_json, load_module, save_json, save_module};
 
-use crate::dqn::{DqnConfig, DqnError, QNetwork, TrainedDqn, Trainer};
+use crate::dqn::{DqnError, DqnTrainingConfig, QNetwork, TrainedDqn, Trainer};
 use crate::{ControlFlow, DiscreteEnvironment, Progress};
 
 /// The trained Q-network's weights inside a run folder.
@@ -22,7 +22,7 @@ const FINISHED: [&str; 2] = [MODEL_FILE, METRICS_FILE];
 /// # Errors
 /// As [`train_with`].
 pub fn train<E: DiscreteEnvironment>(
-    config: &DqnConfig,
+    config: &DqnTrainingConfig,
     env: &mut E,
     device: &Device,
     run: &RunDir,
@@ -44,7 +44,7 @@ pub fn train<E: DiscreteEnvironment>(
 /// # Errors
 /// As [`crate::dqn::train_with`], or a checkpoint or file that cannot be read or written.
 pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
-    config: &DqnConfig,
+    config: &DqnTrainingConfig,
     network: Q,
     env: &mut E,
     device: &Device,
@@ -71,7 +71,7 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
 /// do not fit the saved config.
 pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedDqn<Mlp>, DqnError> {
     RunDir::verify_finished(dir, &FINISHED)?;
-    let config: DqnConfig = RunDir::load_config(dir, "DQN config")?;
+    let config: DqnTrainingConfig = RunDir::load_config(dir, "DQN config")?;
     config.validate()?;
     let network = load_module(config.network.init(device)?, &dir.join(MODEL_FILE))?;
     let metrics = load_json(&dir.join(METRICS_FILE), "DQN metrics")?;

@@ -5,7 +5,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_rl::burn_rl::{Environment, Policy};
-use kiln_rl::dqn::{self, DqnConfig, QPolicy, ReplayBuffer, hard_update, soft_update, td_targets};
+use kiln_rl::dqn::{
+    self, DqnTrainingConfig, QPolicy, ReplayBuffer, hard_update, soft_update, td_targets,
+};
 use kiln_rl::{Chain, MlpConfig};
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -108,8 +110,8 @@ fn target_networks_sync_hard_and_soft() {
 }
 
 /// The DQN settings that learn the 5-state chain in 6,000 steps.
-fn chain_config() -> DqnConfig {
-    DqnConfig::new()
+fn chain_config() -> DqnTrainingConfig {
+    DqnTrainingConfig::new()
         .with_network(
             MlpConfig::new()
                 .with_input_size(5)
@@ -181,7 +183,7 @@ fn dqn_options_are_used_inside_the_loop_and_still_learn() {
         // and Double DQN's target differs from DQN's.
         .with_target_update_every(1_000)
         .with_seed(3);
-    let run = |config: &DqnConfig| {
+    let run = |config: &DqnTrainingConfig| {
         let mut env = Chain::new(5).unwrap();
         let run = dqn::train(config, &mut env, &device, kiln_rl::silent).unwrap();
         let returns = dqn::evaluate(&run.network, &mut env, 3, 0).unwrap();

@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Tensor;
 use kiln_rl::burn_rl::{Environment, StepResult};
-use kiln_rl::dqn::{self, DqnConfig, QNetwork};
+use kiln_rl::dqn::{self, DqnTrainingConfig, QNetwork};
 use kiln_rl::{DiscreteEnvironment, Rng};
 
 use crate::Error;
@@ -112,7 +112,7 @@ pub fn run() -> Result<Report, Error> {
     let network = LinearQ {
         layer: LinearConfig::new(1, 2).init(&device),
     };
-    let config = DqnConfig::new()
+    let config = DqnTrainingConfig::new()
         .with_total_steps(3_000)
         .with_learning_starts(200)
         .with_batch_size(32)

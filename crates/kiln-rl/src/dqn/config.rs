@@ -47,7 +47,7 @@ pub enum TdTarget {
 /// Everything a DQN run needs besides the environment; saved as `config.json` beside the
 /// weights. Defaults are CleanRL's `dqn.py` settings for CartPole-v1.
 #[derive(Config, Debug)]
-pub struct DqnConfig {
+pub struct DqnTrainingConfig {
     /// The Q-network: observation in, one value per action out (CleanRL: 4-120-84-2, ReLU).
     #[config(
         default = "MlpConfig::new().with_input_size(4).with_hidden_sizes(vec![120, 84]).with_output_size(2).with_dropout(0.0)"
@@ -108,7 +108,7 @@ pub struct DqnConfig {
     pub seed: u64,
 }
 
-impl DqnConfig {
+impl DqnTrainingConfig {
     /// Checks every value.
     ///
     /// # Errors
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn defaults_are_cleanrls_and_valid() {
-        let c = DqnConfig::new();
+        let c = DqnTrainingConfig::new();
         assert!(matches!(c.validate(), Ok(())));
         assert_eq!(c.network.hidden_sizes, vec![120, 84]);
         assert_eq!((c.network.input_size, c.network.output_size), (4, 2));
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn epsilon_falls_linearly_then_stays() {
-        let c = DqnConfig::new();
+        let c = DqnTrainingConfig::new();
         assert_eq!(c.epsilon(0), 1.0);
         assert!((c.epsilon(125_000) - 0.525).abs() < 1e-12);
         assert!((c.epsilon(250_000) - 0.05).abs() < 1e-12);
@@ -215,48 +215,50 @@ mod tests {
     #[test]
     fn each_invalid_value_has_its_error() {
         type Check = fn(&DqnError) -> bool;
-        let cases: Vec<(DqnConfig, Check)> = vec![
-            (DqnConfig::new().with_total_steps(0), |e| {
+        let cases: Vec<(DqnTrainingConfig, Check)> = vec![
+            (DqnTrainingConfig::new().with_total_steps(0), |e| {
                 matches!(e, DqnError::ZeroTotalSteps)
             }),
-            (DqnConfig::new().with_learning_rate(0.0), |e| {
+            (DqnTrainingConfig::new().with_learning_rate(0.0), |e| {
                 matches!(e, DqnError::LearningRate(_))
             }),
-            (DqnConfig::new().with_buffer_size(0), |e| {
+            (DqnTrainingConfig::new().with_buffer_size(0), |e| {
                 matches!(e, DqnError::ZeroBufferSize)
             }),
-            (DqnConfig::new().with_gamma(1.5), |e| {
+            (DqnTrainingConfig::new().with_gamma(1.5), |e| {
                 matches!(e, DqnError::Gamma(_))
             }),
-            (DqnConfig::new().with_target_update_every(0), |e| {
+            (DqnTrainingConfig::new().with_target_update_every(0), |e| {
                 matches!(e, DqnError::ZeroTargetUpdate)
             }),
-            (DqnConfig::new().with_tau(0.0), |e| {
+            (DqnTrainingConfig::new().with_tau(0.0), |e| {
                 matches!(e, DqnError::Tau(_))
             }),
-            (DqnConfig::new().with_batch_size(0), |e| {
+            (DqnTrainingConfig::new().with_batch_size(0), |e| {
                 matches!(e, DqnError::ZeroBatchSize)
             }),
-            (DqnConfig::new().with_batch_size(20_000), |e| {
+            (DqnTrainingConfig::new().with_batch_size(20_000), |e| {
                 matches!(e, DqnError::BatchTooLarge { .. })
             }),
-            (DqnConfig::new().with_end_epsilon(-0.1), |e| {
+            (DqnTrainingConfig::new().with_end_epsilon(-0.1), |e| {
                 matches!(e, DqnError::Epsilon(_))
             }),
-            (DqnConfig::new().with_exploration_fraction(0.0), |e| {
-                matches!(e, DqnError::ExplorationFraction(_))
-            }),
-            (DqnConfig::new().with_train_every(0), |e| {
+            (
+                DqnTrainingConfig::new().with_exploration_fraction(0.0),
+                |e| matches!(e, DqnError::ExplorationFraction(_)),
+            ),
+            (DqnTrainingConfig::new().with_train_every(0), |e| {
                 matches!(e, DqnError::ZeroTrainEvery)
             }),
-            (DqnConfig::new().with_max_grad_norm(Some(0.0)), |e| {
-                matches!(e, DqnError::MaxGradNorm(_))
-            }),
-            (DqnConfig::new().with_checkpoint_every(0), |e| {
+            (
+                DqnTrainingConfig::new().with_max_grad_norm(Some(0.0)),
+                |e| matches!(e, DqnError::MaxGradNorm(_)),
+            ),
+            (DqnTrainingConfig::new().with_checkpoint_every(0), |e| {
                 matches!(e, DqnError::ZeroCheckpointEvery)
             }),
             (
-                DqnConfig::new().with_network(MlpConfig::new().with_output_size(0)),
+                DqnTrainingConfig::new().with_network(MlpConfig::new().with_output_size(0)),
                 |e| matches!(e, DqnError::Network(_)),
             ),
         ];
@@ -268,11 +270,12 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json() {
-        let c = DqnConfig::new()
+        let c = DqnTrainingConfig::new()
             .with_target(TdTarget::DoubleDqn)
             .with_loss(TdLoss::Huber)
             .with_max_grad_norm(Some(10.0));
-        let back: DqnConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        let back: DqnTrainingConfig =
+            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.target, TdTarget::DoubleDqn);
         assert_eq!(back.loss, TdLoss::Huber);
         assert_eq!(back.max_grad_norm, Some(10.0));

@@ -28,7 +28,7 @@ pub struct LossPoint {
 
 /// What a run records; saved as `metrics.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
+pub struct DqnMetrics {
     /// Every finished episode.
     pub episodes: Vec<Episode>,
     /// The loss every 100 environment steps once learning has started.

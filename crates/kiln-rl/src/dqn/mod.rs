@@ -14,10 +14,10 @@ mod replay;
 mod td;
 mod training;
 
-pub use config::{DqnConfig, TdLoss, TdTarget};
+pub use config::{DqnTrainingConfig, TdLoss, TdTarget};
 pub use error::DqnError;
 pub use evaluate::{EVALUATE_MAX_STEPS, evaluate};
-pub use metrics::{Episode, LossPoint, Metrics};
+pub use metrics::{DqnMetrics, Episode, LossPoint};
 pub use network::QNetwork;
 pub use policy::{QPolicy, QPolicyState};
 pub use replay::{ReplayBuffer, Sample};

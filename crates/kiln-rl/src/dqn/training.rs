@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::network::{check_fit, checked};
 use super::{
-    DqnConfig, DqnError, Episode, LossPoint, Metrics, QNetwork, QPolicy, QPolicyState,
+    DqnError, DqnMetrics, DqnTrainingConfig, Episode, LossPoint, QNetwork, QPolicy, QPolicyState,
     ReplayBuffer, Sample, TdTarget, hard_update, soft_update, td_loss, td_targets,
 };
 use crate::{DiscreteEnvironment, Rng};
@@ -27,11 +27,11 @@ const LOG_EVERY: usize = 100;
 #[derive(Debug, Clone)]
 pub struct TrainedDqn<Q: QNetwork = Mlp> {
     /// The run's config.
-    pub config: DqnConfig,
+    pub config: DqnTrainingConfig,
     /// The Q-network (no autodiff).
     pub network: Q,
     /// Episode returns and losses.
-    pub metrics: Metrics,
+    pub metrics: DqnMetrics,
 }
 
 /// Resumable state besides the networks, optimiser and buffer.
@@ -39,7 +39,7 @@ pub struct TrainedDqn<Q: QNetwork = Mlp> {
 struct LoopState {
     step: usize,
     sampling_rng: Rng,
-    metrics: Metrics,
+    metrics: DqnMetrics,
 }
 
 /// Trains a DQN with kiln's [`Mlp`] as the Q-network (`config.network`, its initial weights
@@ -50,12 +50,12 @@ struct LoopState {
 ///
 /// ```
 /// use burn::tensor::Device;
-/// use kiln_rl::{Chain, dqn::{self, DqnConfig}};
+/// use kiln_rl::{Chain, dqn::{self, DqnTrainingConfig}};
 /// use kiln_rl::MlpConfig;
 /// # fn main() -> Result<(), kiln_rl::dqn::DqnError> {
 /// // A 4-state corridor: walking right for 3 steps earns 1.
 /// let mut env = Chain::new(4).unwrap();
-/// let config = DqnConfig::new()
+/// let config = DqnTrainingConfig::new()
 ///     .with_network(MlpConfig::new().with_input_size(4).with_hidden_sizes(vec![16]).with_output_size(2).with_dropout(0.0))
 ///     .with_total_steps(3_000)
 ///     .with_learning_starts(200)
@@ -70,7 +70,7 @@ struct LoopState {
 /// # Ok(()) }
 /// ```
 pub fn train<E: DiscreteEnvironment>(
-    config: &DqnConfig,
+    config: &DqnTrainingConfig,
     env: &mut E,
     device: &Device,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
@@ -93,7 +93,7 @@ pub fn train<E: DiscreteEnvironment>(
 /// # Errors
 /// An invalid config, or a network that does not fit the environment.
 pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
-    config: &DqnConfig,
+    config: &DqnTrainingConfig,
     network: Q,
     env: &mut E,
     device: &Device,
@@ -106,7 +106,7 @@ pub fn train_with<Q: QNetwork, E: DiscreteEnvironment>(
 
 /// The whole state of a DQN run: what a checkpoint holds.
 pub(crate) struct Trainer<Q: QNetwork> {
-    config: DqnConfig,
+    config: DqnTrainingConfig,
     q: Q,
     target: Q,
     optim: ModuleOptimizer,
@@ -157,7 +157,7 @@ impl<Q: QNetwork> kiln_train::Checkpoint for Trainer<Q> {
 
 impl<Q: QNetwork> Trainer<Q> {
     pub(crate) fn new<E: DiscreteEnvironment>(
-        config: &DqnConfig,
+        config: &DqnTrainingConfig,
         network: Q,
         env: &E,
         device: &Device,
@@ -174,7 +174,7 @@ impl<Q: QNetwork> Trainer<Q> {
             state: LoopState {
                 step: 0,
                 sampling_rng: Rng::new(config.seed.wrapping_add(1)),
-                metrics: Metrics::default(),
+                metrics: DqnMetrics::default(),
             },
             q,
             plain,
@@ -349,7 +349,7 @@ impl<Q: QNetwork> Trainer<Q> {
     }
 }
 
-fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
+fn optimizer(config: &DqnTrainingConfig) -> ModuleOptimizer {
     AdamConfig::new()
         .with_epsilon(1e-8)
         .with_grad_clipping(config.max_grad_norm.map(GradientClippingConfig::Norm))
