@@ -27,6 +27,9 @@
 
 pub use std::ops::ControlFlow;
 
+mod run_error;
+pub use run_error::RunError;
+
 use serde::{Deserialize, Serialize};
 
 /// A small seeded generator (SplitMix64) for everything kiln draws on the host.

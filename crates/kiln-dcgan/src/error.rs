@@ -113,11 +113,9 @@ pub enum DcganError {
     },
     /// A run folder's file could not be read or written or failed its checksum, or the
     /// folder does not fit the run asked for.
-    #[cfg(feature = "run")]
     #[error(transparent)]
-    Run(#[from] kiln_train::RunError),
+    Run(#[from] kiln_core::RunError),
     /// An image could not be drawn.
-    #[cfg(feature = "run")]
     #[error("drawing {path}: {reason}")]
     Plot {
         /// The image.

@@ -144,7 +144,6 @@ pub enum MlpError {
     Device(#[from] kiln_core::DeviceError),
     /// A run folder's file could not be read or written or failed its checksum, or the
     /// folder does not fit the run asked for.
-    #[cfg(feature = "run")]
     #[error(transparent)]
-    Run(#[from] kiln_train::RunError),
+    Run(#[from] kiln_core::RunError),
 }

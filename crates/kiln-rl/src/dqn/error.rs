@@ -96,9 +96,8 @@ pub enum DqnError {
     },
     /// A run folder's file could not be read or written or failed its checksum, or the
     /// folder does not fit the run asked for.
-    #[cfg(feature = "run")]
     #[error(transparent)]
-    Run(#[from] kiln_train::RunError),
+    Run(#[from] kiln_core::RunError),
     /// An observation's length is not the environment's declared
     /// [`observation_size`](crate::DiscreteEnvironment::observation_size): the environment
     /// does not keep its own contract.
@@ -147,7 +146,6 @@ pub enum DqnError {
         value: f32,
     },
     /// A resumed run's `total_steps` is below the step its checkpoint reached.
-    #[cfg(feature = "run")]
     #[error(
         "the checkpoint is at step {checkpoint}, past total_steps {total_steps}: resume with a \
          total_steps of {checkpoint} or more"
