@@ -100,3 +100,41 @@ fn dbscan_marks_isolated_points_as_noise() {
     assert_eq!(fitted.labels(), &[Some(0), Some(0), Some(0), None]);
     assert_eq!(fitted.core_sample_indices(), &[0, 1, 2]);
 }
+
+/// Lloyd's iterations move the centroids: on overlapping blobs the inertia after them is
+/// clearly below the k-means++ start's (one iteration), and DBSCAN joins the points of a
+/// dense run into one cluster through its core points.
+#[test]
+fn lloyd_iterations_lower_the_inertia_below_the_start() {
+    let (values, _) = blobs(
+        &[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]],
+        200,
+        1.5,
+        9,
+    );
+    let x = tensor_from_slice(&values, values.len() / 2, 2, &Device::flex()).unwrap();
+    let inertia = |iterations| {
+        KMeans::params(4)
+            .seed(1)
+            .tolerance(0.0)
+            .max_iter(iterations)
+            .fit(&x)
+            .unwrap()
+            .inertia()
+    };
+    let (start, end) = (inertia(1), inertia(50));
+    println!("inertia after 1 iteration {start:.1}, after 50 {end:.1}");
+    assert!(end < start * 0.98, "{start} → {end}");
+}
+
+#[test]
+fn dbscan_chains_core_points_into_one_cluster() {
+    // Points 0.4 apart on a line: each reaches its two neighbours within eps 0.5, so every
+    // inner point is a core point (3 with itself) and the chain is one cluster end to end.
+    let values: Vec<f32> = (0..20).flat_map(|i| [i as f32 * 0.4, 0.0]).collect();
+    let x = tensor_from_slice(&values, 20, 2, &Device::flex()).unwrap();
+    let fitted = Dbscan::params(0.5, 3).fit(&x).unwrap();
+    assert_eq!(fitted.n_clusters(), 1);
+    assert!(fitted.labels().iter().all(|l| *l == Some(0)));
+    assert_eq!(fitted.core_sample_indices().len(), 18);
+}
