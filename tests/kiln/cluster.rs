@@ -12,8 +12,7 @@ use super::common::{backends, cpu};
 
 /// `per` points around each centre (grouped by centre), with their centre index.
 fn blobs(centres: &[[f32; 2]], per: usize, std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
-    let centres: Vec<Vec<f32>> = centres.iter().map(|c| c.to_vec()).collect();
-    make_blobs(per * centres.len(), &centres, std, seed).unwrap()
+    make_blobs(per * centres.len(), centres, std, seed).unwrap()
 }
 
 const CENTRES: [[f32; 2]; 3] = [[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]];

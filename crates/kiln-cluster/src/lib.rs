@@ -194,12 +194,13 @@ fn to_f64(t: Tensor<1>) -> Result<Vec<f64>, ClusterError> {
 /// # Errors
 /// [`ClusterError::Empty`] without centres, [`ClusterError::ZeroDimensions`] for 0-dimensional
 /// ones, [`ClusterError::Shape`] when a centre's length differs from the first's.
-pub fn make_blobs(
+pub fn make_blobs<C: AsRef<[f32]>>(
     n: usize,
-    centres: &[Vec<f32>],
+    centres: &[C],
     std: f32,
     seed: u64,
 ) -> Result<(Vec<f32>, Vec<usize>), ClusterError> {
+    let centres: Vec<&[f32]> = centres.iter().map(AsRef::as_ref).collect();
     let d = centres.first().ok_or(ClusterError::Empty)?.len();
     if d == 0 {
         return Err(ClusterError::ZeroDimensions);
@@ -216,7 +217,7 @@ pub fn make_blobs(
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         let k = i % centres.len();
-        for &c in &centres[k] {
+        for &c in centres[k] {
             values.push(c + std * rng.normal() as f32);
         }
         labels.push(k);
@@ -338,7 +339,10 @@ mod tests {
 
     #[test]
     fn make_blobs_refuses_no_centres_and_ragged_ones() {
-        assert_eq!(make_blobs(10, &[], 1.0, 0), Err(ClusterError::Empty));
+        assert_eq!(
+            make_blobs::<Vec<f32>>(10, &[], 1.0, 0),
+            Err(ClusterError::Empty)
+        );
         assert_eq!(
             make_blobs(10, &[vec![]], 1.0, 0),
             Err(ClusterError::ZeroDimensions)

@@ -12,26 +12,7 @@ pub enum Metric {
     Cosine,
 }
 
-impl Metric {
-    /// Every metric, in a fixed order.
-    pub const ALL: [Metric; 2] = [Metric::Euclidean, Metric::Cosine];
-
-    /// The name used on command lines: `euclidean`, `cosine`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Euclidean => "euclidean",
-            Metric::Cosine => "cosine",
-        }
-    }
-}
-
-impl std::str::FromStr for Metric {
-    type Err = kiln_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        kiln_core::parse_name(s, "metric", &Self::ALL, Self::name)
-    }
-}
+kiln_core::named_enum!(Metric, "metric", { Euclidean => "euclidean", Cosine => "cosine" });
 
 /// `‖x_i‖²` for each row.
 ///

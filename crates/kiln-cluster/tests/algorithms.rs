@@ -3,28 +3,19 @@
 //! DBSCAN's noise. The root package's tests add every backend, scikit-learn fixtures,
 //! mini-batch K-means, blocks, saving and translation.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use kiln_cluster::{Dbscan, KMeans, Metric, adjusted_rand_index, make_blobs, tensor_from_slice};
 
-/// `per` points around each centre (grouped by centre), with their centre index.
-fn blobs(centres: &[[f32; 2]], per: usize, std: f32, seed: u64) -> (Vec<f32>, Vec<usize>) {
-    let centres: Vec<Vec<f32>> = centres.iter().map(|c| c.to_vec()).collect();
-    make_blobs(per * centres.len(), &centres, std, seed).unwrap()
-}
-
-const CENTRES: [[f32; 2]; 3] = [[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]];
-
-fn data(device: &Device) -> (burn::tensor::Tensor<2>, Vec<usize>) {
-    let (values, labels) = blobs(&CENTRES, 300, 0.5, 1);
-    (
-        tensor_from_slice(&values, labels.len(), 2, device).unwrap(),
-        labels,
-    )
+/// `per` points around each of `centres` (in turn), on flex, with their centre index.
+fn points(centres: &[[f32; 2]], per: usize, std: f32, seed: u64) -> (Tensor<2>, Vec<usize>) {
+    let (values, truth) = make_blobs(per * centres.len(), centres, std, seed).unwrap();
+    let x = tensor_from_slice(&values, truth.len(), 2, &Device::flex()).unwrap();
+    (x, truth)
 }
 
 #[test]
 fn kmeans_plus_plus_is_deterministic_for_a_seed() {
-    let (x, _) = data(&Device::flex());
+    let (x, _) = points(&[[0.0, 0.0], [10.0, 10.0], [-10.0, 10.0]], 300, 0.5, 1);
     let a = KMeans::params(5).seed(3).max_iter(1).fit(&x).unwrap();
     let b = KMeans::params(5).seed(3).max_iter(1).fit(&x).unwrap();
     assert_eq!(a.labels(), b.labels());
@@ -40,13 +31,12 @@ fn kmeans_plus_plus_is_deterministic_for_a_seed() {
 
 #[test]
 fn more_iterations_never_raise_the_inertia() {
-    let (values, _) = blobs(
+    let (x, _) = points(
         &[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]],
         200,
         1.5,
         9,
     );
-    let x = tensor_from_slice(&values, values.len() / 2, 2, &Device::flex()).unwrap();
     let inertias: Vec<f64> = (1..=8)
         .map(|it| {
             KMeans::params(4)
@@ -106,13 +96,12 @@ fn dbscan_marks_isolated_points_as_noise() {
 /// dense run into one cluster through its core points.
 #[test]
 fn lloyd_iterations_lower_the_inertia_below_the_start() {
-    let (values, _) = blobs(
+    let (x, _) = points(
         &[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]],
         200,
         1.5,
         9,
     );
-    let x = tensor_from_slice(&values, values.len() / 2, 2, &Device::flex()).unwrap();
     let inertia = |iterations| {
         KMeans::params(4)
             .seed(1)

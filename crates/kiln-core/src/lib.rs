@@ -296,6 +296,42 @@ pub fn parse_name<T: Copy>(
         })
 }
 
+/// Gives an enum of unit variants its command-line names: `ALL` (every variant, in order),
+/// `name()`, and a `FromStr` through [`parse_name`] (error [`UnknownName`]). One definition
+/// for every kiln enum that a flag or a config file names.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// pub enum Loss { Mse, Huber }
+/// kiln_core::named_enum!(Loss, "loss", { Mse => "mse", Huber => "huber" });
+/// assert_eq!("Huber".parse::<Loss>(), Ok(Loss::Huber));
+/// assert_eq!(Loss::ALL.map(Loss::name), ["mse", "huber"]);
+/// ```
+#[macro_export]
+macro_rules! named_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value, in a fixed order.
+            pub const ALL: [$ty; 0 $(+ { let _ = $name; 1 })+] = [$($ty::$variant),+];
+
+            /// The name used on command lines and in files.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $crate::parse_name(s, $what, &Self::ALL, Self::name)
+            }
+        }
+    };
+}
+
 /// Writes `bytes` to `path` atomically: into a temporary file beside it (`.NAME.tmp-PID`),
 /// flushed to disk, then renamed over `path`; on failure the temporary file is removed and
 /// `path` is left as it was. Creates the parent folder if needed. The one atomic write of

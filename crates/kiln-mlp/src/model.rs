@@ -19,19 +19,9 @@ pub enum Activation {
     Tanh,
 }
 
+kiln_core::named_enum!(Activation, "activation", { Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh" });
+
 impl Activation {
-    /// Every activation, in a fixed order.
-    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
-
-    /// The name used on command lines: `relu`, `sigmoid`, `tanh`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-        }
-    }
-
     /// Applies the activation element-wise.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
@@ -39,14 +29,6 @@ impl Activation {
             Activation::Sigmoid => activation::sigmoid(x),
             Activation::Tanh => activation::tanh(x),
         }
-    }
-}
-
-impl std::str::FromStr for Activation {
-    type Err = kiln_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        kiln_core::parse_name(s, "activation", &Self::ALL, Self::name)
     }
 }
 

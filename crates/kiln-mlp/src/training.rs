@@ -22,26 +22,7 @@ pub enum OptimizerKind {
     Sgd,
 }
 
-impl OptimizerKind {
-    /// Every optimiser, in a fixed order.
-    pub const ALL: [OptimizerKind; 2] = [OptimizerKind::Adam, OptimizerKind::Sgd];
-
-    /// The name used on command lines: `adam`, `sgd`.
-    pub fn name(self) -> &'static str {
-        match self {
-            OptimizerKind::Adam => "adam",
-            OptimizerKind::Sgd => "sgd",
-        }
-    }
-}
-
-impl std::str::FromStr for OptimizerKind {
-    type Err = kiln_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        kiln_core::parse_name(s, "optimizer", &Self::ALL, Self::name)
-    }
-}
+kiln_core::named_enum!(OptimizerKind, "optimizer", { Adam => "adam", Sgd => "sgd" });
 
 /// How the learning rate changes over a run.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -52,26 +33,7 @@ pub enum LrSchedule {
     Cosine,
 }
 
-impl LrSchedule {
-    /// Every schedule, in a fixed order.
-    pub const ALL: [LrSchedule; 2] = [LrSchedule::Cosine, LrSchedule::Constant];
-
-    /// The name used on command lines: `cosine`, `constant`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LrSchedule::Cosine => "cosine",
-            LrSchedule::Constant => "constant",
-        }
-    }
-}
-
-impl std::str::FromStr for LrSchedule {
-    type Err = kiln_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        kiln_core::parse_name(s, "schedule", &Self::ALL, Self::name)
-    }
-}
+kiln_core::named_enum!(LrSchedule, "schedule", { Cosine => "cosine", Constant => "constant" });
 
 /// Everything a training run needs besides the data; the run layer saves it as
 /// `config.json` beside the weights, so a run can be reproduced and its model reloaded.

@@ -14,26 +14,7 @@ pub enum TdLoss {
     Huber,
 }
 
-impl TdLoss {
-    /// Every loss, in a fixed order.
-    pub const ALL: [TdLoss; 2] = [TdLoss::Mse, TdLoss::Huber];
-
-    /// The name used on command lines: `mse`, `huber`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TdLoss::Mse => "mse",
-            TdLoss::Huber => "huber",
-        }
-    }
-}
-
-impl std::str::FromStr for TdLoss {
-    type Err = kiln_core::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        kiln_core::parse_name(s, "loss", &Self::ALL, Self::name)
-    }
-}
+kiln_core::named_enum!(TdLoss, "loss", { Mse => "mse", Huber => "huber" });
 
 /// How the bootstrap value of the next state is chosen.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
