@@ -71,7 +71,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ClusterErro
 }
 
 fn centroid_values(c: Tensor<2>) -> Result<Vec<f32>, ClusterError> {
-    Ok(crate::to_f32(c)?)
+    crate::to_f32(c)
 }
 
 /// The stored origin: `d` finite values, or none (zeros: files from before it existed).

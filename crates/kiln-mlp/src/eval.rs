@@ -75,7 +75,7 @@ pub(crate) fn evaluate_on(
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
     if batch_size == 0 {
-        return Err(MlpError::ZeroBatchSize.into());
+        return Err(MlpError::ZeroBatchSize);
     }
     if data.is_empty() {
         return Err(MlpError::NoExamples);

@@ -104,8 +104,7 @@ impl RunDir {
                         return Err(RunError::Checksum {
                             path: checkpoint.join(&name),
                             reason: "not listed in the checkpoint's manifest.json".into(),
-                        }
-                        .into());
+                        });
                     }
                 }
                 Some(load_json::<CheckpointProgress>(&progress, "checkpoint progress")?.done)
@@ -238,7 +237,7 @@ fn lock(dir: &Path) -> Result<File, RunError> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(RunError::Locked(dir.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(io_err("lock", &path)(e).into()),
+        Err(TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
     }
 }
 

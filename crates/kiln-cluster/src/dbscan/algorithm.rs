@@ -38,7 +38,7 @@ pub(crate) fn fit(
     blocks: &[Tensor<2>],
 ) -> Result<FittedDbscan, ClusterError> {
     let Some(first) = blocks.first() else {
-        return Err(ClusterError::Empty.into());
+        return Err(ClusterError::Empty);
     };
     let d = first.dims()[1];
     let mut prepared = Vec::with_capacity(blocks.len());
@@ -48,8 +48,7 @@ pub(crate) fn fit(
                 block: index,
                 expected: d,
                 found: block.dims()[1],
-            }
-            .into());
+            });
         }
         check_input(block, p.metric)?;
         // Both metrics become a bound on the squared Euclidean distance: for unit vectors

@@ -123,7 +123,7 @@ impl Centroids<'_> {
     /// The nearest centroid of each row of `x`.
     pub(crate) fn predict(&self, x: &Tensor<2>) -> Result<Vec<usize>, ClusterError> {
         let (labels, _) = self.nearest(x)?;
-        Ok(to_indices(labels)?)
+        to_indices(labels)
     }
 
     /// The sum of squared distances to the nearest centroid (cosine: of `1 − cos`).
@@ -211,7 +211,7 @@ impl Blocks {
     /// Checks and prepares `blocks` (each `[n_b, d]`, one `d`), relative to `origin`.
     fn new(blocks: &[Tensor<2>], metric: Metric, origin: &[f32]) -> Result<Self, ClusterError> {
         let Some(first) = blocks.first() else {
-            return Err(ClusterError::Empty.into());
+            return Err(ClusterError::Empty);
         };
         let d = first.dims()[1];
         let mut starts = vec![0];
@@ -328,7 +328,7 @@ pub(crate) fn fit(
     blocks: &[Tensor<2>],
 ) -> Result<FittedKMeans, ClusterError> {
     let Some(first) = blocks.first() else {
-        return Err(ClusterError::Empty.into());
+        return Err(ClusterError::Empty);
     };
     check_input(first, p.metric)?;
     let origin = origin_of(&prepare(first, p.metric), p.metric)?;
@@ -349,7 +349,7 @@ pub(crate) fn fit(
             &blocks[0].device(),
         );
         let init = prepare(&init, p.metric) - origin_row(&origin, &init.device());
-        return Ok(lloyd(p, &x, init, tol, &origin)?);
+        return lloyd(p, &x, init, tol, &origin);
     }
 
     let mut best: Option<FittedKMeans> = None;
