@@ -74,7 +74,7 @@ impl CommonArgs {
         RunDir::open(dir, self.mode()).map_err(|e| -> AnyError {
             match e {
                 RunError::InUse { .. } => {
-                    format!("{e} (--resume resumes it; --artifact-dir names another)").into()
+                    format!("{e} (resume: --resume; another folder: --artifact-dir DIR)").into()
                 }
                 RunError::NoRun(_) => format!("{e} (leave out --resume)").into(),
                 e => e.into(),
