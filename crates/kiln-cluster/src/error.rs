@@ -43,7 +43,8 @@ pub enum ClusterError {
         /// This block's columns.
         found: usize,
     },
-    /// Two labellings compared by [`adjusted_rand_index`] label different numbers of points.
+    /// Two labellings compared by [`adjusted_rand_index`](crate::adjusted_rand_index) or
+    /// [`purity`](crate::purity) label different numbers of points.
     #[error("the labellings have {left} and {right} points; they must label the same points")]
     LabelLengths {
         /// Points of the first.

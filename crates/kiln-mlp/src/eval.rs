@@ -57,7 +57,7 @@ impl Evaluation {
 /// device.
 ///
 /// # Errors
-/// [`MlpError::ZeroBatchSize`] (as [`MlpError::Config`]) for a `batch_size` of 0;
+/// [`MlpError::ZeroBatchSize`] for a `batch_size` of 0;
 /// [`MlpError::NoExamples`] for empty data (an accuracy over nothing would be a made-up 0);
 /// an example that does not fit the network or holds a NaN or an infinity; a data source's
 /// own error; a device that fails to return results.

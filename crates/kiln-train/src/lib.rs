@@ -127,7 +127,7 @@ pub fn load_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result
 /// Saves a module's weights as a burnpack file, atomically.
 ///
 /// # Errors
-/// [`RunError::Weights`] if burn cannot serialise the record, else as [`write_atomic`].
+/// [`RunError::Weights`] if burn cannot serialise the record, else [`RunError::Io`] if the file cannot be written.
 pub fn save_module<M: Module>(module: M, path: &Path) -> Result<(), RunError> {
     let bytes = module
         .into_record()
@@ -164,7 +164,7 @@ pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, RunError> {
 /// Saves an optimiser's state (Adam's moments, step counts) as a burnpack file, atomically.
 ///
 /// # Errors
-/// [`RunError::Weights`] if burn cannot serialise it, else as [`write_atomic`].
+/// [`RunError::Weights`] if burn cannot serialise it, else [`RunError::Io`] if the file cannot be written.
 pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<(), RunError> {
     let bytes = optim.into_bytes().map_err(|e| RunError::Weights {
         path: path.to_path_buf(),

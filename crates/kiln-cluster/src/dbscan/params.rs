@@ -71,18 +71,18 @@ impl DbscanParams {
         self
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit-2).
+    /// [`check`](ParamGuard::check), then `Checked::fit`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit-2).
+    /// Invalid parameters, else as `Checked::fit`.
     pub fn fit(&self, x: &Tensor<2>) -> Result<FittedDbscan, ClusterError> {
         self.clone().check()?.fit(x)
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit_blocks`](Checked#method.fit_blocks-1).
+    /// [`check`](ParamGuard::check), then `Checked::fit_blocks`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit_blocks`](Checked#method.fit_blocks-1).
+    /// Invalid parameters, else as `Checked::fit_blocks`.
     pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedDbscan, ClusterError> {
         self.clone().check()?.fit_blocks(blocks)
     }

@@ -107,26 +107,26 @@ impl MiniBatchKMeansParams {
         self.seed
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::partial_fit`](Checked#method.partial_fit).
+    /// [`check`](ParamGuard::check), then `Checked::partial_fit`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::partial_fit`](Checked#method.partial_fit).
+    /// Invalid parameters, else as `Checked::partial_fit`.
     pub fn partial_fit(&self, first: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
         self.clone().check()?.partial_fit(first)
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit-1).
+    /// [`check`](ParamGuard::check), then `Checked::fit`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit-1).
+    /// Invalid parameters, else as `Checked::fit`.
     pub fn fit(&self, x: &Tensor<2>) -> Result<FittedMiniBatchKMeans, ClusterError> {
         self.clone().check()?.fit(x)
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit_stream`](Checked#method.fit_stream).
+    /// [`check`](ParamGuard::check), then `Checked::fit_stream`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit_stream`](Checked#method.fit_stream).
+    /// Invalid parameters, else as `Checked::fit_stream`.
     pub fn fit_stream<I>(&self, batches: I) -> Result<FittedMiniBatchKMeans, ClusterError>
     where
         I: IntoIterator<Item = Tensor<2>>,
@@ -203,7 +203,7 @@ impl Checked<MiniBatchKMeansParams> {
     /// Clusters the rows of `x` (`[n, d]`) in shuffled batches of `batch_size`, pass after
     /// pass until the centroids move less than the tolerance over a pass, the smoothed
     /// batch inertia stops improving (see
-    /// [`max_no_improvement`](Self::max_no_improvement)), or `max_iter` passes are done.
+    /// [`max_no_improvement`](MiniBatchKMeansParams::max_no_improvement)), or `max_iter` passes are done.
     /// k-means++ seeds the centroids from a random sample of `3 × batch_size` points (as
     /// scikit-learn's `init_size`).
     ///

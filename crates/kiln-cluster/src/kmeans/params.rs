@@ -89,18 +89,18 @@ impl KMeansParams {
         self
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit`](Checked#method.fit).
+    /// [`check`](ParamGuard::check), then `Checked::fit`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit`](Checked#method.fit).
+    /// Invalid parameters, else as `Checked::fit`.
     pub fn fit(&self, x: &Tensor<2>) -> Result<FittedKMeans, ClusterError> {
         self.clone().check()?.fit(x)
     }
 
-    /// [`check`](ParamGuard::check), then [`Checked::fit_blocks`](Checked#method.fit_blocks).
+    /// [`check`](ParamGuard::check), then `Checked::fit_blocks`.
     ///
     /// # Errors
-    /// Invalid parameters, else as [`Checked::fit_blocks`](Checked#method.fit_blocks).
+    /// Invalid parameters, else as `Checked::fit_blocks`.
     pub fn fit_blocks(&self, blocks: &[Tensor<2>]) -> Result<FittedKMeans, ClusterError> {
         self.clone().check()?.fit_blocks(blocks)
     }
@@ -136,7 +136,7 @@ impl Checked<KMeansParams> {
         super::algorithm::fit(self, std::slice::from_ref(x))
     }
 
-    /// [`fit`](Checked#method.fit) on a matrix given as consecutive row blocks (`[n_b, d]`
+    /// `fit` on a matrix given as consecutive row blocks (`[n_b, d]`
     /// each, one `d`, on one device): the result is the fit of their concatenation, but no
     /// operation ever touches more than one block of the points at a time. This is how an
     /// input larger than a device's buffer limit is clustered (WGPU allocates at most 128 MiB
