@@ -24,7 +24,7 @@ use kiln::cluster::{
     MiniBatchKMeansParams, ParamGuard, adjusted_rand_index, blocks_from_slice, make_blobs, purity,
     random_centres, tensor_from_slice,
 };
-use kiln::data::{self, DatasetKind, Split};
+use kiln::data::{DatasetKind, Split};
 use kiln::plot::{image_grid, scatter_chart};
 
 mod common;
@@ -193,7 +193,7 @@ fn load(common: &Common, default_centres: usize, device: &Device) -> Result<Poin
         .dataset
         .parse()
         .map_err(|e| format!("{e} (or blobs)"))?;
-    let images = data::load(kind, Split::Train, common.run.data_dir.as_deref())?;
+    let images = common.run.load_data(kind, Split::Train)?;
     let total = burn::data::dataset::Dataset::len(&images);
     let n = common.n.unwrap_or(total).min(total);
     let (h, w) = (images.height(), images.width());

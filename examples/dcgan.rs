@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
-use kiln::data::{self, DatasetKind, Normalization, NormalizedImages, Split};
+use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
     self, DcganTrainingConfig, ImageData, Judge, QualityCheck, Rng, generate_in_batches, latent,
@@ -136,8 +136,9 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
         (config, args.dataset)
     };
     config.validate()?;
-    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
-    let mut images = data::load(dataset, Split::Train, args.common.data_dir.as_deref())?;
+    // The data (and the judge) before anything is written: a wrong --data-dir leaves the
+    // folder as it was.
+    let mut images = args.common.load_data(dataset, Split::Train)?;
     if let Some(limit) = args.limit {
         images = images.slice(0..limit.min(burn::data::dataset::Dataset::len(&images)));
     }
@@ -147,6 +148,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
     } else {
         Some(quality_check(args, &config, dataset, device)?)
     };
+    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
     tracing::info!(
         "training a DCGAN on {} {dataset} images for {} epochs; artifacts in {}",
         images.len(),
@@ -184,7 +186,7 @@ fn quality_check(
             judge_dir.display()
         );
         let judge_config = MlpTrainingConfig::new().with_epochs(3);
-        let all = data::load(dataset, Split::Train, args.common.data_dir.as_deref())?;
+        let all = args.common.load_data(dataset, Split::Train)?;
         let total = burn::data::dataset::Dataset::len(&all);
         let cut = total.saturating_sub(5000);
         let train = NormalizedImages::new(all.slice(0..cut), normalization);
@@ -201,7 +203,7 @@ fn quality_check(
     let (mean, std) = normalization.mean_std();
     let judge = Judge::new(trained.model, mean, std);
     let test = NormalizedImages::new(
-        data::load(dataset, Split::Test, args.common.data_dir.as_deref())?,
+        args.common.load_data(dataset, Split::Test)?,
         Normalization::Symmetric,
     );
     let n = config.quality_samples.min(test.len() / 2);

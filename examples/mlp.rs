@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
-use kiln::data::{self, DatasetKind, Split};
+use kiln::data::{DatasetKind, Split};
 use kiln::mlp::run::{NormalizedImages, RunDir};
 use kiln::mlp::{self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind};
 
@@ -110,8 +110,8 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
         (config, args.dataset)
     };
     config.validate()?;
-    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
-    let split = data::load(dataset, Split::Train, args.common.data_dir.as_deref())?;
+    // The data before anything is written: a wrong --data-dir leaves the folder as it was.
+    let split = args.common.load_data(dataset, Split::Train)?;
     let total = burn::data::dataset::Dataset::len(&split);
     if args.validation_size >= total {
         return Err(format!(
@@ -129,6 +129,7 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
         args.validation_size,
         dir.display()
     );
+    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
     let mut printer = common::Printer::new();
     if devices.len() > 1 {
         tracing::info!("data-parallel on {} devices", devices.len());
@@ -145,7 +146,7 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
 fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
     let trained = mlp::run::load_trained(dir, device)?;
     let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
-    let test = data::load(dataset, Split::Test, args.common.data_dir.as_deref())?;
+    let test = args.common.load_data(dataset, Split::Test)?;
     let test = NormalizedImages::new(test, dataset.standardization());
     let eval = mlp::evaluate(&trained.model, &test, 1000)?;
     println!(

@@ -67,6 +67,26 @@ impl CommonArgs {
         }
     }
 
+    /// [`kiln::data::load`] of `kind`'s `split` from `--data-dir` (else `KILN_DATA_DIR`, else
+    /// kiln's cache or a download); where the library's message suggests a data folder, it
+    /// gains the flag that gives one.
+    pub fn load_data(
+        &self,
+        kind: kiln::data::DatasetKind,
+        split: kiln::data::Split,
+    ) -> Result<kiln::data::ImageDataset, AnyError> {
+        use kiln::data::DataError;
+        kiln::data::load(kind, split, self.data_dir.as_deref()).map_err(|e| -> AnyError {
+            match e {
+                DataError::NotFound { .. }
+                | DataError::Download { .. }
+                | DataError::Write { .. }
+                | DataError::NoCacheDir => format!("{e} (a data folder: --data-dir DIR)").into(),
+                e => e.into(),
+            }
+        })
+    }
+
     /// Opens the run folder `dir` in the mode asked for; the library's message gains the
     /// flag that does what it suggests.
     pub fn open_run(&self, dir: &std::path::Path) -> Result<RunDir, AnyError> {

@@ -460,7 +460,7 @@ fn an_unreachable_mirror_is_a_one_line_error_that_says_what_to_do() {
         &format!("http://127.0.0.1:{port}/fashion-mnist/train-images-idx3-ubyte.gz"),
         "no connection",
         "KILN_DATA_MIRROR",
-        "--data-dir",
+        "give a data folder",
         &dir.path().join("fashion-mnist").display().to_string(),
     ] {
         assert!(message.contains(needle), "{needle:?} not in: {message}");
@@ -494,7 +494,7 @@ fn an_unwritable_folder_is_a_write_error_and_a_full_disk_says_so() {
     };
     let message = full.to_string();
     assert!(
-        message.contains("disk is full") && message.contains("--data-dir"),
+        message.contains("disk is full") && message.contains("the data folder"),
         "{message}"
     );
 }

@@ -79,6 +79,39 @@ fn mlp_setup(test: &str) -> Option<(std::path::PathBuf, tempfile::TempDir, std::
     Some((mlp, dir, run))
 }
 
+/// The library says "a data folder"; the example adds the flag that gives one: a folder
+/// without the files is one error line naming `--data-dir`, and the run folder is left with
+/// nothing in it, so the same command with the right folder then trains.
+#[test]
+fn a_data_folder_without_the_files_names_the_flag_in_the_example() {
+    let Some((mlp, dir, run)) = mlp_setup("a_data_folder_without_the_files") else {
+        return;
+    };
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (run_s, empty_s) = (run.to_str().unwrap(), empty.to_str().unwrap());
+    let out = run_within(
+        &mlp,
+        &mlp_args(run_s, empty_s, "1"),
+        Duration::from_secs(60),
+    );
+    assert!(!out.status.success());
+    let line = error_line(&out);
+    assert!(
+        line.contains("not found") && line.contains("(a data folder: --data-dir DIR)"),
+        "{line}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&run)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|n| n == kiln::train::LOCK_FILE),
+        "left behind: {left:?}"
+    );
+    let data = fixtures();
+    train_one_epoch(&mlp, run_s, data.to_str().unwrap());
+}
+
 /// Trains the `mlp` example for one epoch into `run`.
 fn train_one_epoch(mlp: &Path, run: &str, data: &str) {
     let out = run_within(mlp, &mlp_args(run, data, "1"), Duration::from_secs(180));

@@ -128,10 +128,10 @@ pub enum DataError {
     },
     /// No source had the files.
     #[error(
-        "{kind} not found (looked in {searched:?}): pass --data-dir DIR or set KILN_DATA_DIR to a \
-         folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte \
-         and t10k-labels-idx1-ubyte (raw or .gz), directly or in a '{kind}' subfolder; or leave \
-         both unset to download it (cargo xtask data)"
+        "{kind} not found (looked in {searched:?}): give a data folder, or set KILN_DATA_DIR to \
+         one, holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte \
+         and t10k-labels-idx1-ubyte (raw or .gz), directly or in a '{kind}' subfolder; or give \
+         neither to download it into kiln's cache"
     )]
     NotFound {
         /// The dataset asked for.
@@ -142,8 +142,8 @@ pub enum DataError {
     /// Every mirror failed to give a file.
     #[error(
         "cannot download {file}.gz: {tried}. Check the network (or set KILN_DATA_MIRROR to a \
-         mirror), or put the file there by hand as {folder}/{file}.gz (raw or gzipped), or pass \
-         --data-dir DIR with the four files", tried = join(.attempts), folder = .dest.display()
+         mirror), or put the file there by hand as {folder}/{file}.gz (raw or gzipped), or give a \
+         data folder with the four files", tried = join(.attempts), folder = .dest.display()
     )]
     Download {
         /// The file (without `.gz`).
@@ -163,8 +163,8 @@ pub enum DataError {
     },
     /// Neither `XDG_CACHE_HOME`, `HOME` nor `LOCALAPPDATA` names a folder to download into.
     #[error(
-        "no cache folder to download into (HOME is not set): pass --data-dir DIR or set \
-         KILN_DATA_DIR to a folder with the four IDX files"
+        "no cache folder to download into (HOME is not set): give a data folder, or set \
+         KILN_DATA_DIR to one, with the four IDX files"
     )]
     NoCacheDir,
     /// The progress callback stopped the download.
@@ -187,10 +187,10 @@ fn write_hint(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
             " — the disk is full: free space (the two datasets take 43 MB) or point XDG_CACHE_HOME \
-             or --data-dir at another disk"
+             or the data folder at another disk"
         }
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-            " — the folder is not writable: point XDG_CACHE_HOME or --data-dir elsewhere"
+            " — the folder is not writable: point XDG_CACHE_HOME or the data folder elsewhere"
         }
         _ => "",
     }

@@ -244,7 +244,7 @@ mod tests {
         }
         let msg = err.to_string();
         assert!(
-            msg.contains("--data-dir") && msg.contains("t10k-images-idx3-ubyte"),
+            msg.contains("give a data folder") && msg.contains("t10k-images-idx3-ubyte"),
             "{msg}"
         );
     }
