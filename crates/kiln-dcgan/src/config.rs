@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 
-use crate::{DcganError, DiscriminatorConfig, GeneratorConfig};
+use crate::{DcganError, DiscriminatorConfig, GanLoss, GeneratorConfig};
 
 /// Everything a DCGAN run needs besides the data; the run layer saves it as `config.json`.
 #[derive(Config, Debug)]
@@ -19,9 +19,16 @@ pub struct DcganTrainingConfig {
     /// Real (and fake) images per step.
     #[config(default = 64)]
     pub batch_size: usize,
-    /// Adam's learning rate for both networks (β1 0.5, β2 0.999).
+    /// Adam's learning rate (β1 0.5, β2 0.999): the generator's, and the discriminator's
+    /// unless `discriminator_learning_rate` is set.
     #[config(default = 2e-4)]
     pub learning_rate: f64,
+    /// The discriminator's own learning rate, for two time-scale updates (TTUR, Heusel et
+    /// al. 2017, e.g. 4e-4 with 1e-4 for the generator); `None`: `learning_rate`.
+    pub discriminator_learning_rate: Option<f64>,
+    /// The losses; `None`: [`GanLoss::Classic`], the DCGAN paper's. (Options are `Option`s
+    /// so that a `config.json` written before they existed still reads.)
+    pub loss: Option<GanLoss>,
     /// Generated images scored by the judge at the end of every epoch.
     #[config(default = 2000)]
     pub quality_samples: usize,
@@ -31,6 +38,17 @@ pub struct DcganTrainingConfig {
 }
 
 impl DcganTrainingConfig {
+    /// The losses the run trains with.
+    pub fn gan_loss(&self) -> GanLoss {
+        self.loss.unwrap_or(GanLoss::Classic)
+    }
+
+    /// The discriminator's learning rate.
+    pub fn discriminator_rate(&self) -> f64 {
+        self.discriminator_learning_rate
+            .unwrap_or(self.learning_rate)
+    }
+
     /// Checks every value.
     ///
     /// # Errors
@@ -52,8 +70,10 @@ impl DcganTrainingConfig {
         if self.batch_size < 2 {
             return Err(DcganError::BatchSize(self.batch_size));
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return Err(DcganError::LearningRate(self.learning_rate));
+        for rate in std::iter::once(self.learning_rate).chain(self.discriminator_learning_rate) {
+            if !(rate > 0.0 && rate <= 1.0) {
+                return Err(DcganError::LearningRate(rate));
+            }
         }
         if self.quality_samples < 2 {
             return Err(DcganError::QualitySamples(self.quality_samples));
@@ -74,6 +94,19 @@ mod tests {
         assert_eq!(c.generator.latent_size, 100);
     }
 
+    /// A `config.json` written before the recipe options existed still reads, as the
+    /// classic recipe.
+    #[test]
+    fn a_config_without_the_recipe_options_reads_as_the_classic_recipe() {
+        let mut json = serde_json::to_value(DcganTrainingConfig::new()).unwrap();
+        let fields = json.as_object_mut().unwrap();
+        assert!(fields.remove("loss").is_some());
+        assert!(fields.remove("discriminator_learning_rate").is_some());
+        let old: DcganTrainingConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.gan_loss(), GanLoss::Classic);
+        assert_eq!(old.discriminator_rate(), old.learning_rate);
+    }
+
     #[test]
     fn each_invalid_value_has_its_error() {
         let c = DcganTrainingConfig::new;
@@ -87,6 +120,11 @@ mod tests {
         ));
         assert!(matches!(
             c().with_learning_rate(0.0).validate(),
+            Err(DcganError::LearningRate(_))
+        ));
+        assert!(matches!(
+            c().with_discriminator_learning_rate(Some(f64::NAN))
+                .validate(),
             Err(DcganError::LearningRate(_))
         ));
         assert!(matches!(

@@ -38,7 +38,10 @@ pub use data::{ImageData, ImageSet};
 pub use error::DcganError;
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
 pub use kiln_mlp::Mlp;
-pub use loss::{discriminator_loss, generator_loss, softplus};
+pub use loss::{
+    GanLoss, discriminator_loss, generator_loss, hinge_discriminator_loss, hinge_generator_loss,
+    softplus,
+};
 pub use model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu};
 pub use quality::{
     ClassScore, FeatureStats, Judge, Judgement, QualityCheck, class_score, frechet_distance,

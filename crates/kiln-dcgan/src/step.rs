@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 
-use crate::loss::{discriminator_loss, generator_loss};
+use crate::loss::GanLoss;
 use crate::{DcganError, Discriminator, Generator};
 
 /// Losses and discriminator outputs of one step (means over the batch).
@@ -84,8 +84,13 @@ pub struct Gan {
     pub generator_optim: ModuleOptimizer,
     /// Adam for the discriminator.
     pub discriminator_optim: ModuleOptimizer,
-    /// Learning rate of both.
+    /// The generator's learning rate.
     pub learning_rate: f64,
+    /// The discriminator's learning rate (the generator's unless set: two time-scale updates,
+    /// Heusel et al. 2017, give it another).
+    pub discriminator_learning_rate: f64,
+    /// The losses (classic unless set).
+    pub loss: GanLoss,
 }
 
 /// Adam as DCGAN trains: β1 = 0.5, β2 = 0.999 (ε 1e-8 as PyTorch).
@@ -98,7 +103,8 @@ pub fn dcgan_adam() -> ModuleOptimizer {
 }
 
 impl Gan {
-    /// Fresh optimisers for `generator` and `discriminator` (both on an autodiff device).
+    /// Fresh optimisers for `generator` and `discriminator` (both on an autodiff device), one
+    /// learning rate for both and the classic losses: the DCGAN paper's recipe.
     pub fn new(generator: Generator, discriminator: Discriminator, learning_rate: f64) -> Self {
         Self {
             generator,
@@ -106,7 +112,21 @@ impl Gan {
             generator_optim: dcgan_adam(),
             discriminator_optim: dcgan_adam(),
             learning_rate,
+            discriminator_learning_rate: learning_rate,
+            loss: GanLoss::Classic,
         }
+    }
+
+    /// The same GAN with the discriminator stepping at `learning_rate` (two time scales).
+    pub fn with_discriminator_learning_rate(mut self, learning_rate: f64) -> Self {
+        self.discriminator_learning_rate = learning_rate;
+        self
+    }
+
+    /// The same GAN training with `loss`.
+    pub fn with_loss(mut self, loss: GanLoss) -> Self {
+        self.loss = loss;
+        self
     }
 
     /// One discriminator update, then one generator update, on one generated batch (the
@@ -152,7 +172,8 @@ impl Gan {
         Ok((f64::from(v[0]), f64::from(v[1]), f64::from(v[2])))
     }
 
-    /// One generator update on `L_G = −log D(G(z))`: gradients flow through the
+    /// One generator update on its loss (`L_G = −log D(G(z))` with the classic losses):
+    /// gradients flow through the
     /// discriminator into the generator, and only the generator's parameters are stepped.
     /// Returns `L_G`.
     ///
@@ -170,12 +191,14 @@ impl Gan {
         let fake_logits = self.discriminator.forward(fake);
         let mean_sigmoid = |t: &Tensor<2>| sigmoid(t.clone().detach()).mean();
         let (d_real, d_fake) = (mean_sigmoid(&real_logits), mean_sigmoid(&fake_logits));
-        let d_loss = discriminator_loss(real_logits, fake_logits);
+        let d_loss = self.loss.discriminator(real_logits, fake_logits);
         let value = d_loss.clone().detach();
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
-        self.discriminator =
-            self.discriminator_optim
-                .step(self.learning_rate, self.discriminator.clone(), grads);
+        self.discriminator = self.discriminator_optim.step(
+            self.discriminator_learning_rate,
+            self.discriminator.clone(),
+            grads,
+        );
         [value, d_real, d_fake]
     }
 
@@ -188,7 +211,7 @@ impl Gan {
     /// reference loop computes and discards them (docs/benchmarks.md, W2).
     fn update_generator(&mut self, fake: Tensor<4>) -> Tensor<1> {
         let frozen = self.discriminator.clone().no_grad();
-        let g_loss = generator_loss(frozen.forward(fake));
+        let g_loss = self.loss.generator(frozen.forward(fake));
         let value = g_loss.clone().detach();
         let grads = GradientsParams::from_grads(g_loss.backward(), &self.generator);
         self.generator =
@@ -252,7 +275,7 @@ mod tests {
             // The plain form: the discriminator as it is, its weight gradients computed.
             let fake = b.generator.forward(z.clone());
             let _ = b.update_discriminator(real.clone(), fake.clone().detach());
-            let g_loss = generator_loss(b.discriminator.forward(fake));
+            let g_loss = crate::generator_loss(b.discriminator.forward(fake));
             let grads = g_loss.backward();
             let grads = GradientsParams::from_grads(grads, &b.generator);
             b.generator = b

@@ -160,7 +160,9 @@ impl Trainer {
                 .discriminator
                 .init_seeded(&train_device, config.seed.wrapping_add(1))?,
             config.learning_rate,
-        );
+        )
+        .with_discriminator_learning_rate(config.discriminator_rate())
+        .with_loss(config.gan_loss());
         Ok(Self {
             config: config.clone(),
             gan,

@@ -1,12 +1,14 @@
 //! The DCGAN's step and scores on flex, in this crate alone (`cargo test -p kiln-dcgan`):
-//! the losses against hand-computed values, each update changing only its own network, a
-//! seeded first step, and the Fréchet distance. The root package's tests add other
+//! the losses against hand-computed values (classic and hinge), each update changing only its
+//! own network, a seeded first step, the recipe options (hinge loss, two time scales) changing
+//! what they should, and the Fréchet distance. The root package's tests add other
 //! backends, real images, saving and resuming.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_dcgan::{
-    Discriminator, DiscriminatorConfig, FeatureStats, Gan, Generator, GeneratorConfig, Rng,
-    discriminator_loss, frechet_distance, generator_loss, latent,
+    Discriminator, DiscriminatorConfig, FeatureStats, Gan, GanLoss, Generator, GeneratorConfig,
+    Rng, discriminator_loss, frechet_distance, generator_loss, hinge_discriminator_loss,
+    hinge_generator_loss, latent,
 };
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -171,4 +173,82 @@ fn frechet_distance_is_right_for_non_commuting_covariances() {
     let got = frechet_distance(&a, &b);
     assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
     assert!((frechet_distance(&b, &a) - expected).abs() < 1e-9);
+}
+
+/// The hinge losses against hand-computed values: real logits 2, 0.5, −1 give
+/// `max(0, 1 − x)` = 0, 0.5, 2 (mean 5/6); fake logits −2, 0, 1 give `max(0, 1 + x)` = 0, 1, 2
+/// (mean 1), so `L_D` = 11/6; the generator's `−mean fake` is −(−1/3) = 1/3. `GanLoss`
+/// dispatches to them and to the classic pair.
+#[test]
+fn hinge_losses_match_hand_computed_values() {
+    let device = Device::flex();
+    let logits = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [3, 1]), &device);
+    let (real, fake) = (vec![2.0, 0.5, -1.0], vec![-2.0, 0.0, 1.0]);
+    let d = values(hinge_discriminator_loss(
+        logits(real.clone()),
+        logits(fake.clone()),
+    ))[0];
+    assert!((d - 11.0 / 6.0).abs() < 1e-6, "{d}");
+    let g = values(hinge_generator_loss(logits(fake.clone())))[0];
+    assert!((g - 1.0 / 3.0).abs() < 1e-6, "{g}");
+    let via = |loss: GanLoss| {
+        (
+            values(loss.discriminator(logits(real.clone()), logits(fake.clone())))[0],
+            values(loss.generator(logits(fake.clone())))[0],
+        )
+    };
+    assert_eq!(via(GanLoss::Hinge), (d, g));
+    let classic = (
+        values(discriminator_loss(
+            logits(real.clone()),
+            logits(fake.clone()),
+        ))[0],
+        values(generator_loss(logits(fake.clone())))[0],
+    );
+    assert_eq!(via(GanLoss::Classic), classic);
+    assert_ne!(classic, (d, g));
+}
+
+/// The losses a GAN trains with are the ones it was given: the same networks and batch give
+/// other losses and other weights after one step with the hinge loss than with the classic.
+#[test]
+fn the_hinge_option_changes_the_step() {
+    let device = Device::flex();
+    let (real, z) = batch(&device, 3);
+    let mut classic = new_gan(&device, 4);
+    let mut hinge = new_gan(&device, 4).with_loss(GanLoss::Hinge);
+    let a = classic.step(real.clone(), z.clone()).unwrap();
+    let b = hinge.step(real, z).unwrap();
+    assert_ne!((a.d_loss, a.g_loss), (b.d_loss, b.g_loss));
+    assert_ne!(
+        parameters_of_discriminator(&classic.discriminator),
+        parameters_of_discriminator(&hinge.discriminator)
+    );
+}
+
+/// Two time scales: Adam's first step moves each weight by about its learning rate, so a
+/// discriminator stepping at 4e-4 moves twice as far as one at 2e-4 (the generator's), and
+/// the generator's rate is unchanged.
+#[test]
+fn the_discriminator_learning_rate_sets_the_discriminators_step() {
+    let device = Device::flex();
+    let (real, z) = batch(&device, 5);
+    let largest_move = |rate: f64| {
+        let mut gan = new_gan(&device, 6).with_discriminator_learning_rate(rate);
+        assert_eq!(gan.learning_rate, 2e-4);
+        let before = parameters_of_discriminator(&gan.discriminator);
+        gan.discriminator_step(real.clone(), z.clone()).unwrap();
+        let after = parameters_of_discriminator(&gan.discriminator);
+        before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let (slow, fast) = (largest_move(2e-4), largest_move(4e-4));
+    let ratio = fast / slow;
+    assert!(
+        (ratio - 2.0).abs() < 0.02,
+        "moves {slow:e} and {fast:e}: ratio {ratio}"
+    );
 }
