@@ -21,7 +21,8 @@ use kiln::cli::{AnyError, parse, run};
 use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, ImageData, Judge, QualityCheck, Rng, generate_in_batches, latent,
+    self, DcganTrainingConfig, GanLoss, ImageData, Judge, QualityCheck, Rng, generate_in_batches,
+    latent,
 };
 use kiln::mlp::{self, MlpTrainingConfig};
 
@@ -55,9 +56,16 @@ struct Args {
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    /// Adam's learning rate (β1 0.5).
+    /// Adam's learning rate (β1 0.5): the generator's, and the discriminator's unless --d-lr.
     #[arg(long, default_value_t = 2e-4, value_parser = kiln::cli::finite)]
     lr: f64,
+    /// The discriminator's own learning rate (two time-scale updates, e.g. --lr 1e-4 --d-lr
+    /// 4e-4). Default: --lr.
+    #[arg(long, value_parser = kiln::cli::finite)]
+    d_lr: Option<f64>,
+    /// The losses: classic (the DCGAN paper's) or hinge.
+    #[arg(long, default_value = "classic", value_parser = parse::<GanLoss>)]
+    loss: GanLoss,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
     limit: Option<usize>,
@@ -131,6 +139,8 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
             .with_epochs(args.epochs)
             .with_batch_size(args.batch_size)
             .with_learning_rate(args.lr)
+            .with_discriminator_learning_rate(args.d_lr)
+            .with_loss(Some(args.loss))
             .with_quality_samples(args.quality_samples)
             .with_seed(args.common.seed_or(42));
         (config, args.dataset)

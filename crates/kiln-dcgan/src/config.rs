@@ -70,10 +70,12 @@ impl DcganTrainingConfig {
         if self.batch_size < 2 {
             return Err(DcganError::BatchSize(self.batch_size));
         }
-        for rate in std::iter::once(self.learning_rate).chain(self.discriminator_learning_rate) {
-            if !(rate > 0.0 && rate <= 1.0) {
-                return Err(DcganError::LearningRate(rate));
-            }
+        let in_range = |rate: f64| rate > 0.0 && rate <= 1.0;
+        if !in_range(self.learning_rate) {
+            return Err(DcganError::LearningRate(self.learning_rate));
+        }
+        if let Some(rate) = self.discriminator_learning_rate.filter(|&r| !in_range(r)) {
+            return Err(DcganError::DiscriminatorLearningRate(rate));
         }
         if self.quality_samples < 2 {
             return Err(DcganError::QualitySamples(self.quality_samples));
@@ -125,7 +127,7 @@ mod tests {
         assert!(matches!(
             c().with_discriminator_learning_rate(Some(f64::NAN))
                 .validate(),
-            Err(DcganError::LearningRate(_))
+            Err(DcganError::DiscriminatorLearningRate(_))
         ));
         assert!(matches!(
             c().with_quality_samples(1).validate(),

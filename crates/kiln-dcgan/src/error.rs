@@ -35,6 +35,9 @@ pub enum DcganError {
     /// The learning rate is not in (0, 1].
     #[error("learning_rate must be in (0, 1], got {0}")]
     LearningRate(f64),
+    /// The discriminator's own learning rate is not in (0, 1].
+    #[error("discriminator_learning_rate must be in (0, 1], got {0}")]
+    DiscriminatorLearningRate(f64),
     /// Fewer than 2 quality samples (a covariance needs two).
     #[error("quality_samples must be at least 2, got {0}")]
     QualitySamples(usize),
