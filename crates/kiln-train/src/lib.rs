@@ -10,9 +10,10 @@
 //! - [`Checkpoint`]: the contract a training loop implements to list its checkpoint's
 //!   parts (modules, optimisers, serde state) once; [`RunDir::save_state`] writes them and
 //!   [`RunDir::restore`] reads them back.
-//! - [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] / [`load_module`], [`save_optimizer`] / [`load_optimizer`]: every file is written to a
-//!   temporary name and renamed into place, so a run killed mid-write leaves the previous
-//!   file intact, never a half-written one.
+//! - [`replace_dir`], [`save_json`] / [`load_json`], [`save_module`] / [`load_module`],
+//!   [`save_optimizer`] / [`load_optimizer`]: every file is written to a temporary name and
+//!   renamed into place (`kiln_core::write_atomic`), so a run killed mid-write leaves the
+//!   previous file intact, never a half-written one.
 //! - [`write_manifest`] / [`verify_manifest`]: the length and SHA-256 of every file of a
 //!   checkpoint and of a finished model, written last and checked before loading, so a
 //!   damaged or swapped file is [`RunError::Checksum`], not a silently worse model.
