@@ -4,6 +4,9 @@
 //! ```text
 //! cargo run --release --example dcgan -- --epochs 10 --backend flex
 //! cargo run --release --example dcgan -- --generate artifacts/dcgan-mnist --count 64
+//! cargo run --release --example dcgan -- --generate pretrained --output digits.png
+//! cargo run --release --example dcgan -- --generate netG.pt --judge pretrained  # PyTorch's
+//! cargo run --release --example dcgan -- --export generator.safetensors          # for PyTorch
 //! ```
 //!
 //! Every epoch writes a grid of 64 samples from one fixed latent batch
@@ -19,11 +22,13 @@ use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
+use kiln::dcgan::pretrained::PretrainedGenerator;
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, GanLoss, ImageData, Judge, QualityCheck, Rng, generate_in_batches,
-    latent,
+    self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, PytorchWeights,
+    QualityCheck, Rng, generate_in_batches, latent,
 };
+use kiln::mlp::pretrained::PretrainedMlp;
 use kiln::mlp::{self, MlpTrainingConfig};
 
 mod common;
@@ -43,10 +48,22 @@ struct Args {
     /// --resume to continue a run up to --epochs.
     #[command(flatten)]
     common: common::CommonArgs,
-    /// Write --count samples of the generator saved in DIR as DIR/generated-SEED.png; no data
-    /// needed.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    /// Draw --count samples instead of training, from the generator of a run folder, kiln's
+    /// `pretrained` one, or a PyTorch state_dict (.safetensors, .pt, .pth) of kiln's default
+    /// architecture, into --output; no data needed (unless --judge is given: then the samples
+    /// are also scored against --quality-samples real test images).
+    #[arg(long, value_name = "DIR|pretrained|FILE", conflicts_with = "resume")]
     generate: Option<PathBuf>,
+    /// The PNG --generate writes (default: DIR/generated-SEED.png for a run folder,
+    /// generated-SEED.png here otherwise).
+    #[arg(long, value_name = "PNG", requires = "generate")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    export: common::ExportArgs,
+    /// Write the discriminator of the run in --artifact-dir (its last checkpoint) to FILE as a
+    /// PyTorch state_dict (safetensors), instead of training.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    export_discriminator: Option<PathBuf>,
     /// Images to generate with --generate (1 to 1,024: one PNG grid).
     #[arg(long, default_value_t = 64)]
     count: usize,
@@ -70,7 +87,8 @@ struct Args {
     #[arg(long)]
     limit: Option<usize>,
     /// The judge: a trained MLP classifier's folder (default: artifacts/mlp-DATASET; trained
-    /// for 3 epochs there if it does not exist).
+    /// for 3 epochs there if it does not exist), or `pretrained` (kiln's classifier for
+    /// --dataset).
     #[arg(long)]
     judge: Option<PathBuf>,
     /// Skip the quality scores.
@@ -87,8 +105,11 @@ fn main() -> ExitCode {
     run(|| -> Result<(), AnyError> {
         let (backend, device) = backend::select(args.common.backend.as_deref())?;
         tracing::info!("backend: {backend}");
+        if args.export.export.is_some() || args.export_discriminator.is_some() {
+            return export(&args, &device);
+        }
         match &args.generate {
-            Some(dir) => generate(&args, dir, &device),
+            Some(source) => generate(&args, source, &device),
             None => train(&args, &device),
         }
     })
@@ -96,8 +117,26 @@ fn main() -> ExitCode {
 
 /// The most images `--generate` draws: one PNG grid of 128 rows.
 const MAX_GENERATE: usize = 1024;
+/// The most images `--generate --judge` scores (the judge holds their features in memory).
+const MAX_SCORED: usize = 100_000;
 
-fn generate(args: &Args, dir: &Path, device: &Device) -> Result<(), AnyError> {
+/// `--export` and `--export-discriminator`: the run's networks out to PyTorch.
+fn export(args: &Args, device: &Device) -> Result<(), AnyError> {
+    let dir = args
+        .common
+        .artifact_dir_or(&format!("artifacts/dcgan-{}", args.dataset));
+    if let Some(file) = &args.export.export {
+        let trained = dcgan::run::load_trained(&dir, device)?;
+        args.export.write(&trained.generator, file)?;
+    }
+    if let Some(file) = &args.export_discriminator {
+        let discriminator = dcgan::run::load_discriminator(&dir, device)?;
+        args.export.write(&discriminator, file)?;
+    }
+    Ok(())
+}
+
+fn generate(args: &Args, source: &Path, device: &Device) -> Result<(), AnyError> {
     if !(1..=MAX_GENERATE).contains(&args.count) {
         // Refused before anything is read or allocated. The memory for MNIST's 28×28 images:
         // the images as f32, then the grid (each pixel drawn 3×3, RGBA).
@@ -110,18 +149,55 @@ fn generate(args: &Args, dir: &Path, device: &Device) -> Result<(), AnyError> {
         )
         .into());
     }
-    let trained = dcgan::run::load_trained(dir, device)?;
     let seed = args.common.seed_or(42);
-    let z = latent(
-        args.count,
-        trained.config.generator.latent_size,
-        &mut Rng::new(seed),
-        device,
-    );
-    let images = generate_in_batches(&trained.generator, z);
-    let path = dir.join(format!("generated-{seed}.png"));
+    let default_png = PathBuf::from(format!("generated-{seed}.png"));
+    let (generator, dataset, default_png) = match common::Weights::from_arg(source) {
+        common::Weights::Run(dir) => {
+            let trained = dcgan::run::load_trained(&dir, device)?;
+            let dataset: DatasetKind =
+                kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+            (trained.generator, dataset, dir.join(default_png))
+        }
+        common::Weights::Pretrained => {
+            let pretrained = match args.dataset {
+                DatasetKind::Mnist => PretrainedGenerator::Mnist,
+                other => {
+                    return Err(format!(
+                        "kiln has no pretrained generator for {other} (only for mnist)"
+                    )
+                    .into());
+                }
+            };
+            println!("pretrained: {}", pretrained.weights().name);
+            (pretrained.load(device)?, args.dataset, default_png)
+        }
+        common::Weights::File(file) => {
+            let mut generator = GeneratorConfig::new().init(device)?;
+            generator.load_pytorch(&file)?;
+            (generator, args.dataset, default_png)
+        }
+    };
+    let latent_size = generator.latent_size();
+    let z = latent(args.count, latent_size, &mut Rng::new(seed), device);
+    let images = generate_in_batches(&generator, z);
+    let path = args.output.clone().unwrap_or(default_png);
     save_image_grid(images, &path)?;
     println!("{} samples: {}", args.count, path.display());
+    if args.judge.is_some() {
+        // Scored on their own latent batch, as an epoch's scores are.
+        let n = args.quality_samples;
+        if !(2..=MAX_SCORED).contains(&n) {
+            return Err(format!("--quality-samples {n} is outside 2..={MAX_SCORED}").into());
+        }
+        let check = quality_check(args, n, dataset, device)?;
+        let z = latent(n, latent_size, &mut Rng::new(seed ^ 0x9a11), device);
+        let (fd, score) = check.score(generate_in_batches(&generator, z))?;
+        println!(
+            "{n} samples score: Fréchet distance {fd:.2}, class coverage {:.2}/10, \
+             confidence {:.3}, IS {:.2}",
+            score.class_coverage, score.mean_confidence, score.inception_score
+        );
+    }
     Ok(())
 }
 
@@ -156,7 +232,12 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
     let quality = if args.no_judge {
         None
     } else {
-        Some(quality_check(args, &config, dataset, device)?)
+        Some(quality_check(
+            args,
+            config.quality_samples,
+            dataset,
+            device,
+        )?)
     };
     kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
     tracing::info!(
@@ -181,7 +262,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
 /// The judge and the real test images' statistics.
 fn quality_check(
     args: &Args,
-    config: &DcganTrainingConfig,
+    samples: usize,
     dataset: DatasetKind,
     device: &Device,
 ) -> Result<QualityCheck, AnyError> {
@@ -190,7 +271,8 @@ fn quality_check(
         .clone()
         .unwrap_or_else(|| PathBuf::from("artifacts").join(format!("mlp-{dataset}")));
     let normalization = dataset.standardization();
-    if !judge_dir.join(mlp::run::MODEL_FILE).is_file() {
+    let pretrained = judge_dir.as_os_str() == "pretrained";
+    if !pretrained && !judge_dir.join(mlp::run::MODEL_FILE).is_file() {
         println!(
             "no judge in {}: training an MLP classifier on {dataset} for 3 epochs first",
             judge_dir.display()
@@ -209,14 +291,22 @@ fn quality_check(
         })?;
         printer.finish();
     }
-    let trained = mlp::run::load_trained(&judge_dir, device)?;
+    let classifier = if pretrained {
+        match dataset {
+            DatasetKind::Mnist => PretrainedMlp::Mnist,
+            DatasetKind::FashionMnist => PretrainedMlp::FashionMnist,
+        }
+        .load(device)?
+    } else {
+        mlp::run::load_trained(&judge_dir, device)?.model
+    };
     let (mean, std) = normalization.mean_std();
-    let judge = Judge::new(trained.model, mean, std);
+    let judge = Judge::new(classifier, mean, std);
     let test = NormalizedImages::new(
         args.common.load_data(dataset, Split::Test)?,
         Normalization::Symmetric,
     );
-    let n = config.quality_samples.min(test.len() / 2);
+    let n = samples.min(test.len() / 2);
     let batch = |range: std::ops::Range<usize>| {
         let [c, h, w] = test.shape();
         let len = range.len();

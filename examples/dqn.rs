@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release --example dqn -- --backend flex
 //! cargo run --release --example dqn -- --eval artifacts/dqn --episodes 100
+//! cargo run --release --example dqn -- --eval pretrained
+//! cargo run --release --example dqn -- --export q.safetensors   # for PyTorch
 //! ```
 //!
 //! Training shows steps, ε, episode return and loss as it goes, checkpoints every 50,000
@@ -17,7 +19,9 @@ use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::plot::{Series, line_chart};
 use kiln::rl::CartPole;
+use kiln::rl::PytorchWeights;
 use kiln::rl::dqn::{self, DqnMetrics, DqnTrainingConfig, TdLoss, TdTarget};
+use kiln::rl::pretrained::PretrainedDqn;
 use kiln::rl::run::RunDir;
 
 mod common;
@@ -30,9 +34,13 @@ struct Args {
     /// folder (default artifacts/dqn), and --resume to continue a run up to --total-steps.
     #[command(flatten)]
     common: common::CommonArgs,
-    /// Evaluate the policy saved in this folder instead of training.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    /// Evaluate a greedy policy instead of training: the Q-network of a run folder, kiln's
+    /// `pretrained` one, or a PyTorch state_dict (.safetensors, .pt, .pth) of a 4-120-84-2
+    /// ReLU network (kiln_torch.Mlp, or CleanRL's QNetwork).
+    #[arg(long, value_name = "DIR|pretrained|FILE", conflicts_with = "resume")]
     eval: Option<PathBuf>,
+    #[command(flatten)]
+    export: common::ExportArgs,
     /// Greedy evaluation episodes.
     #[arg(long, default_value_t = 100)]
     episodes: usize,
@@ -74,8 +82,13 @@ fn main() -> ExitCode {
     run(|| -> Result<(), AnyError> {
         let (backend, device) = backend::select(args.common.backend.as_deref())?;
         tracing::info!("backend: {backend}");
+        if let Some(file) = &args.export.export {
+            let dir = args.common.artifact_dir_or("artifacts/dqn");
+            let trained = kiln::rl::run::load_trained(&dir, &device)?;
+            return args.export.write(&trained.network, file);
+        }
         match &args.eval {
-            Some(dir) => evaluate(&args, dir, &device),
+            Some(source) => evaluate(&args, source, &device),
             None => train(&args, &device),
         }
     })
@@ -126,15 +139,30 @@ fn train(args: &Args, device: &burn::tensor::Device) -> Result<(), AnyError> {
     report(&trained.network, args)
 }
 
-fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
-    let trained = kiln::rl::run::load_trained(dir, device)?;
-    println!(
-        "loaded the policy in {} ({} training steps, seed {})",
-        dir.display(),
-        trained.config.total_steps,
-        trained.config.seed
-    );
-    report(&trained.network, args)
+fn evaluate(args: &Args, source: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
+    let network = match common::Weights::from_arg(source) {
+        common::Weights::Run(dir) => {
+            let trained = kiln::rl::run::load_trained(&dir, device)?;
+            println!(
+                "loaded the policy in {} ({} training steps, seed {})",
+                dir.display(),
+                trained.config.total_steps,
+                trained.config.seed
+            );
+            trained.network
+        }
+        common::Weights::Pretrained => {
+            let pretrained = PretrainedDqn::CartPole;
+            println!("pretrained: {}", pretrained.weights().name);
+            pretrained.load(device)?
+        }
+        common::Weights::File(file) => {
+            let mut network = DqnTrainingConfig::new().network.init(device)?;
+            network.load_pytorch(&file)?;
+            network
+        }
+    };
+    report(&network, args)
 }
 
 /// Greedy evaluation: mean ± std return over `--episodes` episodes.

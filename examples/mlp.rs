@@ -3,6 +3,9 @@
 //! ```text
 //! cargo run --release --example mlp -- --dataset mnist --epochs 10
 //! cargo run --release --example mlp -- --eval artifacts/mlp-mnist
+//! cargo run --release --example mlp -- --eval pretrained --dataset fashion-mnist
+//! cargo run --release --example mlp -- --export mlp.safetensors   # for PyTorch
+//! cargo run --release --example mlp -- --eval mlp.pt              # a PyTorch state_dict
 //! ```
 
 use std::path::Path;
@@ -12,8 +15,11 @@ use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::data::{DatasetKind, Split};
+use kiln::mlp::pretrained::PretrainedMlp;
 use kiln::mlp::run::{NormalizedImages, RunDir};
-use kiln::mlp::{self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind};
+use kiln::mlp::{
+    self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind, PytorchWeights,
+};
 
 mod common;
 
@@ -31,9 +37,13 @@ struct Args {
     /// artifacts/mlp-DATASET), and --resume to continue a run up to --epochs.
     #[command(flatten)]
     common: common::CommonArgs,
-    /// Evaluate the model saved in this folder on the test split instead of training.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    /// Evaluate on the test split instead of training: the model of a run folder, kiln's
+    /// `pretrained` one for --dataset, or a PyTorch state_dict (.safetensors, .pt, .pth) of
+    /// the network --hidden and --activation describe.
+    #[arg(long, value_name = "DIR|pretrained|FILE", conflicts_with = "resume")]
     eval: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    export: common::ExportArgs,
     /// Passes over the training images.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -76,8 +86,15 @@ fn main() -> ExitCode {
         let (backend, devices) =
             backend::select_devices(args.common.backend.as_deref(), args.devices.get())?;
         tracing::info!("backend: {backend}");
+        if let Some(file) = &args.export.export {
+            let dir = args
+                .common
+                .artifact_dir_or(&format!("artifacts/mlp-{}", args.dataset));
+            let trained = mlp::run::load_trained(&dir, &devices[0])?;
+            return args.export.write(&trained.model, file);
+        }
         match &args.eval {
-            Some(dir) => evaluate(&args, dir, &devices[0]),
+            Some(source) => evaluate(&args, source, &devices[0]),
             None => train(&args, &devices),
         }
     })
@@ -143,12 +160,35 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
     evaluate(args, &dir, &devices[0])
 }
 
-fn evaluate(args: &Args, dir: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
-    let trained = mlp::run::load_trained(dir, device)?;
-    let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+fn evaluate(args: &Args, source: &Path, device: &burn::tensor::Device) -> Result<(), AnyError> {
+    let (model, dataset) = match common::Weights::from_arg(source) {
+        common::Weights::Run(dir) => {
+            let trained = mlp::run::load_trained(&dir, device)?;
+            let dataset: DatasetKind =
+                kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+            (trained.model, dataset)
+        }
+        common::Weights::Pretrained => {
+            let pretrained = match args.dataset {
+                DatasetKind::Mnist => PretrainedMlp::Mnist,
+                DatasetKind::FashionMnist => PretrainedMlp::FashionMnist,
+            };
+            println!("pretrained: {}", pretrained.weights().name);
+            (pretrained.load(device)?, args.dataset)
+        }
+        common::Weights::File(file) => {
+            let mut model = MlpConfig::new()
+                .with_hidden_sizes(args.hidden.clone())
+                .with_activation(args.activation)
+                .with_dropout(args.dropout)
+                .init(device)?;
+            model.load_pytorch(&file)?;
+            (model, args.dataset)
+        }
+    };
     let test = args.common.load_data(dataset, Split::Test)?;
     let test = NormalizedImages::new(test, dataset.standardization());
-    let eval = mlp::evaluate(&trained.model, &test, 1000)?;
+    let eval = mlp::evaluate(&model, &test, 1000)?;
     println!(
         "test accuracy: {:.2}% on {} {dataset} test images (mean loss {:.4})",
         eval.accuracy * 100.0,

@@ -39,4 +39,6 @@ pub use kiln_train as train;
 
 /// The vocabulary every model shares (from `kiln-core`): the seeded host generator and the
 /// progress callback's types.
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, catch_panic, silent};
+pub use kiln_core::{
+    ControlFlow, Progress, Rng, Unit, UnknownName, catch_panic, silent, write_atomic,
+};

@@ -25,6 +25,7 @@ mod kiln {
     mod hostile;
     mod layers;
     mod mlp_training;
+    mod pytorch;
     #[cfg(feature = "remote-server")]
     mod remote;
     mod save_reload;

@@ -184,3 +184,69 @@ fn format_metrics(p: &Progress) -> String {
         .collect::<Vec<_>>()
         .join("  ")
 }
+
+/// Where `--eval` / `--generate` take a trained network from.
+pub enum Weights {
+    /// kiln's pretrained weights (the word `pretrained`).
+    Pretrained,
+    /// A PyTorch `state_dict`: a `.safetensors`, `.pt` or `.pth` file.
+    File(PathBuf),
+    /// A run folder that training wrote.
+    Run(PathBuf),
+}
+
+impl Weights {
+    /// `pretrained`, a weights file by its extension, or else a run folder.
+    pub fn from_arg(arg: &std::path::Path) -> Self {
+        let extension = arg
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if arg.as_os_str() == "pretrained" {
+            Weights::Pretrained
+        } else if matches!(extension.as_deref(), Some("safetensors" | "pt" | "pth")) {
+            Weights::File(arg.to_path_buf())
+        } else {
+            Weights::Run(arg.to_path_buf())
+        }
+    }
+}
+
+/// `--export FILE` and `--half`: a trained network out to PyTorch.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Write the trained network of the run in --artifact-dir to FILE as a PyTorch
+    /// `state_dict` (safetensors; python/kiln_torch.py has the matching module), instead of
+    /// training.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub export: Option<PathBuf>,
+    /// With --export: linear and convolution weights in 16-bit floats (half the size).
+    #[arg(long, requires = "export")]
+    pub half: bool,
+}
+
+impl ExportArgs {
+    /// Writes `network` to `path` (`--export`), in f16 with `--half`.
+    pub fn write<M: kiln::mlp::PytorchWeights>(
+        &self,
+        network: &M,
+        path: &std::path::Path,
+    ) -> Result<(), AnyError> {
+        if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+            return Err(format!(
+                "--export {}: the file is written as safetensors; name it FILE.safetensors",
+                path.display()
+            )
+            .into());
+        }
+        if self.half {
+            let bytes = network.to_safetensors(kiln::mlp::Precision::F16)?;
+            kiln::write_atomic(path, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        } else {
+            network.save_pytorch(path)?;
+        }
+        println!("{}: {} for PyTorch", path.display(), M::NAME);
+        Ok(())
+    }
+}

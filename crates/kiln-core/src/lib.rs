@@ -1,10 +1,13 @@
-//! The vocabulary every kiln model shares, with no dependency but `serde`:
+//! The vocabulary every kiln model shares, with no dependency but `serde` (and Burn's
+//! burn-store with the `pytorch` feature):
 //!
 //! - [`Rng`]: the one seeded host generator (SplitMix64) behind every random draw kiln makes
 //!   on the host: shuffles, exploration, replay sampling, latent noise, k-means++.
 //! - [`Progress`] and [`ControlFlow`]: what every training loop reports, and how a caller
 //!   stops it. Every `train`/`fit` that runs for a while takes
 //!   `on_progress: impl FnMut(&Progress) -> ControlFlow<()>`.
+//! - [`weights`]: with the `pytorch` feature, the `PytorchWeights` trait every kiln network
+//!   implements, to write its weights for PyTorch and read PyTorch's back; [`WeightsError`].
 //! - [`catch_panic`]: runs code that reports failure by panicking (a dependency's download, a
 //!   device probe) and turns the panic into an error message, printing nothing.
 //!
@@ -29,6 +32,11 @@ pub use std::ops::ControlFlow;
 
 mod run_error;
 pub use run_error::RunError;
+
+pub mod weights;
+#[cfg(feature = "pytorch")]
+pub use weights::PytorchWeights;
+pub use weights::{Precision, Pretrained, WeightsError};
 
 use serde::{Deserialize, Serialize};
 

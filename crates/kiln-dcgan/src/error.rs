@@ -64,6 +64,10 @@ pub enum DcganError {
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
     Device(#[from] kiln_core::DeviceError),
+    /// Weights could not be read from or written to a PyTorch `state_dict` file (or
+    /// pretrained weights), or do not fit the network.
+    #[error(transparent)]
+    Weights(#[from] kiln_core::WeightsError),
     /// The dataset has fewer images than one batch.
     #[error("{images} training images do not fill one batch of {batch}")]
     TooFewImages {

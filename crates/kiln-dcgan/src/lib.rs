@@ -27,6 +27,10 @@ mod data;
 mod error;
 mod loss;
 mod model;
+#[cfg(feature = "pretrained")]
+pub mod pretrained;
+#[cfg(feature = "pytorch")]
+mod pytorch;
 mod quality;
 #[cfg(feature = "run")]
 pub mod run;
@@ -36,7 +40,9 @@ mod training;
 pub use config::DcganTrainingConfig;
 pub use data::{ImageData, ImageSet};
 pub use error::DcganError;
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, silent};
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, WeightsError, silent};
+#[cfg(feature = "pytorch")]
+pub use kiln_core::{Precision, PytorchWeights};
 pub use kiln_mlp::Mlp;
 pub use loss::{
     GanLoss, discriminator_loss, generator_loss, hinge_discriminator_loss, hinge_generator_loss,

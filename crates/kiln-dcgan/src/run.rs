@@ -10,14 +10,16 @@ use kiln_train::{load_json, load_module, save_json, save_module};
 
 use crate::training::Trainer;
 use crate::{
-    ControlFlow, DcganError, DcganTrainingConfig, EpochMetrics, Generator, ImageData, Progress,
-    QualityCheck, Rng, TrainedGenerator, latent,
+    ControlFlow, DcganError, DcganTrainingConfig, Discriminator, EpochMetrics, Generator,
+    ImageData, Progress, QualityCheck, Rng, TrainedGenerator, latent,
 };
 
 /// Images in the per-epoch sample grid (from one fixed latent batch).
 pub const GRID_SAMPLES: usize = 64;
 /// The trained generator's weights inside a run folder.
 pub const GENERATOR_FILE: &str = "generator.bpk";
+/// The discriminator's weights inside a run's checkpoint (a finished run keeps its last).
+pub const DISCRIMINATOR_FILE: &str = "discriminator.bpk";
 /// Per-epoch losses and quality scores (JSON) inside a run folder and its checkpoint.
 pub const METRICS_FILE: &str = "metrics.json";
 /// What a finished run holds besides `config.json` (sealed by its manifest).
@@ -146,4 +148,21 @@ pub fn load_trained(dir: &Path, device: &Device) -> Result<TrainedGenerator, Dcg
         generator,
         metrics,
     })
+}
+
+/// Loads the discriminator of the last checkpoint in the run folder `dir` (a finished run keeps
+/// it beside the generator; the generator alone is the run's product), on `device`, after
+/// checking it against the checkpoint's manifest.
+///
+/// # Errors
+/// A missing or corrupt file, or weights that do not fit the saved config.
+pub fn load_discriminator(dir: &Path, device: &Device) -> Result<Discriminator, DcganError> {
+    let config: DcganTrainingConfig = RunDir::load_config(dir, "DCGAN config")?;
+    config.validate()?;
+    let checkpoint = dir.join(kiln_train::CHECKPOINT_DIR);
+    kiln_train::verify_manifest(&checkpoint, &[DISCRIMINATOR_FILE])?;
+    Ok(load_module(
+        config.discriminator.init(device)?,
+        &checkpoint.join(DISCRIMINATOR_FILE),
+    )?)
 }

@@ -110,7 +110,7 @@ impl kiln_train::Checkpoint for Trainer {
     fn parts(&mut self, parts: &mut kiln_train::Parts<'_>) -> Result<(), DcganError> {
         let gan = &mut self.gan;
         parts.module(crate::run::GENERATOR_FILE, &mut gan.generator)?;
-        parts.module("discriminator.bpk", &mut gan.discriminator)?;
+        parts.module(crate::run::DISCRIMINATOR_FILE, &mut gan.discriminator)?;
         parts.optimizer("generator-adam.bpk", &mut gan.generator_optim)?;
         parts.optimizer("discriminator-adam.bpk", &mut gan.discriminator_optim)?;
         parts.state(crate::run::METRICS_FILE, "DCGAN metrics", &mut self.metrics)?;

@@ -31,6 +31,10 @@
 mod data;
 mod eval;
 mod model;
+#[cfg(feature = "pretrained")]
+pub mod pretrained;
+#[cfg(feature = "pytorch")]
+mod pytorch;
 #[cfg(feature = "run")]
 pub mod run;
 mod training;
@@ -39,7 +43,9 @@ pub use data::{ClassificationData, DataSourceError, Labelled};
 #[cfg(feature = "dataset")]
 pub use data::{MappedDataset, from_dataset};
 pub use eval::{Evaluation, evaluate};
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, WeightsError, silent};
+#[cfg(feature = "pytorch")]
+pub use kiln_core::{Precision, PytorchWeights};
 pub use model::{Activation, Mlp, MlpConfig};
 pub use training::{
     EpochMetrics, LrSchedule, MlpTrainingConfig, OptimizerKind, TrainedMlp, train, train_on_devices,
@@ -142,6 +148,10 @@ pub enum MlpError {
     /// The device failed to return a result.
     #[error("the device failed: {0}")]
     Device(#[from] kiln_core::DeviceError),
+    /// Weights could not be read from or written to a PyTorch `state_dict` file (or
+    /// pretrained weights), or do not fit the network.
+    #[error(transparent)]
+    Weights(#[from] kiln_core::WeightsError),
     /// A run folder's file could not be read or written or failed its checksum, or the
     /// folder does not fit the run asked for.
     #[error(transparent)]

@@ -32,6 +32,8 @@
 
 pub mod dqn;
 pub mod env;
+#[cfg(feature = "pretrained")]
+pub mod pretrained;
 #[cfg(feature = "run")]
 pub mod run;
 
@@ -42,7 +44,9 @@ pub use burn_rl;
 /// has its `train` (`kiln_mlp::train`, `kiln_dcgan::train`, `kiln_rl::train`).
 pub use dqn::{DqnError, DqnMetrics, DqnTrainingConfig, TrainedDqn, evaluate, train, train_with};
 pub use env::{CartPole, CartPoleState, Chain, ChainTooShort, DiscreteEnvironment};
-pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, silent};
+pub use kiln_core::{ControlFlow, Progress, Rng, Unit, UnknownName, WeightsError, silent};
+#[cfg(feature = "pytorch")]
+pub use kiln_core::{Precision, PytorchWeights};
 /// The default Q-network and its config ([`DqnTrainingConfig::network`]), so sizing it for an
 /// environment needs no direct kiln-mlp dependency.
 pub use kiln_mlp::{Activation, Mlp, MlpConfig, MlpError};

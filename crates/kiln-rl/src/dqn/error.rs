@@ -124,6 +124,10 @@ pub enum DqnError {
     /// The device failed to compute or read back a result (Burn's `try_` readers).
     #[error("the device failed: {0}")]
     Device(#[from] kiln_core::DeviceError),
+    /// Weights could not be read from or written to a PyTorch `state_dict` file (or
+    /// pretrained weights), or do not fit the network.
+    #[error(transparent)]
+    Weights(#[from] kiln_core::WeightsError),
     /// A replay buffer read back (or handed to a run): a field is out of range or disagrees
     /// with another.
     #[error("the replay buffer's {field} is {found}, but {rule}")]

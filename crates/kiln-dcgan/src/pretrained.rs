@@ -1,0 +1,100 @@
+//! A pretrained generator (feature `pretrained`), compiled into the crate: no download, no
+//! run folder.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use kiln_dcgan::pretrained::PretrainedGenerator;
+//! use kiln_dcgan::{Rng, latent};
+//! # fn main() -> Result<(), kiln_dcgan::DcganError> {
+//! let device = Device::flex();
+//! let generator = PretrainedGenerator::Mnist.load(&device)?;
+//! let z = latent(4, generator.latent_size(), &mut Rng::new(7), &device);
+//! assert_eq!(generator.forward(z).dims(), [4, 1, 28, 28]); // in [−1, 1]
+//! # Ok(()) }
+//! ```
+//!
+//! The file is also a PyTorch `state_dict` for `Generator` in `python/kiln_torch.py`.
+
+use burn::tensor::Device;
+use kiln_core::{Precision, Pretrained, PytorchWeights};
+
+use crate::{DcganError, Generator, GeneratorConfig};
+
+/// The generators kiln ships: the `dcgan` example's defaults (z = 100, 28×28, one channel,
+/// 64 features), the classic recipe, stored in f16 (`crates/kiln-dcgan/pretrained/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PretrainedGenerator {
+    /// MNIST's digits.
+    Mnist,
+}
+
+kiln_core::named_enum!(PretrainedGenerator, "pretrained generator", { Mnist => "mnist" });
+
+const MNIST: Pretrained = Pretrained {
+    name: "dcgan-mnist-generator",
+    dataset: "MNIST (all 60,000 training images)",
+    metric: "Fréchet distance 101.19, class coverage 9.06 of 10 (10,000 samples, judge: the \
+             pretrained MNIST classifier; cargo run --release --example dcgan -- --generate \
+             pretrained --judge pretrained --quality-samples 10000 --backend flex)",
+    command: "cargo run --release --example dcgan -- --epochs 10 --backend tch --judge \
+              artifacts/mlp-mnist && cargo run --release --example dcgan -- \
+              --export crates/kiln-dcgan/pretrained/dcgan-mnist-generator.safetensors --half",
+    sha256: "5c5d514a23d68c826d8c84ffbdf22d6a354231493e26181c016ba8872ab6053d",
+    precision: Precision::F16,
+    bytes: include_bytes!("../pretrained/dcgan-mnist-generator.safetensors"),
+};
+
+impl PretrainedGenerator {
+    /// Where the weights came from, what they reached, and the file itself.
+    pub fn weights(self) -> &'static Pretrained {
+        match self {
+            PretrainedGenerator::Mnist => &MNIST,
+        }
+    }
+
+    /// The generator the weights are for.
+    pub fn config(self) -> GeneratorConfig {
+        GeneratorConfig::new()
+    }
+
+    /// The generator with the pretrained weights, on `device`.
+    ///
+    /// # Errors
+    /// [`DcganError::Weights`] if the compiled-in file does not fit the network (a defect of
+    /// the build, reported rather than panicking).
+    pub fn load(self, device: &Device) -> Result<Generator, DcganError> {
+        let weights = self.weights();
+        let mut generator = self.config().init(device)?;
+        generator.load_safetensors_bytes(weights.bytes, weights.name)?;
+        Ok(generator)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each compiled-in file is the one its entry's SHA-256 names (so a file replaced without
+    /// its entry, or the reverse, fails here).
+    #[test]
+    fn every_file_matches_its_checksum() {
+        use sha2::Digest;
+        for p in PretrainedGenerator::ALL {
+            let w = p.weights();
+            let digest = sha2::Sha256::digest(w.bytes);
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, w.sha256, "{}", w.name);
+        }
+    }
+
+    #[test]
+    fn every_entry_loads_into_its_network() {
+        let device = Device::flex();
+        for p in PretrainedGenerator::ALL {
+            let g = p.load(&device).unwrap();
+            assert_eq!(g.latent_size(), 100);
+            assert_eq!(p.name().parse::<PretrainedGenerator>(), Ok(p));
+        }
+    }
+}
