@@ -153,8 +153,10 @@ pub enum Precision {
 #[cfg(feature = "pytorch")]
 /// A network with a PyTorch twin of the same names and layouts (in `python/kiln_torch.py`).
 ///
-/// Implemented by kiln's [`Mlp`](../kiln_mlp/struct.Mlp.html) (also the DQN's Q-network),
-/// the DCGAN's `Generator` and `Discriminator`; the provided methods are the whole interface.
+/// Implemented by kiln-mlp's `Mlp` (also the DQN's Q-network) and kiln-dcgan's `Generator`
+/// and `Discriminator` (each with its crate's `pytorch` feature); the provided methods are
+/// the whole interface. A `.pt`/`.pth` file is read by burn-store's own unpickler, which
+/// rebuilds tensors and never runs code from the file.
 pub trait PytorchWeights: Module + Sized {
     /// What messages call the network ("MLP", "DCGAN generator", ...).
     const NAME: &'static str;

@@ -1,4 +1,4 @@
-//! Runs the five uses of kiln inside an application and prints what each measured.
+//! Runs the six uses of kiln inside an application and prints what each measured.
 
 fn main() -> Result<(), kiln_embed_example::Error> {
     let dir = std::env::temp_dir().join(format!("kiln-embed-{}", std::process::id()));
@@ -8,6 +8,7 @@ fn main() -> Result<(), kiln_embed_example::Error> {
     println!("(c) {:?}", kiln_embed_example::dqn::run()?);
     println!("(d) {:?}", kiln_embed_example::clustering::run(&dir)?);
     println!("(e) {:?}", kiln_embed_example::gan::run()?);
+    println!("(f) {:?}", kiln_embed_example::pretrained::run(&dir)?);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
-//! The four uses of kiln inside an application, with the results they must reach: a
+//! The uses of kiln inside an application, with the results they must reach: a
 //! regression in any of them fails here, not only a crash.
 
-use kiln_embed_example::{classifier, clustering, dqn, gan, own_model};
+use kiln_embed_example::{classifier, clustering, dqn, gan, own_model, pretrained};
 
 #[test]
 fn kiln_mlp_inside_an_own_module_learns_saves_and_reloads() {
@@ -75,4 +75,15 @@ fn the_embedding_guide_quotes_this_crates_code() {
         blocks += 1;
     }
     assert!(blocks >= 4, "the guide shows {blocks} code blocks");
+}
+
+#[test]
+fn kiln_pretrained_networks_work_and_go_to_pytorch_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = pretrained::run(dir.path()).unwrap();
+    println!("{r:?}");
+    // 200 generated digits read as (nearly) every class by the pretrained classifier.
+    assert!(r.digits_seen >= 9, "{r:?}");
+    assert_eq!(r.cartpole_return, 500.0, "{r:?}");
+    assert_eq!(r.round_trip_difference, 0.0, "{r:?}");
 }
