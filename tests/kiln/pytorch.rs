@@ -72,6 +72,7 @@ fn read_tensor(path: &Path) -> (Vec<usize>, Vec<f32>) {
 }
 
 /// One of kiln's networks, with its config as `kiln_torch.py` takes it.
+#[allow(clippy::large_enum_variant)] // three values per test, never moved in bulk
 enum Net {
     Mlp(Mlp),
     Generator(Generator),
