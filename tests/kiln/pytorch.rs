@@ -451,3 +451,28 @@ fn a_generator_trained_by_pytorch_draws_in_kiln_as_in_pytorch() {
     );
     assert!(coverage >= 8.0, "class coverage {coverage}");
 }
+
+/// Each compiled-in weights file is the one its registry entry's SHA-256 names (a file
+/// replaced without its entry, or the reverse, fails here), and says its precision.
+#[test]
+fn every_pretrained_file_matches_its_checksum() {
+    use kiln::dcgan::pretrained::PretrainedGenerator;
+    use kiln::mlp::pretrained::PretrainedMlp;
+    use kiln::rl::pretrained::PretrainedDqn;
+    use sha2::Digest;
+    let entries = PretrainedMlp::ALL
+        .map(|p| p.weights())
+        .into_iter()
+        .chain(PretrainedGenerator::ALL.map(|p| p.weights()))
+        .chain(PretrainedDqn::ALL.map(|p| p.weights()));
+    for w in entries {
+        let digest = sha2::Sha256::digest(w.bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, w.sha256, "{}", w.name);
+        // The header names the dtypes: F16 files hold F16 tensors, F32 files none.
+        let header_len = u64::from_le_bytes(w.bytes[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&w.bytes[8..8 + header_len]).unwrap();
+        let half = header.contains("\"F16\"");
+        assert_eq!(half, w.precision == kiln::mlp::Precision::F16, "{}", w.name);
+    }
+}

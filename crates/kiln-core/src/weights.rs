@@ -132,12 +132,26 @@ pub struct Pretrained {
     pub metric: &'static str,
     /// The command that trained and exported it, from the repository's root.
     pub command: &'static str,
-    /// SHA-256 of the file, hex (checked by the crate's tests against the compiled-in bytes).
+    /// SHA-256 of the file, hex (checked against the compiled-in bytes by the root package's test
+    /// `every_pretrained_file_matches_its_checksum`).
     pub sha256: &'static str,
     /// The precision the floating-point tensors are stored in.
     pub precision: Precision,
     /// The safetensors file.
     pub bytes: &'static [u8],
+}
+
+#[cfg(feature = "pytorch")]
+impl Pretrained {
+    /// Reads these weights into `network` (strictly, as
+    /// [`PytorchWeights::load_safetensors_bytes`]); the crates' `load` calls it.
+    ///
+    /// # Errors
+    /// As [`PytorchWeights::load_safetensors_bytes`] (a file that does not fit is a defect of
+    /// the build, reported rather than panicking).
+    pub fn load_into<M: PytorchWeights>(&self, network: &mut M) -> Result<(), WeightsError> {
+        network.load_safetensors_bytes(self.bytes, self.name)
+    }
 }
 
 /// The precision of the floating-point tensors a file is written in.
@@ -227,44 +241,32 @@ pub trait PytorchWeights: Module + Sized {
     /// [`WeightsError::Tensor`] for one that does not fit.
     fn load_pytorch(&mut self, path: &Path) -> Result<(), WeightsError> {
         let origin = path.display().to_string();
-        let read = |reason: String| WeightsError::Read {
-            origin: origin.clone(),
-            reason,
-        };
         let extension = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let tensors: Vec<PackTensor> = match extension.as_deref() {
-            Some("safetensors") => {
-                if !path.is_file() {
-                    return Err(read("no such file".into()));
-                }
-                let mut store = SafetensorsStore::from_file(path).map_indices_contiguous(false);
-                store
-                    .get_all_tensors()
-                    .map_err(|e| read(e.to_string()))?
-                    .values()
-                    .cloned()
-                    .collect()
-            }
-            Some("pt" | "pth") => {
-                if !path.is_file() {
-                    return Err(read("no such file".into()));
-                }
-                let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
-                store
-                    .get_all_tensors()
-                    .map_err(|e| read(e.to_string()))?
-                    .values()
-                    .cloned()
-                    .collect()
-            }
+        let pytorch = match extension.as_deref() {
+            Some("safetensors") => false,
+            Some("pt" | "pth") => true,
             _ => {
                 return Err(WeightsError::Format {
                     path: path.to_path_buf(),
                 });
             }
+        };
+        if !path.is_file() {
+            return Err(WeightsError::Read {
+                origin,
+                reason: "no such file".into(),
+            });
+        }
+        let tensors = if pytorch {
+            tensors_of(
+                PytorchStore::from_file(path).map_indices_contiguous(false),
+                &origin,
+            )?
+        } else {
+            tensors_of(SafetensorsStore::from_file(path), &origin)?
         };
         apply_strict(self, tensors, &origin)
     }
@@ -275,18 +277,23 @@ pub trait PytorchWeights: Module + Sized {
     /// # Errors
     /// As [`load_pytorch`](Self::load_pytorch).
     fn load_safetensors_bytes(&mut self, bytes: &[u8], origin: &str) -> Result<(), WeightsError> {
-        let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
-        let tensors: Vec<PackTensor> = store
-            .get_all_tensors()
-            .map_err(|e| WeightsError::Read {
-                origin: origin.to_string(),
-                reason: e.to_string(),
-            })?
-            .values()
-            .cloned()
-            .collect();
+        let tensors = tensors_of(SafetensorsStore::from_bytes(Some(bytes.to_vec())), origin)?;
         apply_strict(self, tensors, origin)
     }
+}
+
+/// Every tensor of `store` (read lazily: the data comes when applied).
+#[cfg(feature = "pytorch")]
+fn tensors_of<S: ModuleStore>(mut store: S, origin: &str) -> Result<Vec<PackTensor>, WeightsError> {
+    Ok(store
+        .get_all_tensors()
+        .map_err(|e| WeightsError::Read {
+            origin: origin.to_string(),
+            reason: e.to_string(),
+        })?
+        .values()
+        .cloned()
+        .collect())
 }
 
 /// PyTorch's counter of a batch norm's updates; kiln's batch norms have none.

@@ -17,7 +17,7 @@
 //! Each file is also a PyTorch `state_dict` for `Mlp` in `python/kiln_torch.py`.
 
 use burn::tensor::Device;
-use kiln_core::{Precision, Pretrained, PytorchWeights};
+use kiln_core::{Precision, Pretrained};
 
 use crate::{Mlp, MlpConfig, MlpError};
 
@@ -79,9 +79,8 @@ impl PretrainedMlp {
     /// [`MlpError::Weights`] if the compiled-in file does not fit the network (a defect of
     /// the build, reported rather than panicking).
     pub fn load(self, device: &Device) -> Result<Mlp, MlpError> {
-        let weights = self.weights();
         let mut mlp = self.config().init(device)?;
-        mlp.load_safetensors_bytes(weights.bytes, weights.name)?;
+        self.weights().load_into(&mut mlp)?;
         Ok(mlp)
     }
 }
@@ -89,19 +88,6 @@ impl PretrainedMlp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Each compiled-in file is the one its entry's SHA-256 names (so a file replaced without
-    /// its entry, or the reverse, fails here).
-    #[test]
-    fn every_file_matches_its_checksum() {
-        use sha2::Digest;
-        for p in PretrainedMlp::ALL {
-            let w = p.weights();
-            let digest = sha2::Sha256::digest(w.bytes);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            assert_eq!(hex, w.sha256, "{}", w.name);
-        }
-    }
 
     #[test]
     fn every_entry_loads_into_its_network() {

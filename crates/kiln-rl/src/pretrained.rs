@@ -17,7 +17,7 @@
 //! (`Mlp(4, [120, 84], 2)`).
 
 use burn::tensor::Device;
-use kiln_core::{Precision, Pretrained, PytorchWeights};
+use kiln_core::{Precision, Pretrained};
 use kiln_mlp::Mlp;
 
 use crate::{DqnError, DqnTrainingConfig};
@@ -65,9 +65,8 @@ impl PretrainedDqn {
     /// [`DqnError::Weights`] if the compiled-in file does not fit the network (a defect of
     /// the build, reported rather than panicking).
     pub fn load(self, device: &Device) -> Result<Mlp, DqnError> {
-        let weights = self.weights();
         let mut network = self.config().network.init(device)?;
-        network.load_safetensors_bytes(weights.bytes, weights.name)?;
+        self.weights().load_into(&mut network)?;
         Ok(network)
     }
 }
@@ -75,19 +74,6 @@ impl PretrainedDqn {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Each compiled-in file is the one its entry's SHA-256 names (so a file replaced without
-    /// its entry, or the reverse, fails here).
-    #[test]
-    fn every_file_matches_its_checksum() {
-        use sha2::Digest;
-        for p in PretrainedDqn::ALL {
-            let w = p.weights();
-            let digest = sha2::Sha256::digest(w.bytes);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            assert_eq!(hex, w.sha256, "{}", w.name);
-        }
-    }
 
     #[test]
     fn every_entry_loads_into_its_network() {
