@@ -28,7 +28,6 @@ use kiln::dcgan::{
     self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, PytorchWeights,
     QualityCheck, Rng, generate_in_batches, latent,
 };
-use kiln::mlp::pretrained::PretrainedMlp;
 use kiln::mlp::{self, MlpTrainingConfig};
 
 mod common;
@@ -292,11 +291,7 @@ fn quality_check(
         printer.finish();
     }
     let classifier = if pretrained {
-        match dataset {
-            DatasetKind::Mnist => PretrainedMlp::Mnist,
-            DatasetKind::FashionMnist => PretrainedMlp::FashionMnist,
-        }
-        .load(device)?
+        common::pretrained_classifier(dataset).load(device)?
     } else {
         mlp::run::load_trained(&judge_dir, device)?.model
     };

@@ -15,7 +15,6 @@ use clap::Parser;
 use kiln::backend;
 use kiln::cli::{AnyError, parse, run};
 use kiln::data::{DatasetKind, Split};
-use kiln::mlp::pretrained::PretrainedMlp;
 use kiln::mlp::run::{NormalizedImages, RunDir};
 use kiln::mlp::{
     self, Activation, LrSchedule, MlpConfig, MlpTrainingConfig, OptimizerKind, PytorchWeights,
@@ -169,10 +168,7 @@ fn evaluate(args: &Args, source: &Path, device: &burn::tensor::Device) -> Result
             (trained.model, dataset)
         }
         common::Weights::Pretrained => {
-            let pretrained = match args.dataset {
-                DatasetKind::Mnist => PretrainedMlp::Mnist,
-                DatasetKind::FashionMnist => PretrainedMlp::FashionMnist,
-            };
+            let pretrained = common::pretrained_classifier(args.dataset);
             println!("pretrained: {}", pretrained.weights().name);
             (pretrained.load(device)?, args.dataset)
         }

@@ -212,6 +212,18 @@ impl Weights {
     }
 }
 
+/// kiln's pretrained classifier of `kind` (`--eval pretrained`, `--judge pretrained`).
+pub fn pretrained_classifier(
+    kind: kiln::data::DatasetKind,
+) -> kiln::mlp::pretrained::PretrainedMlp {
+    use kiln::data::DatasetKind;
+    use kiln::mlp::pretrained::PretrainedMlp;
+    match kind {
+        DatasetKind::Mnist => PretrainedMlp::Mnist,
+        DatasetKind::FashionMnist => PretrainedMlp::FashionMnist,
+    }
+}
+
 /// `--export FILE` and `--half`: a trained network out to PyTorch.
 #[derive(Args, Debug, Clone)]
 pub struct ExportArgs {
