@@ -82,6 +82,18 @@ struct Args {
     /// The losses: classic (the DCGAN paper's) or hinge.
     #[arg(long, default_value = "classic", value_parser = parse::<GanLoss>)]
     loss: GanLoss,
+    /// Sample from an exponential moving average of the generator's weights with this decay
+    /// (e.g. 0.999): the scores, grids and saved generator are the average's.
+    #[arg(long, value_name = "DECAY", value_parser = kiln::cli::finite)]
+    ema: Option<f64>,
+    /// One-sided label smoothing: the real images' target in the classic discriminator loss
+    /// (e.g. 0.9).
+    #[arg(long, value_name = "TARGET", value_parser = kiln::cli::finite)]
+    real_label: Option<f64>,
+    /// Sample with batch-norm statistics re-estimated on N latent vectors (e.g. 2048) instead
+    /// of the running statistics.
+    #[arg(long, value_name = "N")]
+    standing_statistics: Option<usize>,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
     limit: Option<usize>,
@@ -216,6 +228,9 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
             .with_learning_rate(args.lr)
             .with_discriminator_learning_rate(args.d_lr)
             .with_loss(Some(args.loss))
+            .with_generator_average(args.ema)
+            .with_real_label(args.real_label)
+            .with_standing_statistics(args.standing_statistics)
             .with_quality_samples(args.quality_samples)
             .with_seed(args.common.seed_or(42));
         (config, args.dataset)

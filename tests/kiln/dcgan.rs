@@ -158,6 +158,57 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     );
 }
 
+/// With the recipe options on (the generator average, which the checkpoint keeps and whose
+/// warm-up a resumed run continues; label smoothing; standing statistics), a resumed run ends
+/// with the same sampling generator as an uninterrupted one, and the run folder's generator
+/// is that sampler, not the trained generator.
+#[test]
+fn a_resumed_run_with_the_recipe_options_ends_like_an_uninterrupted_one() {
+    let device = cpu();
+    let data = tiny_dataset();
+    let config = DcganTrainingConfig::new()
+        .with_epochs(2)
+        .with_generator_average(Some(0.9))
+        .with_real_label(Some(0.9))
+        .with_standing_statistics(Some(64));
+    let straight = tempfile::tempdir().unwrap();
+    let run = RunDir::open(straight.path(), RunMode::New).unwrap();
+    let full = dcgan::run::train(&config, &data, &device, None, &run, dcgan::silent).unwrap();
+    drop(run);
+    let split = tempfile::tempdir().unwrap();
+    let run = RunDir::open(split.path(), RunMode::New).unwrap();
+    dcgan::run::train(
+        &config.clone().with_epochs(1),
+        &data,
+        &device,
+        None,
+        &run,
+        dcgan::silent,
+    )
+    .unwrap();
+    drop(run);
+    let run = RunDir::open(split.path(), RunMode::Resume).unwrap();
+    let resumed = dcgan::run::train(&config, &data, &device, None, &run, dcgan::silent).unwrap();
+    let z = latent(4, 100, &mut Rng::new(0), &device);
+    let images = values(full.generator.forward(z.clone()));
+    assert_eq!(values(resumed.generator.forward(z.clone())), images);
+    let loaded = dcgan::run::load_trained(split.path(), &device).unwrap();
+    assert_eq!(values(loaded.generator.forward(z.clone())), images);
+    // The trained generator (in the checkpoint) is another network.
+    let trained: dcgan::Generator = kiln::train::load_module(
+        config.generator.init(&device).unwrap(),
+        &split
+            .path()
+            .join("checkpoint")
+            .join(dcgan::run::GENERATOR_FILE),
+    )
+    .unwrap();
+    assert_ne!(
+        parameters_of_generator(&trained),
+        parameters_of_generator(&loaded.generator)
+    );
+}
+
 #[test]
 fn three_channel_images_train_and_the_wrong_shape_is_a_typed_error() {
     let device = cpu();

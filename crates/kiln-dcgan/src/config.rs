@@ -29,6 +29,20 @@ pub struct DcganTrainingConfig {
     /// The losses; `None`: [`GanLoss::Classic`], the DCGAN paper's. (Options are `Option`s
     /// so that a `config.json` written before they existed still reads.)
     pub loss: Option<GanLoss>,
+    /// Sample from an exponential moving average of the generator's weights with this decay
+    /// (in [0, 1), e.g. 0.999; [`GeneratorAverage`](crate::GeneratorAverage)): the per-epoch
+    /// scores, the sample grids and the run's saved generator are the average's. `None`: the
+    /// trained generator itself.
+    pub generator_average: Option<f64>,
+    /// One-sided label smoothing: the real images' target in the classic discriminator loss
+    /// (in [0.5, 1], e.g. 0.9; [`smoothed_discriminator_loss`](crate::smoothed_discriminator_loss)).
+    /// Not with the hinge loss, which has no target. `None`: 1.
+    pub real_label: Option<f64>,
+    /// Sample with batch-norm statistics re-estimated on this many latent vectors (2 to
+    /// 65,536, e.g. 2,048; [`Generator::with_batch_statistics`](crate::Generator::with_batch_statistics))
+    /// instead of the running statistics: the scores, grids and saved generator use them.
+    /// `None`: the running statistics.
+    pub standing_statistics: Option<usize>,
     /// Generated images scored by the judge at the end of every epoch.
     #[config(default = 2000)]
     pub quality_samples: usize,
@@ -77,6 +91,23 @@ impl DcganTrainingConfig {
         if let Some(rate) = self.discriminator_learning_rate.filter(|&r| !in_range(r)) {
             return Err(DcganError::DiscriminatorLearningRate(rate));
         }
+        if let Some(decay) = self.generator_average.filter(|d| !(0.0..1.0).contains(d)) {
+            return Err(DcganError::GeneratorAverage(decay));
+        }
+        if let Some(label) = self.real_label {
+            if !(0.5..=1.0).contains(&label) {
+                return Err(DcganError::RealLabel(label));
+            }
+            if self.gan_loss() == GanLoss::Hinge && label != 1.0 {
+                return Err(DcganError::RealLabelWithHinge);
+            }
+        }
+        if let Some(n) = self
+            .standing_statistics
+            .filter(|n| !(2..=65_536).contains(n))
+        {
+            return Err(DcganError::StandingStatistics(n));
+        }
         if self.quality_samples < 2 {
             return Err(DcganError::QualitySamples(self.quality_samples));
         }
@@ -104,8 +135,13 @@ mod tests {
         let fields = json.as_object_mut().unwrap();
         assert!(fields.remove("loss").is_some());
         assert!(fields.remove("discriminator_learning_rate").is_some());
+        assert!(fields.remove("generator_average").is_some());
+        assert!(fields.remove("real_label").is_some());
+        assert!(fields.remove("standing_statistics").is_some());
         let old: DcganTrainingConfig = serde_json::from_value(json).unwrap();
         assert_eq!(old.gan_loss(), GanLoss::Classic);
+        assert_eq!(old.generator_average, None);
+        assert_eq!(old.real_label, None);
         assert_eq!(old.discriminator_rate(), old.learning_rate);
     }
 
@@ -129,6 +165,30 @@ mod tests {
                 .validate(),
             Err(DcganError::DiscriminatorLearningRate(_))
         ));
+        for decay in [1.0, -0.1, f64::NAN] {
+            assert!(matches!(
+                c().with_generator_average(Some(decay)).validate(),
+                Err(DcganError::GeneratorAverage(_))
+            ));
+        }
+        for label in [0.4, 1.1, f64::NAN] {
+            assert!(matches!(
+                c().with_real_label(Some(label)).validate(),
+                Err(DcganError::RealLabel(_))
+            ));
+        }
+        assert!(matches!(
+            c().with_loss(Some(GanLoss::Hinge))
+                .with_real_label(Some(0.9))
+                .validate(),
+            Err(DcganError::RealLabelWithHinge)
+        ));
+        for n in [0, 1, 65_537] {
+            assert!(matches!(
+                c().with_standing_statistics(Some(n)).validate(),
+                Err(DcganError::StandingStatistics(_))
+            ));
+        }
         assert!(matches!(
             c().with_quality_samples(1).validate(),
             Err(DcganError::QualitySamples(1))

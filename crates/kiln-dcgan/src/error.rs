@@ -38,6 +38,26 @@ pub enum DcganError {
     /// The discriminator's own learning rate is not in (0, 1].
     #[error("discriminator_learning_rate must be in (0, 1], got {0}")]
     DiscriminatorLearningRate(f64),
+    /// The generator average's decay is not in [0, 1).
+    #[error(
+        "generator_average (the decay of the generator's moving average) must be in [0, 1), got {0}"
+    )]
+    GeneratorAverage(f64),
+    /// The real images' target is not in [0.5, 1].
+    #[error(
+        "real_label (the real images' target, for one-sided label smoothing) must be in [0.5, 1], got {0}"
+    )]
+    RealLabel(f64),
+    /// Label smoothing asked for with the hinge loss, which has no target.
+    #[error(
+        "real_label (label smoothing) applies to the classic loss only; the hinge loss has no target"
+    )]
+    RealLabelWithHinge,
+    /// Standing statistics asked for on fewer than 2 or more than 65,536 latent vectors.
+    #[error(
+        "standing_statistics (latent vectors for the sampler's batch-norm statistics) must be 2 to 65,536, got {0}"
+    )]
+    StandingStatistics(usize),
     /// Fewer than 2 quality samples (a covariance needs two).
     #[error("quality_samples must be at least 2, got {0}")]
     QualitySamples(usize),

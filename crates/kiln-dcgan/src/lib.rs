@@ -46,13 +46,13 @@ pub use kiln_core::{Precision, PytorchWeights};
 pub use kiln_mlp::Mlp;
 pub use loss::{
     GanLoss, discriminator_loss, generator_loss, hinge_discriminator_loss, hinge_generator_loss,
-    softplus,
+    smoothed_discriminator_loss, softplus,
 };
 pub use model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu};
 pub use quality::{
     ClassScore, FeatureStats, Judge, Judgement, QualityCheck, class_score, frechet_distance,
 };
-pub use step::{Gan, StepStats, dcgan_adam};
+pub use step::{Gan, GeneratorAverage, StepStats, dcgan_adam};
 pub use training::{EpochMetrics, TrainedGenerator, generate_in_batches, latent, train};
 
 /// Reads a tensor back to the host; a device failure is [`DcganError::Device`] (one line)

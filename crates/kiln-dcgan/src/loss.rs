@@ -25,6 +25,25 @@ pub fn discriminator_loss(real_logits: Tensor<2>, fake_logits: Tensor<2>) -> Ten
     softplus(real_logits.neg()).mean() + softplus(fake_logits).mean()
 }
 
+/// The discriminator's loss with one-sided label smoothing (Salimans et al. 2016): the real
+/// images' target is `real_label` (e.g. 0.9) instead of 1, the fakes' stays 0, so
+/// `L_D = −[s·log D(x) + (1 − s)·log(1 − D(x)) + log(1 − D(G(z)))]`, averaged over each
+/// batch: `s·mean softplus(−real) + (1 − s)·mean softplus(real) + mean softplus(fake)`.
+/// `real_label` 1 is [`discriminator_loss`].
+///
+/// # Shapes
+/// - real_logits, fake_logits: `[batch, 1]`
+/// - output: `[1]`
+pub fn smoothed_discriminator_loss(
+    real_logits: Tensor<2>,
+    fake_logits: Tensor<2>,
+    real_label: f64,
+) -> Tensor<1> {
+    softplus(real_logits.clone().neg()).mean() * real_label
+        + softplus(real_logits).mean() * (1.0 - real_label)
+        + softplus(fake_logits).mean()
+}
+
 /// The generator's non-saturating loss `L_G = −log D(G(z))`, averaged over the batch:
 /// `mean softplus(−fake)`.
 ///

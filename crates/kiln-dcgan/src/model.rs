@@ -1,7 +1,7 @@
 //! The DCGAN generator and discriminator (Radford et al. 2016), sized for 28×28 images.
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
@@ -289,10 +289,44 @@ impl Generator {
         Ok(self.forward(z))
     }
 
+    /// The same generator, without autodiff, with its batch-norm running statistics replaced
+    /// by the exact statistics of its own activations on the latent batch `z` (on the plain
+    /// device): "standing statistics" (Brock et al. 2019). Running statistics are an average
+    /// over the last training steps of weights that kept moving; the statistics of a
+    /// generator whose weights were averaged ([`GeneratorAverage`](crate::GeneratorAverage))
+    /// belong to none of them. Means and biased variances, as batch norm computes them.
+    ///
+    /// # Shapes
+    /// - z: `[batch, latent_size]`, batch ≥ 2
+    pub fn with_batch_statistics(&self, z: Tensor<2>) -> Generator {
+        let mut g = self.valid();
+        let batch = z.dims()[0];
+        let x = g.project.forward(z); // [batch, 2f·side²]
+        let (mean, var) = moments(x.clone());
+        g.project_norm.running_mean = RunningState::new(mean);
+        g.project_norm.running_var = RunningState::new(var);
+        let x = leaky_relu(g.project_norm.forward(x), SLOPE);
+        let x = x.reshape([batch, g.features, g.side, g.side]);
+        let x = g.up1.forward(x); // [batch, f, 2side, 2side]
+        let channels = x.dims()[1];
+        let (mean, var) = moments(x.swap_dims(0, 1).reshape([channels as i64, -1]).transpose());
+        g.up1_norm.running_mean = RunningState::new(mean);
+        g.up1_norm.running_var = RunningState::new(var);
+        g
+    }
+
     /// Length of the latent vectors it takes.
     pub fn latent_size(&self) -> usize {
         self.project.weight.dims()[0]
     }
+}
+
+/// Per-column mean and biased variance of `[rows, columns]`.
+fn moments(x: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+    let columns = x.dims()[1];
+    let mean = x.clone().mean_dim(0); // [1, columns]
+    let var = (x - mean.clone()).powi_scalar(2).mean_dim(0);
+    (mean.reshape([columns]), var.reshape([columns]))
 }
 
 /// The DCGAN discriminator.

@@ -16,8 +16,11 @@ use crate::{
 
 /// Images in the per-epoch sample grid (from one fixed latent batch).
 pub const GRID_SAMPLES: usize = 64;
-/// The trained generator's weights inside a run folder.
+/// The generator's weights inside a run folder: at its top, the generator to sample from
+/// (the moving average when the run keeps one); in its checkpoint, the trained one.
 pub const GENERATOR_FILE: &str = "generator.bpk";
+/// The moving average of the generator inside a run's checkpoint (runs that keep one).
+pub const AVERAGE_FILE: &str = "generator-average.bpk";
 /// The discriminator's weights inside a run's checkpoint (a finished run keeps its last).
 pub const DISCRIMINATOR_FILE: &str = "discriminator.bpk";
 /// Per-epoch losses and quality scores (JSON) inside a run folder and its checkpoint.

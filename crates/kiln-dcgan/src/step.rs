@@ -1,11 +1,11 @@
 //! One DCGAN training step: the discriminator, then the generator.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 
-use crate::loss::GanLoss;
+use crate::loss::{GanLoss, smoothed_discriminator_loss};
 use crate::{DcganError, Discriminator, Generator};
 
 /// Losses and discriminator outputs of one step (means over the batch).
@@ -91,6 +91,94 @@ pub struct Gan {
     pub discriminator_learning_rate: f64,
     /// The losses (classic unless set).
     pub loss: GanLoss,
+    /// The real images' target in the classic discriminator loss (1 unless set: below 1 is
+    /// one-sided label smoothing, [`smoothed_discriminator_loss`]).
+    pub real_label: f64,
+    /// An exponential moving average of the generator's weights, updated after every
+    /// generator step, to sample from (none unless set).
+    pub average: Option<GeneratorAverage>,
+    /// Latent vectors on the plain device on which the sampler re-estimates its batch-norm
+    /// statistics ([`Generator::with_batch_statistics`]); none: it keeps its running
+    /// statistics.
+    pub standing_statistics: Option<Tensor<2>>,
+}
+
+/// An exponential moving average of a generator's weights (Yazıcı et al. 2019), kept on the
+/// plain device beside the trained generator and used to sample: the trained generator
+/// oscillates from step to step as the two networks chase each other; the average of its
+/// recent weights does not.
+///
+/// After update `t` (from 1) every float of the generator, batch-norm running statistics
+/// included, is `avg ← d·avg + (1 − d)·trained` with `d = min(decay, (1 + t) / (10 + t))`:
+/// the warm-up lets the average leave the initial weights within the first few hundred
+/// steps instead of the `1 / (1 − decay)` that the full decay would take.
+#[derive(Clone, Debug)]
+pub struct GeneratorAverage {
+    /// The averaged generator (no autodiff).
+    pub generator: Generator,
+    /// The decay `d` once warmed up, in [0, 1).
+    pub decay: f64,
+    /// Updates so far.
+    pub updates: u64,
+}
+
+impl GeneratorAverage {
+    /// An average starting at `generator`'s weights.
+    pub fn new(generator: &Generator, decay: f64) -> Self {
+        Self {
+            generator: generator.valid(),
+            decay,
+            updates: 0,
+        }
+    }
+
+    /// The decay the next update uses.
+    pub fn next_decay(&self) -> f64 {
+        let t = (self.updates + 1) as f64;
+        self.decay.min((1.0 + t) / (10.0 + t))
+    }
+
+    /// Moves the average towards `trained`'s weights (on any device kind: autodiff or not).
+    pub fn update(&mut self, trained: &Generator) {
+        let decay = self.next_decay();
+        let mut current = Floats(Vec::new());
+        trained.valid().visit(&mut current);
+        let mut mix = Mix {
+            current: current.0.into_iter(),
+            decay,
+        };
+        self.generator = self.generator.clone().map(&mut mix);
+        self.updates += 1;
+    }
+}
+
+/// Every float of a module, flattened, in visiting order.
+struct Floats(Vec<Tensor<1>>);
+
+impl ModuleVisitor for Floats {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().flatten(0, D - 1));
+    }
+}
+
+/// `avg ← decay·avg + (1 − decay)·current`, float by float in visiting order (two modules of
+/// one config visit their floats in the same order and shapes).
+struct Mix {
+    current: std::vec::IntoIter<Tensor<1>>,
+    decay: f64,
+}
+
+impl ModuleMapper for Mix {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(current) = self.current.next() else {
+            return param;
+        };
+        let decay = self.decay;
+        param.map(|avg| {
+            let current = current.reshape(avg.dims());
+            avg * decay + current * (1.0 - decay)
+        })
+    }
 }
 
 /// Adam as DCGAN trains: β1 = 0.5, β2 = 0.999 (ε 1e-8 as PyTorch).
@@ -114,6 +202,45 @@ impl Gan {
             learning_rate,
             discriminator_learning_rate: learning_rate,
             loss: GanLoss::Classic,
+            real_label: 1.0,
+            average: None,
+            standing_statistics: None,
+        }
+    }
+
+    /// The same GAN with the real images' target `real_label` in the classic discriminator
+    /// loss (one-sided label smoothing, e.g. 0.9; the hinge loss has no target and ignores
+    /// it).
+    pub fn with_real_label(mut self, real_label: f64) -> Self {
+        self.real_label = real_label;
+        self
+    }
+
+    /// The same GAN keeping an exponential moving average of its generator's weights with
+    /// `decay` ([`GeneratorAverage`]), from the generator as it is now.
+    pub fn with_generator_average(mut self, decay: f64) -> Self {
+        self.average = Some(GeneratorAverage::new(&self.generator, decay));
+        self
+    }
+
+    /// The same GAN sampling with batch-norm statistics re-estimated on the latent vectors
+    /// `z` (on the plain device, e.g. 2,048 of them) each time a sampler is made.
+    pub fn with_standing_statistics(mut self, z: Tensor<2>) -> Self {
+        self.standing_statistics = Some(z);
+        self
+    }
+
+    /// The generator to sample from, without autodiff: the average when one is kept, the
+    /// trained generator otherwise; with its batch-norm statistics re-estimated when
+    /// [standing statistics](Self::with_standing_statistics) are set.
+    pub fn sampler(&self) -> Generator {
+        let generator = match &self.average {
+            Some(average) => average.generator.clone(),
+            None => self.generator.valid(),
+        };
+        match &self.standing_statistics {
+            Some(z) => generator.with_batch_statistics(z.clone()),
+            None => generator,
         }
     }
 
@@ -191,7 +318,12 @@ impl Gan {
         let fake_logits = self.discriminator.forward(fake);
         let mean_sigmoid = |t: &Tensor<2>| sigmoid(t.clone().detach()).mean();
         let (d_real, d_fake) = (mean_sigmoid(&real_logits), mean_sigmoid(&fake_logits));
-        let d_loss = self.loss.discriminator(real_logits, fake_logits);
+        let d_loss = match self.loss {
+            GanLoss::Classic if self.real_label != 1.0 => {
+                smoothed_discriminator_loss(real_logits, fake_logits, self.real_label)
+            }
+            loss => loss.discriminator(real_logits, fake_logits),
+        };
         let value = d_loss.clone().detach();
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.discriminator);
         self.discriminator = self.discriminator_optim.step(
@@ -217,6 +349,9 @@ impl Gan {
         self.generator =
             self.generator_optim
                 .step(self.learning_rate, self.generator.clone(), grads);
+        if let Some(average) = &mut self.average {
+            average.update(&self.generator);
+        }
         value
     }
 }

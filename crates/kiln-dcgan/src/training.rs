@@ -24,6 +24,14 @@ pub struct EpochMetrics {
     pub frechet_distance: Option<f64>,
     /// The judge's class score of generated images.
     pub class_score: Option<ClassScore>,
+    /// With a generator average, the Fréchet distance of the trained generator's images (the
+    /// scores above are the average's), from the same latent vectors: what the average
+    /// adds, epoch by epoch.
+    #[serde(default)]
+    pub trained_frechet_distance: Option<f64>,
+    /// With a generator average, the trained generator's class score.
+    #[serde(default)]
+    pub trained_class_score: Option<ClassScore>,
     /// Seconds the epoch's steps took.
     pub seconds: f64,
 }
@@ -33,7 +41,8 @@ pub struct EpochMetrics {
 pub struct TrainedGenerator {
     /// The run's config.
     pub config: DcganTrainingConfig,
-    /// The generator (no autodiff).
+    /// The generator to sample from (no autodiff): the moving average of the trained
+    /// generator's weights when the config keeps one, the trained generator otherwise.
     pub generator: Generator,
     /// One entry per epoch trained (a resumed run includes the epochs before it).
     pub metrics: Vec<EpochMetrics>,
@@ -53,7 +62,8 @@ pub fn latent(count: usize, latent: usize, rng: &mut Rng, device: &Device) -> Te
 /// (Fréchet distance, class score). `on_progress` gets a report every 50 steps (unit
 /// [`Unit::Step`](kiln_core::Unit::Step); metrics `epoch`, `d_loss`, `g_loss`, `d_real`, `d_fake`: running means
 /// over the epoch) and one closing each epoch (`epoch_end` set; plus `frechet_distance`,
-/// `class_coverage`, `confidence` with a quality check); `Break` ends the run after the
+/// `class_coverage`, `confidence` with a quality check, and `trained_frechet_distance` when
+/// the config keeps a generator average); `Break` ends the run after the
 /// epoch.
 ///
 /// # Errors
@@ -111,6 +121,9 @@ impl kiln_train::Checkpoint for Trainer {
         let gan = &mut self.gan;
         parts.module(crate::run::GENERATOR_FILE, &mut gan.generator)?;
         parts.module(crate::run::DISCRIMINATOR_FILE, &mut gan.discriminator)?;
+        if let Some(average) = &mut gan.average {
+            parts.module(crate::run::AVERAGE_FILE, &mut average.generator)?;
+        }
         parts.optimizer("generator-adam.bpk", &mut gan.generator_optim)?;
         parts.optimizer("discriminator-adam.bpk", &mut gan.discriminator_optim)?;
         parts.state(crate::run::METRICS_FILE, "DCGAN metrics", &mut self.metrics)?;
@@ -162,7 +175,24 @@ impl Trainer {
             config.learning_rate,
         )
         .with_discriminator_learning_rate(config.discriminator_rate())
-        .with_loss(config.gan_loss());
+        .with_loss(config.gan_loss())
+        .with_real_label(config.real_label.unwrap_or(1.0));
+        let gan = match config.generator_average {
+            Some(decay) => gan.with_generator_average(decay),
+            None => gan,
+        };
+        let gan = match config.standing_statistics {
+            Some(n) => {
+                let mut rng = Rng::new(config.seed ^ 0x57a7_5eed);
+                gan.with_standing_statistics(latent(
+                    n,
+                    config.generator.latent_size,
+                    &mut rng,
+                    &plain,
+                ))
+            }
+            None => gan,
+        };
         Ok(Self {
             config: config.clone(),
             gan,
@@ -183,10 +213,11 @@ impl Trainer {
         &self.plain
     }
 
-    /// The generator as it stands, without autodiff (for the run layer's sample grids).
+    /// The generator to sample from as it stands (the average when one is kept), without
+    /// autodiff: for the run layer's sample grids.
     #[cfg(feature = "run")]
     pub(crate) fn generator(&self) -> Generator {
-        self.gan.generator.valid()
+        self.gan.sampler()
     }
 
     /// The metrics of the epochs done.
@@ -206,6 +237,11 @@ impl Trainer {
     ) -> Result<(), DcganError> {
         let steps = images.len() / self.config.batch_size;
         let total = steps * self.config.epochs;
+        let done = self.epochs_done();
+        if let Some(average) = &mut self.gan.average {
+            // One update per step; a resumed run continues the warm-up where it was.
+            average.updates = (done * steps) as u64;
+        }
         while self.epochs_done() < self.config.epochs {
             let clock = Instant::now();
             let epoch = self.epochs_done() + 1;
@@ -246,10 +282,17 @@ impl Trainer {
             let seconds = clock.elapsed().as_secs_f64();
             let (frechet, score) = match quality {
                 Some(check) => {
-                    let (fd, score) = self.score(check)?;
+                    let (fd, score) = self.score(check, &self.gan.sampler())?;
                     (Some(fd), Some(score))
                 }
                 None => (None, None),
+            };
+            let (trained_frechet, trained_score) = match (quality, &self.gan.average) {
+                (Some(check), Some(_)) => {
+                    let (fd, score) = self.score(check, &self.gan.generator.valid())?;
+                    (Some(fd), Some(score))
+                }
+                _ => (None, None),
             };
             let mean = sum.map_or(Ok(StepStats::default()), StepStats::read)?;
             let metrics = EpochMetrics {
@@ -257,6 +300,8 @@ impl Trainer {
                 mean: mean.scaled(steps),
                 frechet_distance: frechet,
                 class_score: score,
+                trained_frechet_distance: trained_frechet,
+                trained_class_score: trained_score,
                 seconds,
             };
             self.metrics.push(metrics.clone());
@@ -272,7 +317,8 @@ impl Trainer {
                 .with_opt(
                     "confidence",
                     metrics.class_score.as_ref().map(|s| s.mean_confidence),
-                );
+                )
+                .with_opt("trained_frechet_distance", metrics.trained_frechet_distance);
             p.metrics.insert(0, ("epoch", epoch as f64));
             p.epoch_end = Some(epoch);
             p.rate = steps as f64 / seconds.max(1e-9);
@@ -308,8 +354,12 @@ impl Trainer {
         ))
     }
 
-    /// Quality of `quality_samples` images from a fixed latent batch.
-    fn score(&self, check: &QualityCheck) -> Result<(f64, ClassScore), DcganError> {
+    /// Quality of `quality_samples` images of `generator` from a fixed latent batch.
+    fn score(
+        &self,
+        check: &QualityCheck,
+        generator: &Generator,
+    ) -> Result<(f64, ClassScore), DcganError> {
         let mut rng = Rng::new(self.config.seed ^ 0x0051_a71e);
         let z = latent(
             self.config.quality_samples,
@@ -317,13 +367,14 @@ impl Trainer {
             &mut rng,
             &self.plain,
         );
-        check.score(generate_in_batches(&self.gan.generator.valid(), z))
+        check.score(generate_in_batches(generator, z))
     }
 
-    /// The generator without autodiff, with the config and metrics.
+    /// The generator to sample from (the average when one is kept) without autodiff, with
+    /// the config and metrics.
     pub(crate) fn finish(self) -> TrainedGenerator {
         TrainedGenerator {
-            generator: self.gan.generator.valid(),
+            generator: self.gan.sampler(),
             config: self.config,
             metrics: self.metrics,
         }

@@ -1,6 +1,7 @@
 //! The DCGAN's step and scores on flex, in this crate alone (`cargo test -p kiln-dcgan`):
 //! the losses against hand-computed values (classic and hinge), each update changing only its
-//! own network, a seeded first step, the recipe options (hinge loss, two time scales) changing
+//! own network, a seeded first step, the recipe options (hinge loss, two time scales, the
+//! generator average) changing
 //! what they should, and the Fréchet distance. The root package's tests add other
 //! backends, real images, saving and resuming.
 
@@ -8,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use kiln_dcgan::{
     Discriminator, DiscriminatorConfig, FeatureStats, Gan, GanLoss, Generator, GeneratorConfig,
     Rng, discriminator_loss, frechet_distance, generator_loss, hinge_discriminator_loss,
-    hinge_generator_loss, latent,
+    hinge_generator_loss, latent, smoothed_discriminator_loss,
 };
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -251,4 +252,145 @@ fn the_discriminator_learning_rate_sets_the_discriminators_step() {
         (ratio - 2.0).abs() < 0.02,
         "moves {slow:e} and {fast:e}: ratio {ratio}"
     );
+}
+
+/// Every float the average keeps: weights, biases, batch-norm scales and running means.
+fn floats_of_generator(g: &Generator) -> Vec<f32> {
+    let mut v = parameters_of_generator(g);
+    v.extend(values(g.project_norm.gamma.val()));
+    // Synced: `value()` may be one update behind.
+    v.extend(values(g.project_norm.running_mean.value_sync()));
+    v.extend(values(g.up1_norm.running_var.value_sync()));
+    v.extend(values(g.up2.bias.as_ref().unwrap().val()));
+    v
+}
+
+/// The generator average: after each step it is `d·avg + (1 − d)·trained` with the warm-up
+/// decay `min(decay, (1 + t)/(10 + t))`, computed here on the host from the trained
+/// generator's weights after every step; it differs from the trained generator and lags it
+/// (closer to the initial weights); it changes nothing in training; the sampler is the
+/// average when one is kept and the trained generator otherwise.
+#[test]
+fn the_generator_average_follows_and_lags_the_trained_generator() {
+    let device = Device::flex();
+    let decay = 0.5;
+    let mut plain = new_gan(&device, 7);
+    let mut averaged = new_gan(&device, 7).with_generator_average(decay);
+    let initial = floats_of_generator(&averaged.generator);
+    assert_eq!(floats_of_generator(&averaged.sampler()), initial);
+    let mut expected = initial.clone();
+    for step in 0..4u64 {
+        let (real, z) = batch(&device, 20 + step);
+        plain.step(real.clone(), z.clone()).unwrap();
+        averaged.step(real, z).unwrap();
+        let trained = floats_of_generator(&averaged.generator);
+        let t = (step + 1) as f64;
+        let d = decay.min((1.0 + t) / (10.0 + t)) as f32;
+        for (e, x) in expected.iter_mut().zip(&trained) {
+            *e = d * *e + (1.0 - d) * x;
+        }
+        let got = floats_of_generator(&averaged.sampler());
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "step {}: off by {worst}", step + 1);
+    }
+    let average = averaged.average.as_ref().unwrap();
+    assert_eq!(average.updates, 4);
+    // Still warming up: the fifth update would use (1 + 5)/(10 + 5), not yet the decay.
+    assert!((average.next_decay() - 6.0 / 15.0).abs() < 1e-12);
+    // Training is the same with or without the average.
+    let trained = floats_of_generator(&averaged.generator);
+    assert_eq!(floats_of_generator(&plain.generator), trained);
+    assert_eq!(floats_of_generator(&plain.sampler()), trained);
+    // The average is not the trained generator, and lags it.
+    let sampled = floats_of_generator(&averaged.sampler());
+    assert_ne!(sampled, trained);
+    let distance = |a: &[f32], b: &[f32]| -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f32>()
+            .sqrt()
+    };
+    assert!(distance(&sampled, &initial) < distance(&trained, &initial));
+}
+
+/// One-sided label smoothing against hand-computed values: real logits 0 and 2, fake logits
+/// 0 and −2, target 0.9: `0.9·mean softplus(−real) + 0.1·mean softplus(real) + mean
+/// softplus(fake)`; target 1 is the classic loss. In a GAN the target changes the
+/// discriminator's loss and step (the outputs it was computed from are the same).
+#[test]
+fn label_smoothing_matches_hand_computed_values_and_changes_the_step() {
+    let device = Device::flex();
+    let logits = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [2, 1]), &device);
+    let sp = |x: f64| (1.0 + x.exp()).ln();
+    let (real, fake) = (vec![0.0, 2.0], vec![0.0, -2.0]);
+    let got = values(smoothed_discriminator_loss(
+        logits(real.clone()),
+        logits(fake.clone()),
+        0.9,
+    ))[0];
+    let expected = 0.9 * (sp(0.0) + sp(-2.0)) / 2.0
+        + 0.1 * (sp(0.0) + sp(2.0)) / 2.0
+        + (sp(0.0) + sp(-2.0)) / 2.0;
+    assert!(
+        (f64::from(got) - expected).abs() < 1e-6,
+        "{got} vs {expected}"
+    );
+    let one = values(smoothed_discriminator_loss(
+        logits(real.clone()),
+        logits(fake.clone()),
+        1.0,
+    ))[0];
+    let classic = values(discriminator_loss(logits(real), logits(fake)))[0];
+    assert!((one - classic).abs() < 1e-6);
+
+    let (real, z) = batch(&device, 12);
+    let mut plain = new_gan(&device, 13);
+    let mut smoothed = new_gan(&device, 13).with_real_label(0.9);
+    let a = plain.step(real.clone(), z.clone()).unwrap();
+    let b = smoothed.step(real, z).unwrap();
+    assert_ne!(a.d_loss, b.d_loss);
+    assert_eq!((a.d_real, a.d_fake), (b.d_real, b.d_fake));
+    assert_ne!(
+        parameters_of_discriminator(&plain.discriminator),
+        parameters_of_discriminator(&smoothed.discriminator)
+    );
+}
+
+/// Standing statistics: the generator's batch-norm statistics re-estimated on a latent batch
+/// make its inference output on that batch the training-mode output (which normalises with
+/// the batch's own statistics), where the running statistics do not; a GAN with standing
+/// statistics samples with them.
+#[test]
+fn standing_statistics_are_the_batch_statistics_of_the_latent_batch() {
+    let device = Device::flex();
+    let mut gan = new_gan(&device, 14);
+    for step in 0..2 {
+        let (real, z) = batch(&device, 30 + step);
+        gan.step(real, z).unwrap();
+    }
+    let z = latent(64, 100, &mut Rng::new(15), &device);
+    let train = device.clone().autodiff();
+    // Training mode on the autodiff device: batch statistics.
+    let batch_normalised = values(
+        gan.generator
+            .forward(Tensor::from_data(z.to_data(), &train)),
+    );
+    let worst = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let standing = gan.generator.with_batch_statistics(z.clone());
+    let restated = values(standing.forward(z.clone()));
+    let running = values(gan.sampler().forward(z.clone()));
+    assert!(worst(&restated, &batch_normalised) < 1e-4);
+    assert!(worst(&running, &batch_normalised) > 1e-2);
+    let sampler = gan.with_standing_statistics(z.clone()).sampler();
+    assert_eq!(values(sampler.forward(z)), restated);
 }
