@@ -26,7 +26,7 @@ use kiln::dcgan::pretrained::PretrainedGenerator;
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
     self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, PytorchWeights,
-    QualityCheck, Rng, generate_in_batches, latent,
+    QualityCheck, Recipe, Rng, generate_in_batches, latent,
 };
 use kiln::mlp::{self, MlpTrainingConfig};
 
@@ -72,16 +72,22 @@ struct Args {
     /// Images per step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    /// Adam's learning rate (β1 0.5): the generator's, and the discriminator's unless --d-lr.
-    #[arg(long, default_value_t = 2e-4, value_parser = kiln::cli::finite)]
-    lr: f64,
+    /// The training recipe: classic (the DCGAN paper's: Adam 2e-4 for both networks, the
+    /// classic losses) or kiln (generator 4e-4, discriminator 1e-4; a candidate, see
+    /// docs/dcgan.md). The flags below override its options one by one.
+    #[arg(long, default_value = "classic", value_parser = parse::<Recipe>)]
+    recipe: Recipe,
+    /// Adam's learning rate (β1 0.5): the generator's, and the discriminator's unless --d-lr
+    /// or the recipe sets it (classic: 2e-4).
+    #[arg(long, value_parser = kiln::cli::finite)]
+    lr: Option<f64>,
     /// The discriminator's own learning rate (two time-scale updates, e.g. --lr 1e-4 --d-lr
-    /// 4e-4). Default: --lr.
+    /// 4e-4). Default: the recipe's (classic: --lr).
     #[arg(long, value_parser = kiln::cli::finite)]
     d_lr: Option<f64>,
-    /// The losses: classic (the DCGAN paper's) or hinge.
-    #[arg(long, default_value = "classic", value_parser = parse::<GanLoss>)]
-    loss: GanLoss,
+    /// The losses: classic (the DCGAN paper's) or hinge. Default: the recipe's.
+    #[arg(long, value_parser = parse::<GanLoss>)]
+    loss: Option<GanLoss>,
     /// Sample from an exponential moving average of the generator's weights with this decay
     /// (e.g. 0.999): the scores, grids and saved generator are the average's.
     #[arg(long, value_name = "DECAY", value_parser = kiln::cli::finite)]
@@ -222,17 +228,21 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
         let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
         (saved.with_epochs(args.epochs), dataset)
     } else {
-        let config = DcganTrainingConfig::new()
+        let mut config = DcganTrainingConfig::new()
+            .with_recipe(args.recipe)
             .with_epochs(args.epochs)
             .with_batch_size(args.batch_size)
-            .with_learning_rate(args.lr)
-            .with_discriminator_learning_rate(args.d_lr)
-            .with_loss(Some(args.loss))
-            .with_generator_average(args.ema)
-            .with_real_label(args.real_label)
-            .with_standing_statistics(args.standing_statistics)
             .with_quality_samples(args.quality_samples)
             .with_seed(args.common.seed_or(42));
+        // Each flag given overrides its option of the recipe.
+        if let Some(lr) = args.lr {
+            config.learning_rate = lr;
+        }
+        config.discriminator_learning_rate = args.d_lr.or(config.discriminator_learning_rate);
+        config.loss = args.loss.or(config.loss);
+        config.generator_average = args.ema.or(config.generator_average);
+        config.real_label = args.real_label.or(config.real_label);
+        config.standing_statistics = args.standing_statistics.or(config.standing_statistics);
         (config, args.dataset)
     };
     config.validate()?;

@@ -37,7 +37,7 @@ pub mod run;
 mod step;
 mod training;
 
-pub use config::DcganTrainingConfig;
+pub use config::{DcganTrainingConfig, Recipe};
 pub use data::{ImageData, ImageSet};
 pub use error::DcganError;
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, WeightsError, silent};
