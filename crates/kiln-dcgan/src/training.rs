@@ -42,7 +42,8 @@ pub struct TrainedGenerator {
     /// The run's config.
     pub config: DcganTrainingConfig,
     /// The generator to sample from (no autodiff): the moving average of the trained
-    /// generator's weights when the config keeps one, the trained generator otherwise.
+    /// generator's weights when the config keeps one, the trained generator otherwise; with
+    /// re-estimated batch-norm statistics when the config asks for standing statistics.
     pub generator: Generator,
     /// One entry per epoch trained (a resumed run includes the epochs before it).
     pub metrics: Vec<EpochMetrics>,
