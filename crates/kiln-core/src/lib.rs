@@ -1,5 +1,5 @@
-//! The vocabulary every kiln model shares, with no dependency but `serde` (and Burn's
-//! burn-store with the `pytorch` feature):
+//! The vocabulary every kiln model shares, with no dependency but `serde` (and Burn with
+//! the `module` feature, Burn's burn-store with `pytorch`):
 //!
 //! - [`Rng`]: the one seeded host generator (SplitMix64) behind every random draw kiln makes
 //!   on the host: shuffles, exploration, replay sampling, latent noise, k-means++.
@@ -8,6 +8,9 @@
 //!   `on_progress: impl FnMut(&Progress) -> ControlFlow<()>`.
 //! - [`weights`]: with the `pytorch` feature, the `PytorchWeights` trait every kiln network
 //!   implements, to write its weights for PyTorch and read PyTorch's back; [`WeightsError`].
+//! - [`module`]: with the `module` feature, [`module::soft_update`], the one weight blend
+//!   (Polyak averaging) of any Burn module, behind the DQN's target network and the DCGAN's
+//!   generator average.
 //! - [`catch_panic`]: runs code that reports failure by panicking (a dependency's download, a
 //!   device probe) and turns the panic into an error message, printing nothing.
 //!
@@ -30,6 +33,8 @@
 
 pub use std::ops::ControlFlow;
 
+#[cfg(feature = "module")]
+pub mod module;
 mod run_error;
 pub use run_error::RunError;
 

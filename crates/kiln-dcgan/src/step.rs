@@ -1,9 +1,10 @@
 //! One DCGAN training step: the discriminator, then the generator.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use kiln_core::module::soft_update;
 
 use crate::loss::{GanLoss, smoothed_discriminator_loss};
 use crate::{DcganError, Discriminator, Generator};
@@ -138,46 +139,12 @@ impl GeneratorAverage {
         self.decay.min((1.0 + t) / (10.0 + t))
     }
 
-    /// Moves the average towards `trained`'s weights (on any device kind: autodiff or not).
+    /// Moves the average towards `trained`'s weights (on any device kind: autodiff or not):
+    /// [`soft_update`] with `τ = 1 − d`.
     pub fn update(&mut self, trained: &Generator) {
-        let decay = self.next_decay();
-        let mut current = Floats(Vec::new());
-        trained.valid().visit(&mut current);
-        let mut mix = Mix {
-            current: current.0.into_iter(),
-            decay,
-        };
-        self.generator = self.generator.clone().map(&mut mix);
+        let tau = 1.0 - self.next_decay();
+        self.generator = soft_update(self.generator.clone(), trained, tau);
         self.updates += 1;
-    }
-}
-
-/// Every float of a module, flattened, in visiting order.
-struct Floats(Vec<Tensor<1>>);
-
-impl ModuleVisitor for Floats {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.push(param.val().flatten(0, D - 1));
-    }
-}
-
-/// `avg ← decay·avg + (1 − decay)·current`, float by float in visiting order (two modules of
-/// one config visit their floats in the same order and shapes).
-struct Mix {
-    current: std::vec::IntoIter<Tensor<1>>,
-    decay: f64,
-}
-
-impl ModuleMapper for Mix {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(current) = self.current.next() else {
-            return param;
-        };
-        let decay = self.decay;
-        param.map(|avg| {
-            let current = current.reshape(avg.dims());
-            avg * decay + current * (1.0 - decay)
-        })
     }
 }
 

@@ -17,11 +17,12 @@ mod training;
 pub use config::{DqnTrainingConfig, TdLoss, TdTarget};
 pub use error::DqnError;
 pub use evaluate::{EVALUATE_MAX_STEPS, evaluate};
+pub use kiln_core::module::soft_update;
 pub use metrics::{DqnMetrics, Episode, LossPoint};
 pub use network::QNetwork;
 pub use policy::{QPolicy, QPolicyState};
 pub use replay::{ReplayBuffer, Sample};
-pub use td::{hard_update, soft_update, td_loss, td_targets};
+pub use td::{hard_update, td_loss, td_targets};
 #[cfg(feature = "run")]
 pub(crate) use training::Trainer;
 pub use training::{TrainedDqn, train, train_with};

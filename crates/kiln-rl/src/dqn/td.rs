@@ -1,6 +1,7 @@
-//! TD targets and target-network updates.
+//! TD targets and the hard target-network update (the soft one is kiln-core's
+//! [`soft_update`](kiln_core::module::soft_update)).
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::tensor::Tensor;
 
 use super::TdLoss;
@@ -37,54 +38,6 @@ pub fn td_targets(
 /// The target network after a hard update: a copy of the online network without autodiff.
 pub fn hard_update<M: Module>(online: &M) -> M {
     online.valid()
-}
-
-/// Polyak averaging `τ·online + (1 − τ)·target`, parameter by parameter, for any module
-/// (`online` on any device; the result lives where `target` does, without autodiff). Both
-/// must be the same module type with the same sizes, as a target copied from its online
-/// network is.
-pub fn soft_update<M: Module>(target: M, online: &M, tau: f64) -> M {
-    let mut collect = Collect(Vec::new());
-    online.valid().visit(&mut collect);
-    let device = target.devices().first().cloned();
-    let online = collect.0.into_iter().map(|t| match &device {
-        Some(d) => t.to_device(d),
-        None => t,
-    });
-    target.map(&mut Blend {
-        online: online.collect::<Vec<_>>().into_iter(),
-        tau,
-    })
-}
-
-/// Every float parameter of a module, flattened, in visiting order.
-struct Collect(Vec<Tensor<1>>);
-
-impl ModuleVisitor for Collect {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let t = param.val();
-        let n = t.shape().num_elements();
-        self.0.push(t.reshape([n]));
-    }
-}
-
-/// Blends each float parameter with the next collected one.
-struct Blend {
-    online: std::vec::IntoIter<Tensor<1>>,
-    tau: f64,
-}
-
-impl ModuleMapper for Blend {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(o) = self.online.next() else {
-            return param;
-        };
-        let tau = self.tau;
-        param.map(|t| {
-            let dims = t.dims();
-            t * (1.0 - tau) + o.reshape(dims) * tau
-        })
-    }
 }
 
 /// The mean TD loss of a batch of errors `Q(s, a) − y`: the squared error, or Huber's
