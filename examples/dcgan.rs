@@ -25,8 +25,8 @@ use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
 use kiln::dcgan::pretrained::PretrainedGenerator;
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, PytorchWeights,
-    QualityCheck, Recipe, Rng, generate_in_batches, latent,
+    self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, LrSchedule,
+    PytorchWeights, QualityCheck, Recipe, Rng, generate_in_batches, latent,
 };
 use kiln::mlp::{self, MlpTrainingConfig};
 
@@ -100,6 +100,10 @@ struct Args {
     /// of the running statistics.
     #[arg(long, value_name = "N")]
     standing_statistics: Option<usize>,
+    /// Learning-rate schedule of both networks: constant, or cosine (each rate annealed to 1%
+    /// of it over the run's steps). Default: the recipe's (classic: constant).
+    #[arg(long, value_parser = parse::<LrSchedule>)]
+    schedule: Option<LrSchedule>,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
     limit: Option<usize>,
@@ -243,6 +247,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
         config.generator_average = args.ema.or(config.generator_average);
         config.real_label = args.real_label.or(config.real_label);
         config.standing_statistics = args.standing_statistics.or(config.standing_statistics);
+        config.lr_schedule = args.schedule.or(config.lr_schedule);
         (config, args.dataset)
     };
     config.validate()?;

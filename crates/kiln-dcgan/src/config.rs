@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 
-use crate::{DcganError, DiscriminatorConfig, GanLoss, GeneratorConfig};
+use crate::{DcganError, DiscriminatorConfig, GanLoss, GeneratorConfig, LrSchedule};
 
 /// Everything a DCGAN run needs besides the data; the run layer saves it as `config.json`.
 #[derive(Config, Debug)]
@@ -43,6 +43,10 @@ pub struct DcganTrainingConfig {
     /// instead of the running statistics: the scores, grids and saved generator use them.
     /// `None`: the running statistics.
     pub standing_statistics: Option<usize>,
+    /// How both learning rates change over the run's steps: with
+    /// [`LrSchedule::Cosine`] each anneals from its rate to 1% of it
+    /// ([`LrSchedule::rate`], step by step over every epoch). `None`: constant.
+    pub lr_schedule: Option<LrSchedule>,
     /// Generated images scored by the judge at the end of every epoch.
     #[config(default = 2000)]
     pub quality_samples: usize,
@@ -77,7 +81,8 @@ impl DcganTrainingConfig {
             .with_loss(Some(GanLoss::Classic))
             .with_generator_average(None)
             .with_real_label(None)
-            .with_standing_statistics(None);
+            .with_standing_statistics(None)
+            .with_lr_schedule(None);
         match recipe {
             Recipe::Classic => classic,
             Recipe::Kiln => classic
@@ -95,6 +100,16 @@ impl DcganTrainingConfig {
     pub fn discriminator_rate(&self) -> f64 {
         self.discriminator_learning_rate
             .unwrap_or(self.learning_rate)
+    }
+
+    /// The generator's and the discriminator's learning rates at step `step` (from 0) of a
+    /// run of `steps` steps, after the schedule.
+    pub fn rates_at(&self, step: usize, steps: usize) -> (f64, f64) {
+        let schedule = self.lr_schedule.unwrap_or(LrSchedule::Constant);
+        (
+            schedule.rate(self.learning_rate, step, steps),
+            schedule.rate(self.discriminator_rate(), step, steps),
+        )
     }
 
     /// Checks every value.
@@ -172,11 +187,33 @@ mod tests {
         assert!(fields.remove("generator_average").is_some());
         assert!(fields.remove("real_label").is_some());
         assert!(fields.remove("standing_statistics").is_some());
+        assert!(fields.remove("lr_schedule").is_some());
         let old: DcganTrainingConfig = serde_json::from_value(json).unwrap();
         assert_eq!(old.gan_loss(), GanLoss::Classic);
         assert_eq!(old.generator_average, None);
         assert_eq!(old.real_label, None);
         assert_eq!(old.discriminator_rate(), old.learning_rate);
+        assert_eq!(
+            old.rates_at(900, 1000),
+            (old.learning_rate, old.learning_rate)
+        );
+    }
+
+    /// Both rates follow the schedule: from their own rate at the first step to 1% of it
+    /// at the end, half-way between at the middle; constant without one.
+    #[test]
+    fn the_schedule_anneals_both_rates() {
+        let c = DcganTrainingConfig::new()
+            .with_learning_rate(4e-4)
+            .with_discriminator_learning_rate(Some(1e-4));
+        assert_eq!(c.rates_at(500, 1000), (4e-4, 1e-4));
+        let c = c.with_lr_schedule(Some(LrSchedule::Cosine));
+        assert_eq!(c.rates_at(0, 1000), (4e-4, 1e-4));
+        let close = |(g, d): (f64, f64), (eg, ed): (f64, f64)| {
+            assert!((g - eg).abs() < 1e-15 && (d - ed).abs() < 1e-15, "{g}, {d}");
+        };
+        close(c.rates_at(500, 1000), (4e-4 * 0.505, 1e-4 * 0.505));
+        close(c.rates_at(1000, 1000), (4e-6, 1e-6));
     }
 
     /// The classic recipe is the seed's formulation, and `new()`'s; the other recipe is
@@ -197,6 +234,7 @@ mod tests {
             ),
             (None, None, None)
         );
+        assert_eq!(classic.lr_schedule, None);
         assert_eq!(classic.batch_size, 64);
         let new = DcganTrainingConfig::new();
         assert_eq!(
@@ -205,12 +243,13 @@ mod tests {
         );
         let kiln = DcganTrainingConfig::new()
             .with_generator_average(Some(0.9))
+            .with_lr_schedule(Some(LrSchedule::Cosine))
             .with_recipe(Recipe::Kiln);
         assert_eq!(
             (kiln.learning_rate, kiln.discriminator_rate()),
             (4e-4, 1e-4)
         );
-        assert_eq!(kiln.generator_average, None);
+        assert_eq!((kiln.generator_average, kiln.lr_schedule), (None, None));
         assert!(matches!(kiln.validate(), Ok(())));
         assert_eq!("kiln".parse::<Recipe>(), Ok(Recipe::Kiln));
     }

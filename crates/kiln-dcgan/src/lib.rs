@@ -43,7 +43,7 @@ pub use error::DcganError;
 pub use kiln_core::{ControlFlow, Progress, Rng, Unit, WeightsError, silent};
 #[cfg(feature = "pytorch")]
 pub use kiln_core::{Precision, PytorchWeights};
-pub use kiln_mlp::Mlp;
+pub use kiln_mlp::{LrSchedule, Mlp};
 pub use loss::{
     GanLoss, discriminator_loss, generator_loss, hinge_discriminator_loss, hinge_generator_loss,
     smoothed_discriminator_loss, softplus,

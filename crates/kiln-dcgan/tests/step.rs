@@ -1,15 +1,16 @@
 //! The DCGAN's step and scores on flex, in this crate alone (`cargo test -p kiln-dcgan`):
 //! the losses against hand-computed values (classic and hinge), each update changing only its
 //! own network, a seeded first step, the recipe options (hinge loss, two time scales, the
-//! generator average) changing
-//! what they should, and the Fréchet distance. The root package's tests add other
+//! generator average, label smoothing, standing statistics, the learning-rate schedule)
+//! changing what they should, and the Fréchet distance. The root package's tests add other
 //! backends, real images, saving and resuming.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_dcgan::{
-    Discriminator, DiscriminatorConfig, FeatureStats, Gan, GanLoss, Generator, GeneratorConfig,
-    Rng, discriminator_loss, frechet_distance, generator_loss, hinge_discriminator_loss,
-    hinge_generator_loss, latent, smoothed_discriminator_loss,
+    DcganTrainingConfig, Discriminator, DiscriminatorConfig, FeatureStats, Gan, GanLoss, Generator,
+    GeneratorConfig, ImageSet, LrSchedule, Rng, discriminator_loss, frechet_distance,
+    generator_loss, hinge_discriminator_loss, hinge_generator_loss, latent,
+    smoothed_discriminator_loss,
 };
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -393,4 +394,39 @@ fn standing_statistics_are_the_batch_statistics_of_the_latent_batch() {
     assert!(worst(&running, &batch_normalised) > 1e-2);
     let sampler = gan.with_standing_statistics(z.clone()).sampler();
     assert_eq!(values(sampler.forward(z)), restated);
+}
+
+/// The schedule sets every step's rates in the loop: the first step runs at the configured
+/// rates (a one-step run ends where the constant one does), the later ones at the annealed
+/// rates (a three-step run does not, by about the size of its last two updates).
+#[test]
+fn the_cosine_schedule_starts_at_the_rates_and_anneals_the_later_steps() {
+    let device = Device::flex();
+    let mut rng = Rng::new(5);
+    let pixels: Vec<f32> = (0..24 * 28 * 28)
+        .map(|_| rng.uniform(-1.0, 1.0) as f32)
+        .collect();
+    let constant = DcganTrainingConfig::new()
+        .with_epochs(1)
+        .with_batch_size(8)
+        .with_learning_rate(4e-4)
+        .with_discriminator_learning_rate(Some(1e-4));
+    let cosine = constant.clone().with_lr_schedule(Some(LrSchedule::Cosine));
+    let trained = |config: &DcganTrainingConfig, images: usize| {
+        let data = ImageSet::new(pixels[..images * 28 * 28].to_vec(), [1, 28, 28]).unwrap();
+        let run = kiln_dcgan::train(config, &data, &device, None, kiln_dcgan::silent).unwrap();
+        parameters_of_generator(&run.generator)
+    };
+    let largest_difference = |a: Vec<f32>, b: Vec<f32>| {
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let one_step = largest_difference(trained(&cosine, 8), trained(&constant, 8));
+    assert!(one_step < 1e-6, "one step: {one_step}");
+    // Adam moves each weight by about the rate per step: 4e-4 at the constant rate, 3.0e-4
+    // and 1.0e-4 at the second and third steps of the schedule.
+    let three_steps = largest_difference(trained(&cosine, 24), trained(&constant, 24));
+    assert!(three_steps > 1e-4, "three steps: {three_steps}");
 }

@@ -35,6 +35,25 @@ pub enum LrSchedule {
 
 kiln_core::named_enum!(LrSchedule, "schedule", { Cosine => "cosine", Constant => "constant" });
 
+impl LrSchedule {
+    /// The learning rate of optimiser step `step` (from 0) of a run of `steps` steps that
+    /// starts at `rate`: `rate` throughout, or cosine annealing
+    /// `min + (rate − min)·(1 + cos(π·step/steps))/2` with `min` = 1% of `rate` (PyTorch's
+    /// `CosineAnnealingLR` with `T_max = steps`). A pure function of the step, so a resumed
+    /// run needs no scheduler state. Every kiln loop with a schedule uses it (the MLP's, the
+    /// DCGAN's).
+    pub fn rate(self, rate: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => rate,
+            LrSchedule::Cosine => {
+                let (max, min) = (rate, rate * 0.01);
+                let t = step as f64 / steps.max(1) as f64;
+                min + (max - min) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+            }
+        }
+    }
+}
+
 /// Everything a training run needs besides the data; the run layer saves it as
 /// `config.json` beside the weights, so a run can be reproduced and its model reloaded.
 #[derive(Config, Debug)]
@@ -100,19 +119,10 @@ impl MlpTrainingConfig {
         }
     }
 
-    /// The learning rate of optimiser step `step` (from 0) of a run of `steps` steps: constant,
-    /// or cosine annealing `min + (max − min)·(1 + cos(π·step/steps))/2` with `min` = 1% of
-    /// `learning_rate` (PyTorch's `CosineAnnealingLR` with `T_max = steps`). A pure function
-    /// of the step, so a resumed run needs no scheduler state.
+    /// The learning rate of optimiser step `step` (from 0) of a run of `steps` steps
+    /// ([`LrSchedule::rate`] from `learning_rate`).
     pub fn learning_rate_at(&self, step: usize, steps: usize) -> f64 {
-        match self.lr_schedule {
-            LrSchedule::Constant => self.learning_rate,
-            LrSchedule::Cosine => {
-                let (max, min) = (self.learning_rate, self.learning_rate * 0.01);
-                let t = step as f64 / steps.max(1) as f64;
-                min + (max - min) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
-            }
-        }
+        self.lr_schedule.rate(self.learning_rate, step, steps)
     }
 }
 
