@@ -56,7 +56,8 @@ pub struct DcganTrainingConfig {
 }
 
 /// A named set of the training options that are not the networks, the data or the seed:
-/// learning rates, losses, label smoothing, generator average, standing statistics.
+/// learning rates and their schedule, losses, label smoothing, generator average, standing
+/// statistics.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Recipe {
     /// The DCGAN paper's (Radford et al. 2016), as PyTorch's DCGAN trains:

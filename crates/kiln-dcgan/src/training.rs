@@ -263,11 +263,9 @@ impl Trainer {
                     &mut rng,
                     &self.train_device,
                 );
-                if self.config.lr_schedule.is_some() {
-                    let (g, d) = self.config.rates_at((epoch - 1) * steps + step, total);
-                    self.gan.learning_rate = g;
-                    self.gan.discriminator_learning_rate = d;
-                }
+                // This step's rates (the configured ones without a schedule).
+                (self.gan.learning_rate, self.gan.discriminator_learning_rate) =
+                    self.config.rates_at((epoch - 1) * steps + step, total);
                 let figures = self.gan.step_on_device(real, z);
                 sum = Some(match sum.take() {
                     None => figures,
