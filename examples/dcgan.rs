@@ -25,8 +25,8 @@ use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
 use kiln::dcgan::pretrained::PretrainedGenerator;
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, GanLoss, GeneratorConfig, ImageData, Judge, LrSchedule,
-    PytorchWeights, QualityCheck, Recipe, Rng, generate_in_batches, latent,
+    self, DcganTrainingConfig, DiscriminatorNorm, GanLoss, GeneratorConfig, ImageData, Judge,
+    LrSchedule, PytorchWeights, QualityCheck, Recipe, Rng, generate_in_batches, latent,
 };
 use kiln::mlp::{self, MlpTrainingConfig};
 
@@ -104,6 +104,10 @@ struct Args {
     /// of it over the run's steps). Default: the recipe's (classic: constant).
     #[arg(long, value_parser = parse::<LrSchedule>)]
     schedule: Option<LrSchedule>,
+    /// The discriminator's normalisation: batch (DCGAN's batch norm) or spectral (spectral
+    /// normalisation of every layer, no batch norm). Default: batch.
+    #[arg(long, value_parser = parse::<DiscriminatorNorm>)]
+    d_norm: Option<DiscriminatorNorm>,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
     limit: Option<usize>,
@@ -248,6 +252,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
         config.real_label = args.real_label.or(config.real_label);
         config.standing_statistics = args.standing_statistics.or(config.standing_statistics);
         config.lr_schedule = args.schedule.or(config.lr_schedule);
+        config.discriminator.norm = args.d_norm.or(config.discriminator.norm);
         (config, args.dataset)
     };
     config.validate()?;

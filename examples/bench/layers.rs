@@ -185,9 +185,10 @@ fn times(device: &Device, seconds: f64) -> Result<Vec<(String, f64, f64)>, AnyEr
     });
     pair(PER_ITERATION[6].0, &mut || d.down2.forward(x.clone()).sum());
     let y = input([BATCH, 128, 7, 7], true, &dev);
-    pair(PER_ITERATION[7].0, &mut || {
-        d.down2_norm.forward(y.clone()).sum()
-    });
+    // The default discriminator has its batch norm.
+    if let Some(norm) = &d.down2_norm {
+        pair(PER_ITERATION[7].0, &mut || norm.forward(y.clone()).sum());
+    }
     let flat = input([BATCH, 6272], true, &dev);
     pair(PER_ITERATION[8].0, &mut || {
         d.classify.forward(flat.clone()).sum()

@@ -159,9 +159,10 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
 }
 
 /// With the recipe options on (the generator average, which the checkpoint keeps and whose
-/// warm-up a resumed run continues; label smoothing; standing statistics), a resumed run ends
-/// with the same sampling generator as an uninterrupted one, and the run folder's generator
-/// is that sampler, not the trained generator.
+/// warm-up a resumed run continues; label smoothing; standing statistics; a spectrally
+/// normalised discriminator, whose power-iteration vectors the checkpoint keeps), a resumed
+/// run ends with the same sampling generator as an uninterrupted one, and the run folder's
+/// generator is that sampler, not the trained generator.
 #[test]
 fn a_resumed_run_with_the_recipe_options_ends_like_an_uninterrupted_one() {
     let device = cpu();
@@ -170,7 +171,10 @@ fn a_resumed_run_with_the_recipe_options_ends_like_an_uninterrupted_one() {
         .with_epochs(2)
         .with_generator_average(Some(0.9))
         .with_real_label(Some(0.9))
-        .with_standing_statistics(Some(64));
+        .with_standing_statistics(Some(64))
+        .with_discriminator(
+            dcgan::DiscriminatorConfig::new().with_norm(Some(dcgan::DiscriminatorNorm::Spectral)),
+        );
     let straight = tempfile::tempdir().unwrap();
     let run = RunDir::open(straight.path(), RunMode::New).unwrap();
     let full = dcgan::run::train(&config, &data, &device, None, &run, dcgan::silent).unwrap();

@@ -149,7 +149,9 @@ impl Net {
             _ => {
                 let c: DiscriminatorConfig = serde_json::from_str(config).unwrap();
                 let mut d = c.init_seeded(device, seed).unwrap();
-                randomize_norm(&mut d.down2_norm, &mut rng, device);
+                if let Some(norm) = &mut d.down2_norm {
+                    randomize_norm(norm, &mut rng, device);
+                }
                 Net::Discriminator(d)
             }
         }

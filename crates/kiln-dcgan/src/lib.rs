@@ -48,7 +48,10 @@ pub use loss::{
     GanLoss, discriminator_loss, generator_loss, hinge_discriminator_loss, hinge_generator_loss,
     smoothed_discriminator_loss, softplus,
 };
-pub use model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, leaky_relu};
+pub use model::{
+    Discriminator, DiscriminatorConfig, DiscriminatorNorm, Generator, GeneratorConfig,
+    SpectralNorms, leaky_relu,
+};
 pub use quality::{
     ClassScore, FeatureStats, Judge, Judgement, QualityCheck, class_score, frechet_distance,
 };

@@ -4,6 +4,8 @@ use burn::config::Config;
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::module::{conv2d, linear};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use kiln_core::Rng;
 
@@ -52,8 +54,25 @@ pub struct GeneratorConfig {
     pub features: usize,
 }
 
+/// How the discriminator is normalised.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum DiscriminatorNorm {
+    /// DCGAN's: batch norm after the second convolution.
+    Batch,
+    /// Spectral normalisation (Miyato et al. 2018) of all three layers' weights and no batch
+    /// norm: each layer runs with `W / σ(W)`, `σ` its largest singular value estimated by one
+    /// power iteration per training forward pass ([`SpectralNorms`]).
+    Spectral,
+}
+
+kiln_core::named_enum!(DiscriminatorNorm, "discriminator normalisation", {
+    Batch => "batch",
+    Spectral => "spectral",
+});
+
 /// The discriminator: `x → conv(stride 2) → LeakyReLU → conv(stride 2) → BN → LeakyReLU →
-/// flatten → linear → one logit`.
+/// flatten → linear → one logit` (with [`DiscriminatorNorm::Spectral`]: no BN, every weight
+/// spectrally normalised).
 #[derive(Config, Debug, PartialEq)]
 pub struct DiscriminatorConfig {
     /// Channels of the input images.
@@ -65,6 +84,9 @@ pub struct DiscriminatorConfig {
     /// Channels after the first convolution; the second has twice as many (64 → 128).
     #[config(default = 64)]
     pub features: usize,
+    /// The normalisation; `None`: [`DiscriminatorNorm::Batch`], DCGAN's (an `Option` so that
+    /// a config written before it existed still reads).
+    pub norm: Option<DiscriminatorNorm>,
 }
 
 fn check_size(image_size: usize, channels: usize, features: usize) -> Result<(), DcganError> {
@@ -199,9 +221,20 @@ impl DiscriminatorConfig {
         d.down1.bias = zeros(d.down1.weight.dims()[0], device);
         d.down2.weight = normal(d.down2.weight.dims(), 0.0, 0.02, rng, device);
         d.down2.bias = zeros(d.down2.weight.dims()[0], device);
-        d.down2_norm.gamma = normal(d.down2_norm.gamma.dims(), 1.0, 0.02, rng, device);
+        if let Some(norm) = &mut d.down2_norm {
+            norm.gamma = normal(norm.gamma.dims(), 1.0, 0.02, rng, device);
+        }
         d.classify.weight = normal(d.classify.weight.dims(), 0.0, 0.02, rng, device);
         d.classify.bias = zeros(1, device);
+        if let Some(spectral) = &mut d.spectral {
+            // Drawn after every weight, so the weights are the batch-norm discriminator's.
+            let rows = spectral.rows();
+            *spectral = SpectralNorms {
+                down1: unit_vector(rows[0], rng, device),
+                down2: unit_vector(rows[1], rng, device),
+                classify: unit_vector(rows[2], rng, device),
+            };
+        }
         Ok(d)
     }
 }
@@ -222,13 +255,23 @@ impl DiscriminatorConfig {
     pub fn init(&self, device: &Device) -> Result<Discriminator, DcganError> {
         self.validate()?;
         let (f, side) = (self.features, self.image_size / 4);
+        let spectral = self.norm == Some(DiscriminatorNorm::Spectral);
+        let random = |n: usize| {
+            let u = Tensor::<1>::random([n], Distribution::Normal(0.0, 1.0), device);
+            RunningState::new(normalized(u))
+        };
         Ok(Discriminator {
             down1: down([self.channels, f], device),
             down2: down([f, 2 * f], device),
-            down2_norm: batch_norm(2 * f, device),
+            down2_norm: (!spectral).then(|| batch_norm(2 * f, device)),
             classify: LinearConfig::new(2 * f * side * side, 1)
                 .with_initializer(INIT)
                 .init(device),
+            spectral: spectral.then(|| SpectralNorms {
+                down1: random(f),
+                down2: random(2 * f),
+                classify: random(1),
+            }),
         })
     }
 }
@@ -329,6 +372,67 @@ fn moments(x: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
     (mean.reshape([columns]), var.reshape([columns]))
 }
 
+/// `x / max(‖x‖, 1e-12)`, as PyTorch's `F.normalize`.
+fn normalized<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let norm = x.clone().powi_scalar(2).sum().sqrt().clamp_min(1e-12);
+    x / norm.unsqueeze()
+}
+
+/// A unit vector of length `n` with a direction drawn from `rng`.
+fn unit_vector(n: usize, rng: &mut Rng, device: &Device) -> RunningState<Tensor<1>> {
+    let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+    RunningState::new(normalized(Tensor::from_data(
+        TensorData::new(values, [n]),
+        device,
+    )))
+}
+
+/// The power-iteration state of a spectrally normalised discriminator
+/// ([`DiscriminatorNorm::Spectral`]): for each layer, the estimate `u` of the left singular
+/// vector of its weight seen as a matrix `W` with one row per output (`[out, in·k·k]` for a
+/// convolution, `[out, in]` for the linear layer, as PyTorch's `spectral_norm` sees them).
+///
+/// Each forward pass on an autodiff device runs one power iteration, `v ← Wᵀu / ‖Wᵀu‖`,
+/// `u ← Wv / ‖Wv‖` (with `W` detached), stores `u`, and divides the weight by
+/// `σ = uᵀWv`, through which gradients flow (Miyato et al. 2018, as PyTorch does). Without
+/// autodiff `u` is read, not updated.
+#[derive(Module, Debug)]
+pub struct SpectralNorms {
+    /// `u` of `down1`.
+    pub down1: RunningState<Tensor<1>>,
+    /// `u` of `down2`.
+    pub down2: RunningState<Tensor<1>>,
+    /// `u` of `classify` (one output: a sign).
+    pub classify: RunningState<Tensor<1>>,
+}
+
+impl SpectralNorms {
+    /// Lengths of the three `u`.
+    fn rows(&self) -> [usize; 3] {
+        [
+            self.down1.value().dims()[0],
+            self.down2.value().dims()[0],
+            self.classify.value().dims()[0],
+        ]
+    }
+}
+
+/// `σ`, the largest singular value of `matrix` (`[rows, columns]`) estimated from `u` by one
+/// power iteration ([`SpectralNorms`]), as a `[1]` tensor with gradients to `matrix`; `u` is
+/// updated when `matrix` is on an autodiff device.
+fn spectral_norm(matrix: Tensor<2>, u: &RunningState<Tensor<1>>) -> Tensor<1> {
+    let device = matrix.device();
+    let rows = matrix.dims()[0];
+    let held = matrix.clone().detach();
+    let start = u.value_sync().to_device(&device).reshape([rows, 1]);
+    let v = normalized(held.clone().transpose().matmul(start)); // [columns, 1]
+    let u_new = normalized(held.matmul(v.clone())); // [rows, 1]
+    if device.is_autodiff() {
+        u.update(u_new.clone().reshape([rows]).detach());
+    }
+    u_new.transpose().matmul(matrix.matmul(v)).reshape([1]) // uᵀWv
+}
+
 /// The DCGAN discriminator.
 #[derive(Module, Debug)]
 pub struct Discriminator {
@@ -336,10 +440,12 @@ pub struct Discriminator {
     pub down1: Conv2d,
     /// s/2 → s/4, f → 2f.
     pub down2: Conv2d,
-    /// Batch norm after `down2`.
-    pub down2_norm: BatchNorm,
+    /// Batch norm after `down2` (none with [`DiscriminatorNorm::Spectral`]).
+    pub down2_norm: Option<BatchNorm>,
     /// 2f·(s/4)² → one logit.
     pub classify: Linear,
+    /// The power-iteration state of [`DiscriminatorNorm::Spectral`] (none with batch norm).
+    pub spectral: Option<SpectralNorms>,
 }
 
 impl Discriminator {
@@ -353,9 +459,51 @@ impl Discriminator {
     /// If the images are not of the size it was built for (Burn's shape checks). Input from
     /// outside the program goes through [`try_forward`](Self::try_forward).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = leaky_relu(self.down1.forward(images), SLOPE); // [batch, f, s/2, s/2]
-        let x = leaky_relu(self.down2_norm.forward(self.down2.forward(x)), SLOPE); // [batch, 2f, s/4, s/4]
-        self.classify.forward(x.flatten(1, 3)) // [batch, 1]
+        if self.spectral.is_none() {
+            let x = leaky_relu(self.down1.forward(images), SLOPE); // [batch, f, s/2, s/2]
+            let x = self.down2.forward(x); // [batch, 2f, s/4, s/4]
+            let x = match &self.down2_norm {
+                Some(norm) => norm.forward(x),
+                None => x,
+            };
+            return self.classify.forward(leaky_relu(x, SLOPE).flatten(1, 3)); // [batch, 1]
+        }
+        let (w1, w2, w3) = self.weights();
+        // `down`'s convolutions: 4×4, stride 2, padding 1.
+        let options = || ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+        let bias = |conv: &Conv2d| conv.bias.as_ref().map(Param::val);
+        let x = leaky_relu(conv2d(images, w1, bias(&self.down1), options()), SLOPE);
+        let x = leaky_relu(conv2d(x, w2, bias(&self.down2), options()), SLOPE);
+        let bias = self.classify.bias.as_ref().map(Param::val);
+        linear(x.flatten(1, 3), w3, bias) // [batch, 1]
+    }
+
+    /// The weights the forward pass uses for `down1`, `down2` and `classify` (in Burn's
+    /// layouts): the parameters themselves, or with [`DiscriminatorNorm::Spectral`] each
+    /// divided by its estimated largest singular value (which runs a power iteration, and
+    /// updates the estimate on an autodiff device, as a forward pass does).
+    pub fn weights(&self) -> (Tensor<4>, Tensor<4>, Tensor<2>) {
+        let (w1, w2, w3) = (
+            self.down1.weight.val(),
+            self.down2.weight.val(),
+            self.classify.weight.val(),
+        );
+        let Some(spectral) = &self.spectral else {
+            return (w1, w2, w3);
+        };
+        let conv = |w: Tensor<4>, u| {
+            let out = w.dims()[0];
+            let sigma = spectral_norm(w.clone().reshape([out as i64, -1]), u);
+            w / sigma.reshape([1, 1, 1, 1])
+        };
+        // Burn's linear weight is `[in, out]`: its matrix with one row per output is the
+        // transpose.
+        let sigma = spectral_norm(w3.clone().transpose(), &spectral.classify);
+        (
+            conv(w1, &spectral.down1),
+            conv(w2, &spectral.down2),
+            w3 / sigma.reshape([1, 1]),
+        )
     }
 
     /// [`forward`](Self::forward), checked: images that are not `[batch, channels, side,
