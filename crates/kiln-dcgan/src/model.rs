@@ -429,6 +429,10 @@ fn spectral_norm(matrix: Tensor<2>, u: &RunningState<Tensor<1>>) -> Tensor<1> {
     let u_new = normalized(held.matmul(v.clone())); // [rows, 1]
     if device.is_autodiff() {
         u.update(u_new.clone().reshape([rows]).detach());
+        // `update` parks the value per thread until the next read; a module's record (a
+        // checkpoint) reads the state without that step (burn-core 0.22.1,
+        // `RunningState::visit`), and would save the previous `u`: resuming would not be exact.
+        let _ = u.value_sync();
     }
     u_new.transpose().matmul(matrix.matmul(v)).reshape([1]) // uᵀWv
 }
