@@ -146,7 +146,8 @@ def save_safetensors(tensors, path):
     names = {v: k for k, v in _DTYPES.items()}
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        b = tensors[name].cpu().numpy().tobytes()
+        # Without NumPy (torch does not require it): the bytes through a uint8 view.
+        b = bytes(tensors[name].cpu().reshape(-1).view(torch.uint8).tolist())
         header[name] = {"dtype": names[tensors[name].dtype],
                         "shape": list(tensors[name].shape),
                         "data_offsets": [offset, offset + len(b)]}
