@@ -25,8 +25,8 @@ use kiln::data::{DatasetKind, Normalization, NormalizedImages, Split};
 use kiln::dcgan::pretrained::PretrainedGenerator;
 use kiln::dcgan::run::{RunDir, save_image_grid};
 use kiln::dcgan::{
-    self, DcganTrainingConfig, DiscriminatorNorm, GanLoss, GeneratorConfig, ImageData, Judge,
-    LrSchedule, PytorchWeights, QualityCheck, Recipe, Rng, generate_in_batches, latent,
+    self, DcganTrainingConfig, DiffAugment, DiscriminatorNorm, GanLoss, GeneratorConfig, ImageData,
+    Judge, LrSchedule, PytorchWeights, QualityCheck, Recipe, Rng, generate_in_batches, latent,
 };
 use kiln::mlp::{self, MlpTrainingConfig};
 
@@ -108,6 +108,11 @@ struct Args {
     /// normalisation of every layer, no batch norm). Default: batch.
     #[arg(long, value_parser = parse::<DiscriminatorNorm>)]
     d_norm: Option<DiscriminatorNorm>,
+    /// Differentiable augmentation (DiffAugment) of every image the discriminator sees:
+    /// translation,cutout (the paper's policy), translation, cutout, or none. Default: the
+    /// recipe's (classic: none).
+    #[arg(long, value_name = "POLICY", value_parser = parse::<DiffAugment>)]
+    augment: Option<DiffAugment>,
     /// Train on the first N training images only (a quick look).
     #[arg(long)]
     limit: Option<usize>,
@@ -253,6 +258,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
         config.standing_statistics = args.standing_statistics.or(config.standing_statistics);
         config.lr_schedule = args.schedule.or(config.lr_schedule);
         config.discriminator.norm = args.d_norm.or(config.discriminator.norm);
+        config.augmentation = args.augment.clone().or(config.augmentation);
         (config, args.dataset)
     };
     config.validate()?;

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 
-use crate::{DcganError, DiscriminatorConfig, GanLoss, GeneratorConfig, LrSchedule};
+use crate::{DcganError, DiffAugment, DiscriminatorConfig, GanLoss, GeneratorConfig, LrSchedule};
 
 /// Everything a DCGAN run needs besides the data; the run layer saves it as `config.json`.
 #[derive(Config, Debug)]
@@ -47,6 +47,9 @@ pub struct DcganTrainingConfig {
     /// [`LrSchedule::Cosine`] each anneals from its rate to 1% of it
     /// ([`LrSchedule::rate`], step by step over every epoch). `None`: constant.
     pub lr_schedule: Option<LrSchedule>,
+    /// Differentiable augmentation ([`DiffAugment`], Zhao et al. 2020) of every image the
+    /// discriminator sees, real and generated, in both updates. `None`: none.
+    pub augmentation: Option<DiffAugment>,
     /// Generated images scored by the judge at the end of every epoch.
     #[config(default = 2000)]
     pub quality_samples: usize,
@@ -57,7 +60,7 @@ pub struct DcganTrainingConfig {
 
 /// A named set of the training options that are not the networks, the data or the seed:
 /// learning rates and their schedule, losses, label smoothing, generator average, standing
-/// statistics.
+/// statistics, augmentation.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Recipe {
     /// The DCGAN paper's (Radford et al. 2016), as PyTorch's DCGAN trains:
@@ -83,7 +86,8 @@ impl DcganTrainingConfig {
             .with_generator_average(None)
             .with_real_label(None)
             .with_standing_statistics(None)
-            .with_lr_schedule(None);
+            .with_lr_schedule(None)
+            .with_augmentation(None);
         match recipe {
             Recipe::Classic => classic,
             Recipe::Kiln => classic
@@ -158,6 +162,9 @@ impl DcganTrainingConfig {
         {
             return Err(DcganError::StandingStatistics(n));
         }
+        if let Some(policy) = &self.augmentation {
+            policy.validate()?;
+        }
         if self.quality_samples < 2 {
             return Err(DcganError::QualitySamples(self.quality_samples));
         }
@@ -189,6 +196,7 @@ mod tests {
         assert!(fields.remove("real_label").is_some());
         assert!(fields.remove("standing_statistics").is_some());
         assert!(fields.remove("lr_schedule").is_some());
+        assert!(fields.remove("augmentation").is_some());
         let old: DcganTrainingConfig = serde_json::from_value(json).unwrap();
         assert_eq!(old.gan_loss(), GanLoss::Classic);
         assert_eq!(old.generator_average, None);
@@ -245,12 +253,14 @@ mod tests {
         let kiln = DcganTrainingConfig::new()
             .with_generator_average(Some(0.9))
             .with_lr_schedule(Some(LrSchedule::Cosine))
+            .with_augmentation(Some(DiffAugment::new()))
             .with_recipe(Recipe::Kiln);
         assert_eq!(
             (kiln.learning_rate, kiln.discriminator_rate()),
             (4e-4, 1e-4)
         );
         assert_eq!((kiln.generator_average, kiln.lr_schedule), (None, None));
+        assert_eq!(kiln.augmentation, None);
         assert!(matches!(kiln.validate(), Ok(())));
         assert_eq!("kiln".parse::<Recipe>(), Ok(Recipe::Kiln));
     }
@@ -297,6 +307,15 @@ mod tests {
             assert!(matches!(
                 c().with_standing_statistics(Some(n)).validate(),
                 Err(DcganError::StandingStatistics(_))
+            ));
+        }
+        for (translation, cutout) in [(0.6, 0.5), (0.125, 1.5), (f64::NAN, 0.5), (0.1, -0.1)] {
+            let policy = DiffAugment::new()
+                .with_translation(translation)
+                .with_cutout(cutout);
+            assert!(matches!(
+                c().with_augmentation(Some(policy)).validate(),
+                Err(DcganError::Augmentation { .. })
             ));
         }
         assert!(matches!(

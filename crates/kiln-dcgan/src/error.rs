@@ -58,6 +58,16 @@ pub enum DcganError {
         "standing_statistics (latent vectors for the sampler's batch-norm statistics) must be 2 to 65,536, got {0}"
     )]
     StandingStatistics(usize),
+    /// A differentiable-augmentation fraction out of its range.
+    #[error(
+        "augmentation: translation must be in [0, 0.5] and cutout in [0, 1], got {translation} and {cutout}"
+    )]
+    Augmentation {
+        /// The largest shift, as a fraction of the side.
+        translation: f64,
+        /// The cut-out square's side, as a fraction of the image's.
+        cutout: f64,
+    },
     /// Fewer than 2 quality samples (a covariance needs two).
     #[error("quality_samples must be at least 2, got {0}")]
     QualitySamples(usize),

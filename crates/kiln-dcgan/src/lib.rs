@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod augment;
 mod config;
 mod data;
 mod error;
@@ -37,6 +38,7 @@ pub mod run;
 mod step;
 mod training;
 
+pub use augment::{AugmentDraw, DiffAugment, cutout, translate};
 pub use config::{DcganTrainingConfig, Recipe};
 pub use data::{ImageData, ImageSet};
 pub use error::DcganError;

@@ -4,10 +4,11 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use kiln_core::Rng;
 use kiln_core::module::soft_update;
 
 use crate::loss::{GanLoss, smoothed_discriminator_loss};
-use crate::{DcganError, Discriminator, Generator};
+use crate::{DcganError, DiffAugment, Discriminator, Generator};
 
 /// Losses and discriminator outputs of one step (means over the batch).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -16,9 +17,10 @@ pub struct StepStats {
     pub d_loss: f64,
     /// `L_G`.
     pub g_loss: f64,
-    /// Mean `D(x)` on the real batch (before the D update).
+    /// Mean `D(x)` on the real batch (before the D update; augmented, with an augmentation).
     pub d_real: f64,
-    /// Mean `D(G(z))` on the fake batch (before the D update).
+    /// Mean `D(G(z))` on the fake batch (before the D update; augmented, with an
+    /// augmentation).
     pub d_fake: f64,
 }
 
@@ -102,6 +104,11 @@ pub struct Gan {
     /// statistics ([`Generator::with_batch_statistics`]); none: it keeps its running
     /// statistics.
     pub standing_statistics: Option<Tensor<2>>,
+    /// Differentiable augmentation of every image the discriminator sees, in both updates
+    /// (none unless set).
+    pub augmentation: Option<DiffAugment>,
+    /// The augmentation's draws (the training loop reseeds it every epoch).
+    pub augmentation_rng: Rng,
 }
 
 /// An exponential moving average of a generator's weights (Yazıcı et al. 2019), kept on the
@@ -172,6 +179,26 @@ impl Gan {
             real_label: 1.0,
             average: None,
             standing_statistics: None,
+            augmentation: None,
+            augmentation_rng: Rng::new(0),
+        }
+    }
+
+    /// The same GAN transforming every image its discriminator sees with `policy`
+    /// ([`DiffAugment`]: real and generated images, in both updates, gradients through the
+    /// transformation), drawing from `Rng::new(seed)`.
+    pub fn with_augmentation(mut self, policy: DiffAugment, seed: u64) -> Self {
+        self.augmentation = Some(policy);
+        self.augmentation_rng = Rng::new(seed);
+        self
+    }
+
+    /// `images` as the discriminator is to see them: transformed by a fresh draw of the
+    /// augmentation, or as they are without one.
+    fn augmented(&mut self, images: Tensor<4>) -> Tensor<4> {
+        match &self.augmentation {
+            Some(policy) => policy.apply(images, &mut self.augmentation_rng),
+            None => images,
         }
     }
 
@@ -281,6 +308,7 @@ impl Gan {
     /// The D update; returns `[L_D]`, `[mean D(x)]`, `[mean D(G(z))]`, detached, on the
     /// device.
     fn update_discriminator(&mut self, real: Tensor<4>, fake: Tensor<4>) -> [Tensor<1>; 3] {
+        let (real, fake) = (self.augmented(real), self.augmented(fake));
         let real_logits = self.discriminator.forward(real);
         let fake_logits = self.discriminator.forward(fake);
         let mean_sigmoid = |t: &Tensor<2>| sigmoid(t.clone().detach()).mean();
@@ -309,6 +337,7 @@ impl Gan {
     /// the discriminator's weight gradients, which this update would throw away. PyTorch's
     /// reference loop computes and discards them (docs/benchmarks.md, W2).
     fn update_generator(&mut self, fake: Tensor<4>) -> Tensor<1> {
+        let fake = self.augmented(fake);
         let frozen = self.discriminator.clone().no_grad();
         let g_loss = self.loss.generator(frozen.forward(fake));
         let value = g_loss.clone().detach();

@@ -178,6 +178,11 @@ impl Trainer {
         .with_discriminator_learning_rate(config.discriminator_rate())
         .with_loss(config.gan_loss())
         .with_real_label(config.real_label.unwrap_or(1.0));
+        let gan = match &config.augmentation {
+            // Reseeded every epoch (`fit`), so a resumed run draws what it would have.
+            Some(policy) => gan.with_augmentation(policy.clone(), config.seed),
+            None => gan,
+        };
         let gan = match config.generator_average {
             Some(decay) => gan.with_generator_average(decay),
             None => gan,
@@ -247,6 +252,10 @@ impl Trainer {
             let clock = Instant::now();
             let epoch = self.epochs_done() + 1;
             let mut rng = Rng::new(kiln_core::epoch_seed(self.config.seed, epoch));
+            // The augmentation draws from a stream of its own, so turning it on changes no
+            // batch order and no latent vector.
+            self.gan.augmentation_rng =
+                Rng::new(kiln_core::epoch_seed(self.config.seed, epoch) ^ 0xa06_3e47);
             let mut order: Vec<usize> = (0..images.len()).collect();
             rng.shuffle(&mut order);
             // Summed on the device, read at progress reports only.

@@ -1,18 +1,20 @@
 //! The DCGAN's step and scores on flex, in this crate alone (`cargo test -p kiln-dcgan`):
 //! the losses against hand-computed values (classic and hinge), each update changing only its
 //! own network, a seeded first step, the recipe options (hinge loss, two time scales, the
-//! generator average, label smoothing, standing statistics, the learning-rate schedule)
+//! generator average, label smoothing, standing statistics, the learning-rate schedule,
+//! spectral normalisation, differentiable augmentation)
 //! changing what they should, and the Fréchet distance. The root package's tests add other
 //! backends, real images, saving and resuming.
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_dcgan::{
-    DcganTrainingConfig, Discriminator, DiscriminatorConfig, DiscriminatorNorm, FeatureStats, Gan,
-    GanLoss, Generator, GeneratorConfig, ImageSet, LrSchedule, Rng, discriminator_loss,
-    frechet_distance, generator_loss, hinge_discriminator_loss, hinge_generator_loss, latent,
-    smoothed_discriminator_loss,
+    DcganTrainingConfig, DiffAugment, Discriminator, DiscriminatorConfig, DiscriminatorNorm,
+    FeatureStats, Gan, GanLoss, Generator, GeneratorConfig, ImageSet, LrSchedule, Rng,
+    discriminator_loss, frechet_distance, generator_loss, hinge_discriminator_loss,
+    hinge_generator_loss, latent, smoothed_discriminator_loss,
 };
+use kiln_dcgan::{cutout, translate};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
@@ -494,4 +496,101 @@ fn spectral_normalisation_gives_each_layer_largest_singular_value_one() {
     // Reading does not move the estimates: the same weights twice.
     let (again, _, _) = d.weights();
     assert_eq!(values(again), values(d.weights().0));
+}
+
+/// The augmentation's two transformations against hand-made images: a shift moves every
+/// pixel by it and fills with zeros, a cut-out zeroes its square (clipped at the edge); the
+/// gradient reaches exactly the pixels kept; the draws cover the policy's range.
+#[test]
+fn translation_and_cutout_match_hand_computed_images_and_pass_gradients() {
+    let device = Device::flex().autodiff();
+    // Two 4×4 images: 1..=16 and 17..=32, row by row.
+    let pixels: Vec<f32> = (1..=32).map(|v| v as f32).collect();
+    let images =
+        Tensor::<4>::from_data(TensorData::new(pixels, [2, 1, 4, 4]), &device).require_grad();
+    // Image 0: output (i, j) = input (i + 1, j − 1); image 1: unshifted.
+    let shifted = translate(images.clone(), &[(1, -1), (0, 0)]);
+    #[rustfmt::skip]
+    let expected0 = [
+        0.0, 5.0, 6.0, 7.0,
+        0.0, 9.0, 10.0, 11.0,
+        0.0, 13.0, 14.0, 15.0,
+        0.0, 0.0, 0.0, 0.0,
+    ];
+    let got = values(shifted.clone());
+    assert_eq!(got[..16], expected0);
+    assert_eq!(
+        got[16..],
+        (17..=32).map(|v| v as f32).collect::<Vec<_>>()[..]
+    );
+    // The gradient of the sum: 1 for each input pixel that reached the output.
+    let grads = shifted.sum().backward();
+    let grad = values(images.grad(&grads).unwrap());
+    #[rustfmt::skip]
+    let kept0 = [
+        0.0, 0.0, 0.0, 0.0,
+        1.0, 1.0, 1.0, 0.0,
+        1.0, 1.0, 1.0, 0.0,
+        1.0, 1.0, 1.0, 0.0,
+    ];
+    assert_eq!(grad[..16], kept0);
+    assert!(grad[16..].iter().all(|&g| g == 1.0));
+
+    // A 2×2 square centred at (2, 2): rows and columns 1..3; one centred at the corner
+    // (0, 0) hangs over the edge and zeroes only (0, 0).
+    let cut = values(cutout(images.clone(), &[(2, 2), (0, 0)], 2));
+    let zeroed =
+        |image: usize| -> Vec<usize> { (0..16).filter(|&p| cut[image * 16 + p] == 0.0).collect() };
+    assert_eq!(zeroed(0), vec![5, 6, 9, 10]);
+    assert_eq!(zeroed(1), vec![0]);
+    assert_eq!(cut[15], 16.0);
+
+    // The draws: shifts over all of −4..=4 on 28 pixels (1/8, rounded), centres over 0..=28
+    // (a 14-pixel square, even, so one past the last row as DiffAugment draws).
+    let policy = DiffAugment::new();
+    assert_eq!((policy.max_shift(28), policy.cutout_side(28)), (4, 14));
+    let draw = policy.draw(2000, 28, &mut Rng::new(3));
+    let rows: std::collections::BTreeSet<isize> = draw.shifts.iter().map(|s| s.0).collect();
+    let columns: std::collections::BTreeSet<isize> = draw.shifts.iter().map(|s| s.1).collect();
+    assert_eq!(rows, (-4..=4).collect());
+    assert_eq!(columns, (-4..=4).collect());
+    let centres: std::collections::BTreeSet<usize> = draw.cutouts.iter().map(|c| c.0).collect();
+    assert_eq!(centres, (0..=28).collect());
+    assert_eq!("translation,cutout".parse::<DiffAugment>(), Ok(policy));
+    assert_eq!(
+        "cutout"
+            .parse::<DiffAugment>()
+            .map(|p| (p.translation, p.cutout)),
+        Ok((0.0, 0.5))
+    );
+    assert!("colour".parse::<DiffAugment>().is_err());
+}
+
+/// Both updates see augmented images: from the same networks, a discriminator step and a
+/// generator step (each alone) move their network elsewhere with the augmentation than
+/// without it; and the policy `none` changes nothing.
+#[test]
+fn the_augmentation_changes_both_updates() {
+    let device = Device::flex();
+    let (real, z) = batch(&device, 40);
+    let gan = |policy: Option<DiffAugment>| match policy {
+        Some(p) => new_gan(&device, 41).with_augmentation(p, 42),
+        None => new_gan(&device, 41),
+    };
+    let after_d = |policy: Option<DiffAugment>| {
+        let mut g = gan(policy);
+        g.discriminator_step(real.clone(), z.clone()).unwrap();
+        parameters_of_discriminator(&g.discriminator)
+    };
+    let after_g = |policy: Option<DiffAugment>| {
+        let mut g = gan(policy);
+        g.generator_step(z.clone()).unwrap();
+        parameters_of_generator(&g.generator)
+    };
+    let paper = Some(DiffAugment::new());
+    let none = Some("none".parse::<DiffAugment>().unwrap());
+    assert_ne!(after_d(paper.clone()), after_d(None));
+    assert_ne!(after_g(paper), after_g(None));
+    assert_eq!(after_d(none.clone()), after_d(None));
+    assert_eq!(after_g(none), after_g(None));
 }
