@@ -160,7 +160,8 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
 
 /// With the recipe options on (the generator average, which the checkpoint keeps and whose
 /// warm-up a resumed run continues; label smoothing; standing statistics; a spectrally
-/// normalised discriminator, whose power-iteration vectors the checkpoint keeps), a resumed
+/// normalised discriminator, whose power-iteration vectors the checkpoint keeps; the
+/// differentiable augmentation, whose draws are reseeded every epoch), a resumed
 /// run ends with the same sampling generator as an uninterrupted one, and the run folder's
 /// generator is that sampler, not the trained generator.
 #[test]
@@ -172,6 +173,7 @@ fn a_resumed_run_with_the_recipe_options_ends_like_an_uninterrupted_one() {
         .with_generator_average(Some(0.9))
         .with_real_label(Some(0.9))
         .with_standing_statistics(Some(64))
+        .with_augmentation(Some(dcgan::DiffAugment::new()))
         .with_discriminator(
             dcgan::DiscriminatorConfig::new().with_norm(Some(dcgan::DiscriminatorNorm::Spectral)),
         );
