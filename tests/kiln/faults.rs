@@ -289,6 +289,22 @@ fn a_killed_dcgan_run_resumes_from_its_last_checkpoint() {
     for (i, m) in trained.metrics.iter().enumerate() {
         assert_eq!(m.epoch, i + 1);
     }
+    // Without --recipe the example trains with the default recipe, kiln's, and the resumed
+    // run kept it.
+    let saved: kiln::dcgan::DcganTrainingConfig =
+        RunDir::load_config(&run, "DCGAN config").unwrap();
+    let expected = kiln::dcgan::DcganTrainingConfig::new()
+        .with_recipe(kiln::dcgan::Recipe::default())
+        .with_epochs(epochs)
+        .with_quality_samples(saved.quality_samples);
+    assert_eq!(
+        serde_json::to_value(&saved).unwrap(),
+        serde_json::to_value(&expected).unwrap()
+    );
+    assert_eq!(
+        saved.discriminator.norm,
+        Some(kiln::dcgan::DiscriminatorNorm::Spectral)
+    );
     say("dcgan", &report, epochs);
 }
 

@@ -329,11 +329,12 @@ fn the_pretrained_q_network_scores_500_in_every_episode() {
     assert_eq!(returns, vec![500.0; 100]);
 }
 
-/// The 10-epoch Fréchet distance of docs/dcgan.md (the run's own f32 generator scored by
-/// `dcgan --generate RUN --judge pretrained --quality-samples 10000 --backend flex`), which the
-/// pretrained generator (the same weights in f16) must not exceed by more than the 0.5% that
-/// another CPU's float rounding may add (it scored 101.19 on this machine).
-const DOCS_TEN_EPOCH_FD: f64 = 101.20;
+/// The 10-epoch Fréchet distance of docs/pytorch.md (the kiln-recipe run's own f32 generator,
+/// the average, scored by `dcgan --generate RUN --judge pretrained --quality-samples 10000
+/// --backend flex`), which the pretrained generator (the same weights in f16) must not exceed
+/// by more than the 0.5% that another CPU's float rounding may add (it scored 32.91 on this
+/// machine, as the f32 weights did).
+const DOCS_TEN_EPOCH_FD: f64 = 32.91;
 
 /// `dcgan --generate SOURCE --judge pretrained` on flex, with `quality_samples` scored: the
 /// Fréchet distance and class coverage it prints, or `None` (and a skip line) when the
@@ -396,7 +397,7 @@ fn the_pretrained_generator_is_as_good_as_the_run_it_came_from() {
         return;
     };
     assert!(fd <= DOCS_TEN_EPOCH_FD * 1.005, "Fréchet distance {fd}");
-    assert!(coverage >= 8.0, "class coverage {coverage}");
+    assert!(coverage >= 9.5, "class coverage {coverage}");
 }
 
 /// A generator trained by PyTorch (python/train_dcgan.py, one epoch; committed with its
