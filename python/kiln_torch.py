@@ -77,20 +77,49 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """kiln-dcgan's `Discriminator`: Conv -> LeakyReLU -> Conv -> BN -> LeakyReLU -> Linear
-    (one logit)."""
+    (one logit). With `norm="Spectral"` (kiln's recipe, `DiscriminatorNorm::Spectral`) there
+    is no batch norm and each layer runs with `W / sigma`, `sigma` from one power iteration
+    on the kept vector `u` (`spectral.down1`, `spectral.down2`, `spectral.classify`), as kiln
+    computes it: `v = normalize(W^T u)`, `u' = normalize(W v)`, `sigma = u'^T W v`, with `W`
+    seen as `[out, in*k*k]`; in training mode `u'` is kept, as kiln does on an autodiff
+    device."""
 
-    def __init__(self, channels=1, image_size=28, features=64):
+    def __init__(self, channels=1, image_size=28, features=64, norm=None):
         super().__init__()
+        if norm not in (None, "Batch", "Spectral"):
+            raise ValueError(f"unknown discriminator norm {norm!r}: Batch or Spectral")
         side = image_size // 4
         self.down1 = nn.Conv2d(channels, features, 4, stride=2, padding=1)
         self.down2 = nn.Conv2d(features, 2 * features, 4, stride=2, padding=1)
-        self.down2_norm = nn.BatchNorm2d(2 * features)
         self.classify = nn.Linear(2 * features * side * side, 1)
+        if norm == "Spectral":
+            self.spectral = nn.Module()
+            for name, rows in (("down1", features), ("down2", 2 * features), ("classify", 1)):
+                self.spectral.register_buffer(name, F.normalize(torch.randn(rows), dim=0))
+        else:
+            self.down2_norm = nn.BatchNorm2d(2 * features)
+
+    def _weight(self, name):
+        weight = getattr(self, name).weight
+        if not hasattr(self, "spectral"):
+            return weight
+        u = getattr(self.spectral, name)
+        matrix = weight.reshape(weight.shape[0], -1)
+        held = matrix.detach()
+        v = F.normalize(held.t() @ u, dim=0, eps=1e-12)
+        u_new = F.normalize(held @ v, dim=0, eps=1e-12)
+        if self.training:
+            with torch.no_grad():
+                u.copy_(u_new)
+        return weight / (u_new @ (matrix @ v))
 
     def forward(self, images):
-        x = F.leaky_relu(self.down1(images), SLOPE)
-        x = F.leaky_relu(self.down2_norm(self.down2(x)), SLOPE)
-        return self.classify(x.flatten(1))
+        x = F.leaky_relu(F.conv2d(images, self._weight("down1"), self.down1.bias, 2, 1), SLOPE)
+        x = F.conv2d(x, self._weight("down2"), self.down2.bias, 2, 1)
+        if not hasattr(self, "spectral"):
+            x = self.down2_norm(x)
+        x = F.leaky_relu(x, SLOPE)
+        return F.linear(x.flatten(1), self._weight("classify"), self.classify.bias)
 
 
 def dcgan_init(module, generator=None):

@@ -112,6 +112,12 @@ fn cases() -> Vec<(&'static str, &'static str, &'static str, Vec<usize>)> {
             r#"{"channels": 1, "image_size": 28, "features": 64}"#,
             vec![1, 28, 28],
         ),
+        (
+            "DCGAN discriminator, spectrally normalised (kiln's recipe)",
+            "discriminator",
+            r#"{"channels": 1, "image_size": 28, "features": 64, "norm": "Spectral"}"#,
+            vec![1, 28, 28],
+        ),
     ]
 }
 
