@@ -97,27 +97,26 @@ impl DcganTrainingConfig {
     /// the networks first: a `with_discriminator` after it replaces the normalisation the
     /// recipe chose.
     pub fn with_recipe(mut self, recipe: Recipe) -> Self {
-        self.discriminator.norm = None;
-        let classic = self
-            .with_learning_rate(2e-4)
-            .with_discriminator_learning_rate(None)
+        // (generator rate, discriminator rate, generator average, discriminator norm); the
+        // other options are the classic recipe's in both.
+        let (rate, discriminator_rate, average, norm) = match recipe {
+            Recipe::Classic => (2e-4, None, None, None),
+            Recipe::Kiln => (
+                1.6e-3,
+                Some(4e-4),
+                Some(0.999),
+                Some(DiscriminatorNorm::Spectral),
+            ),
+        };
+        self.discriminator.norm = norm;
+        self.with_learning_rate(rate)
+            .with_discriminator_learning_rate(discriminator_rate)
             .with_loss(Some(GanLoss::Classic))
-            .with_generator_average(None)
+            .with_generator_average(average)
             .with_real_label(None)
             .with_standing_statistics(None)
             .with_lr_schedule(None)
-            .with_augmentation(None);
-        match recipe {
-            Recipe::Classic => classic,
-            Recipe::Kiln => {
-                let mut kiln = classic
-                    .with_learning_rate(1.6e-3)
-                    .with_discriminator_learning_rate(Some(4e-4))
-                    .with_generator_average(Some(0.999));
-                kiln.discriminator.norm = Some(DiscriminatorNorm::Spectral);
-                kiln
-            }
-        }
+            .with_augmentation(None)
     }
 
     /// The losses the run trains with.

@@ -21,7 +21,8 @@ use kiln_core::{Precision, Pretrained};
 use crate::{DcganError, Generator, GeneratorConfig};
 
 /// The generators kiln ships: the `dcgan` example's defaults (z = 100, 28×28, one channel,
-/// 64 features), kiln's recipe (the generator's average after 10 epochs), stored in f16 (`crates/kiln-dcgan/pretrained/`).
+/// 64 features), kiln's recipe (the generator's average after 10 epochs), stored in f16
+/// (`crates/kiln-dcgan/pretrained/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PretrainedGenerator {
