@@ -188,8 +188,7 @@ fn generate(args: &Args, source: &Path, device: &Device) -> Result<(), AnyError>
     let (generator, dataset, default_png) = match common::Weights::from_arg(source) {
         common::Weights::Run(dir) => {
             let trained = dcgan::run::load_trained(&dir, device)?;
-            let dataset: DatasetKind =
-                kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+            let dataset: DatasetKind = RunDir::load_file(&dir, DATASET_FILE, "dataset name")?;
             (trained.generator, dataset, dir.join(default_png))
         }
         common::Weights::Pretrained => {
@@ -242,7 +241,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
     let run = args.common.open_run(&dir)?;
     let (config, dataset) = if args.common.resume {
         let saved: DcganTrainingConfig = RunDir::load_config(&dir, "DCGAN config")?;
-        let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+        let dataset: DatasetKind = RunDir::load_file(&dir, DATASET_FILE, "dataset name")?;
         (saved.with_epochs(args.epochs), dataset)
     } else {
         let mut config = DcganTrainingConfig::new()
@@ -283,7 +282,7 @@ fn train(args: &Args, device: &Device) -> Result<(), AnyError> {
             device,
         )?)
     };
-    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
+    run.save_file(DATASET_FILE, &dataset)?;
     tracing::info!(
         "training a DCGAN on {} {dataset} images for {} epochs; artifacts in {}",
         images.len(),
@@ -328,7 +327,7 @@ fn quality_check(
         let train = NormalizedImages::new(all.slice(0..cut), normalization);
         let valid = NormalizedImages::new(all.slice(cut..total), normalization);
         let run = RunDir::open(&judge_dir, kiln::train::RunMode::New)?;
-        kiln::train::save_json(&judge_dir.join(DATASET_FILE), &dataset)?;
+        run.save_file(DATASET_FILE, &dataset)?;
         let mut printer = common::Printer::new();
         mlp::run::train(&judge_config, &train, Some(&valid), device, &run, |p| {
             printer.show(p)

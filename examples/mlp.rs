@@ -107,7 +107,7 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
     let (config, dataset) = if args.common.resume {
         // The saved config and dataset decide everything but the number of epochs.
         let saved: MlpTrainingConfig = RunDir::load_config(&dir, "MLP training config")?;
-        let dataset: DatasetKind = kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+        let dataset: DatasetKind = RunDir::load_file(&dir, DATASET_FILE, "dataset name")?;
         (saved.with_epochs(args.epochs), dataset)
     } else {
         let config = MlpTrainingConfig::new()
@@ -145,7 +145,7 @@ fn train(args: &Args, devices: &[burn::tensor::Device]) -> Result<(), AnyError> 
         args.validation_size,
         dir.display()
     );
-    kiln::train::save_json(&dir.join(DATASET_FILE), &dataset)?;
+    run.save_file(DATASET_FILE, &dataset)?;
     let mut printer = common::Printer::new();
     if devices.len() > 1 {
         tracing::info!("data-parallel on {} devices", devices.len());
@@ -163,8 +163,7 @@ fn evaluate(args: &Args, source: &Path, device: &burn::tensor::Device) -> Result
     let (model, dataset) = match common::Weights::from_arg(source) {
         common::Weights::Run(dir) => {
             let trained = mlp::run::load_trained(&dir, device)?;
-            let dataset: DatasetKind =
-                kiln::train::load_json(&dir.join(DATASET_FILE), "dataset name")?;
+            let dataset: DatasetKind = RunDir::load_file(&dir, DATASET_FILE, "dataset name")?;
             (trained.model, dataset)
         }
         common::Weights::Pretrained => {

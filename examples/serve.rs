@@ -11,8 +11,9 @@
 //! this machine it needs `KILN_REMOTE_TOKEN` (at least 16 bytes, set on both sides: an
 //! environment variable, so the token never shows in `ps`), or `--insecure`. kiln's front
 //! checks the token before anything reaches Burn's server (docs/scaling.md). WebSocket is
-//! unencrypted: the token keeps strangers out, not eavesdroppers. Ctrl+C or SIGTERM stops
-//! the server.
+//! unencrypted: the token keeps strangers out, not eavesdroppers. Browsers are refused
+//! (`--allow-origin` admits one origin), and so are requests naming another host
+//! (`--allow-host`). Ctrl+C or SIGTERM stops the server.
 
 use std::process::ExitCode;
 
@@ -46,6 +47,15 @@ struct Args {
     /// who can reach the port can then run work here.
     #[arg(long)]
     insecure: bool,
+    /// A browser origin allowed to open sessions (`https://lab.example`; repeat for more).
+    /// Without it every request carrying an `Origin` header, which browsers add to every
+    /// WebSocket upgrade, is refused, with or without a token.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A host name clients may use for this server when it listens on loopback, besides IP
+    /// addresses and `localhost` (repeat for more); other names are refused (DNS rebinding).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -69,7 +79,12 @@ fn main() -> ExitCode {
         };
         let address = format!("{}:{}", args.host, args.port);
         let count = devices.len();
-        kiln::remote::serve(devices, &address, token.as_deref(), |url| {
+        let limits = kiln::remote::FrontLimits {
+            allowed_origins: args.allow_origins.clone(),
+            allowed_hosts: args.allow_hosts.clone(),
+            ..Default::default()
+        };
+        kiln::remote::serve_with(devices, &address, token.as_deref(), limits, |url| {
             println!(
                 "serving {count} {backend} device(s) on {url} ({}); Ctrl+C stops",
                 if token.is_some() {

@@ -29,4 +29,6 @@ mod kiln {
     #[cfg(feature = "remote-server")]
     mod remote;
     mod save_reload;
+    #[cfg(feature = "remote-server")]
+    mod strangers;
 }

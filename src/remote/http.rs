@@ -66,6 +66,16 @@ impl Head {
         self.text().lines().next().unwrap_or_default().to_string()
     }
 
+    /// A request's method (`GET`), read by the front.
+    #[cfg_attr(not(feature = "remote-server"), allow(dead_code))]
+    pub(crate) fn method(&self) -> String {
+        self.first_line()
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// A request's path, without its query (read by the front, feature `remote-server`).
     #[cfg_attr(not(feature = "remote-server"), allow(dead_code))]
     pub(crate) fn path(&self) -> String {

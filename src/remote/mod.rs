@@ -162,12 +162,15 @@ fn connect_error(url: &str, e: ConnectError, token_set: bool) -> BackendError {
 #[cfg(feature = "remote-server")]
 mod front;
 mod http;
+#[cfg(feature = "remote-server")]
+mod init;
+mod peer;
 mod pipe;
 mod relay;
 
 #[cfg(feature = "remote-server")]
 pub use front::FrontLimits;
-pub use relay::{Deadlines, TIMEOUT_VAR};
+pub use relay::{Deadlines, MAX_MESSAGE_BYTES, TIMEOUT_VAR};
 #[cfg(feature = "remote-server")]
 pub use server::{LocalServer, MIN_TOKEN_BYTES, check_token, serve, serve_with};
 
@@ -225,17 +228,22 @@ mod server {
         }
     }
 
-    fn server(devices: Vec<Device>, token: Option<&str>) -> Result<RemoteServer, BackendError> {
+    /// Burn's server for `devices`, requiring `secret` (the front's, see `init.rs`).
+    fn server(devices: Vec<Device>, secret: &str) -> Result<RemoteServer, BackendError> {
         if devices.is_empty() {
             return Err(BackendError::ServerNoDevices);
         }
-        let server = RemoteServer::new(devices);
-        Ok(match token {
-            Some(t) => server.with_authorizer(
-                TokenAuthorizer::new(t).map_err(|e| BackendError::ServerToken(e.to_string()))?,
-            ),
-            None => server,
-        })
+        let authorizer =
+            TokenAuthorizer::new(secret).map_err(|e| BackendError::ServerToken(e.to_string()))?;
+        Ok(RemoteServer::new(devices).with_authorizer(authorizer))
+    }
+
+    /// A secret for Burn's inner port: 256 bits from the system's generator, in hex.
+    fn inner_secret() -> Result<String, BackendError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| BackendError::ServerStopped(format!("no random secret: {e}")))?;
+        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     fn bind(address: &str) -> Result<TcpListener, BackendError> {
@@ -260,17 +268,26 @@ mod server {
             .map_err(|e| BackendError::ServerStopped(e.to_string()))
     }
 
-    /// Burn's server on a port of 127.0.0.1 and kiln's front (see [`FrontLimits`]) on
-    /// `public`, the front running on `runtime` until `stop` turns true.
+    /// Burn's server's port on 127.0.0.1 and kiln's front (see [`FrontLimits`]) on
+    /// `public`, the front running on `runtime` until `stop` turns true and presenting
+    /// `secret` to Burn for every client it admits.
     fn start_front(
         runtime: &tokio::runtime::Runtime,
         public: TcpListener,
         token: Option<&str>,
+        secret: String,
         limits: FrontLimits,
         stop: watch::Receiver<bool>,
     ) -> Result<TcpListener, BackendError> {
         let inner = bind("127.0.0.1:0")?;
-        let front = Arc::new(Front::new(token, local_addr(&inner)?, limits, stop));
+        let front = Arc::new(Front::new(
+            token,
+            secret,
+            local_addr(&public)?,
+            local_addr(&inner)?,
+            limits,
+            stop,
+        ));
         public
             .set_nonblocking(true)
             .map_err(|e| BackendError::ServerStopped(e.to_string()))?;
@@ -317,12 +334,13 @@ mod server {
         limits: FrontLimits,
         on_listening: impl FnOnce(&str),
     ) -> Result<(), BackendError> {
-        let server = server(devices, token)?;
+        let secret = inner_secret()?;
+        let server = server(devices, &secret)?;
         let public = bind(address)?;
         let local = local_addr(&public)?;
         let runtime = runtime("kiln-front")?;
         let (stop, stopped) = watch::channel(false);
-        let inner = start_front(&runtime, public, token, limits, stopped)?;
+        let inner = start_front(&runtime, public, token, secret, limits, stopped)?;
         on_listening(&format!("ws://{local}"));
         let served = server.serve(WebSocketTransport::from_listener(inner));
         let _ = stop.send(true);
@@ -358,12 +376,13 @@ mod server {
             token: Option<&str>,
             limits: FrontLimits,
         ) -> Result<Self, BackendError> {
-            let server = server(devices, token)?;
+            let secret = inner_secret()?;
+            let server = server(devices, &secret)?;
             let public = bind("127.0.0.1:0")?;
             let url = format!("ws://{}", local_addr(&public)?);
             let runtime = runtime("kiln-local-server")?;
             let (stop, stopped) = watch::channel(false);
-            let inner = start_front(&runtime, public, token, limits, stopped)?;
+            let inner = start_front(&runtime, public, token, secret, limits, stopped)?;
             let serving = server.serve_async(WebSocketTransport::from_listener(inner));
             runtime.spawn(async move {
                 if let Err(e) = serving.await {

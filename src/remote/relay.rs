@@ -5,18 +5,27 @@
 //! does not point Burn at the server itself but at a relay on 127.0.0.1 in this process,
 //! which forwards each connection to the server and
 //!
+//! - serves only connections this process opened (on Linux, where the kernel tells: see
+//!   `peer.rs`): any other local process's connection is closed at once, never reaches the
+//!   server with the credential and never disturbs this process's own;
 //! - connects within [`Deadlines::connect`] and needs the server's answer to the WebSocket
-//!   upgrade, then its first message, within [`Deadlines::handshake`];
+//!   upgrade, then its first whole message, within [`Deadlines::handshake`];
 //! - presents the credential as an `Authorization: Bearer` header of the upgrade, which
 //!   kiln's front checks before anything reaches Burn's server (Burn's own handshake still
 //!   carries it too);
 //! - keeps one more connection to the front, `GET /kiln/heartbeat`, on which the front
-//!   writes a byte every second: silent for [`Deadlines::silence`], the server is taken for
-//!   frozen or gone, every relayed connection is closed, and Burn's next read fails — the
-//!   model's typed device error, from which `--resume` continues later.
+//!   writes a byte every second. The heartbeat is required: a server that does not answer it
+//!   with `200` within [`Deadlines::silence`] (a plain Burn server, or one that refuses it),
+//!   or falls silent on it for as long, is taken for frozen or gone, every relayed
+//!   connection is closed, and Burn's next read fails — the model's typed device error,
+//!   from which `--resume` continues later;
+//! - reads the server's WebSocket frames as they pass: a message past
+//!   [`MAX_MESSAGE_BYTES`] is refused at its header, a frame begun and then silent for
+//!   [`Deadlines::silence`] ends the session, and so does a session with no traffic either
+//!   way for [`Deadlines::idle`].
 //!
-//! A server without kiln's front (a plain Burn server) has no heartbeat route: the relay
-//! then keeps the connect and handshake deadlines only.
+//! Whatever the server says that reaches an error message is put on one line without control
+//! characters ([`kiln_core::one_line`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -28,13 +37,20 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 
 use super::http::{Head, read_head};
+use super::peer::from_this_process;
 use super::pipe::{PipeEnd, PipeLimits, pipe};
 use crate::backend::BackendError;
 
 /// The route of the front's heartbeat.
 pub(crate) const HEARTBEAT_PATH: &str = "/kiln/heartbeat";
 
-/// The environment variable that sets every [`Deadlines`] field, in seconds.
+/// The largest message a server may send a client (512 MiB; Burn's own client allows
+/// 1 GiB): a bigger one ends the connection with [`BackendError::RemoteFailed`] before it is
+/// read.
+pub const MAX_MESSAGE_BYTES: u64 = 512 << 20;
+
+/// The environment variable that sets the connect, handshake and silence [`Deadlines`], in
+/// seconds.
 pub const TIMEOUT_VAR: &str = "KILN_REMOTE_TIMEOUT";
 
 /// How long a client waits on a remote server before giving up with a typed error.
@@ -46,8 +62,11 @@ pub struct Deadlines {
     /// (default 10 s).
     pub handshake: Duration,
     /// For a sign of life from a kiln server's heartbeat during a run (default 30 s; it
-    /// beats every second).
+    /// beats every second), and for the rest of a message the server has begun.
     pub silence: Duration,
+    /// A session with no traffic either way is closed after this (default 1 h; not set by
+    /// [`TIMEOUT_VAR`]).
+    pub idle: Duration,
 }
 
 impl Default for Deadlines {
@@ -56,6 +75,7 @@ impl Default for Deadlines {
             connect: Duration::from_secs(10),
             handshake: Duration::from_secs(10),
             silence: Duration::from_secs(30),
+            idle: Duration::from_secs(3600),
         }
     }
 }
@@ -77,6 +97,7 @@ impl Deadlines {
                     connect: all,
                     handshake: all,
                     silence: all,
+                    ..Self::default()
                 })
             }
         }
@@ -94,6 +115,8 @@ pub(crate) enum Failure {
     Unreachable(String),
     /// The server answered the upgrade with something else.
     Answer(String),
+    /// The server announced a message of at least this many bytes.
+    TooLarge(u64),
 }
 
 impl Failure {
@@ -105,7 +128,17 @@ impl Failure {
             Self::Unreachable(reason) => BackendError::RemoteUnreachable { url, reason },
             Self::Answer(reason) => BackendError::RemoteFailed {
                 url,
-                reason: format!("it answered the WebSocket upgrade with '{reason}'"),
+                reason: format!(
+                    "it answered the WebSocket upgrade with '{}'",
+                    kiln_core::one_line(&reason)
+                ),
+            },
+            Self::TooLarge(len) => BackendError::RemoteFailed {
+                url,
+                reason: format!(
+                    "it sent a message of {len} bytes or more, past the limit of \
+                     {MAX_MESSAGE_BYTES} bytes"
+                ),
             },
         }
     }
@@ -287,15 +320,14 @@ fn start(url: &str, token: Option<&str>, deadlines: Deadlines) -> Result<Relay, 
     })
 }
 
-/// Reaches the front's heartbeat, tells `ready` how that went, then watches it beat.
+/// Reaches the front's heartbeat (trying again while it is refused, until
+/// [`Deadlines::silence`] has passed), tells `ready` how that went, then watches it beat.
 async fn heartbeat(target: Arc<Target>, ready: std::sync::mpsc::Sender<Result<(), Failure>>) {
-    let mut server = match target.connect().await {
-        Ok(server) => server,
-        Err(failure) => {
-            target.fail(failure.clone());
-            let _ = ready.send(Err(failure));
-            return;
-        }
+    let silence = target.deadlines.silence;
+    let began = tokio::time::Instant::now();
+    let fail = |failure: Failure| {
+        target.fail(failure.clone());
+        let _ = ready.send(Err(failure));
     };
     let request = target.authorize(
         format!(
@@ -304,26 +336,33 @@ async fn heartbeat(target: Arc<Target>, ready: std::sync::mpsc::Sender<Result<()
         )
         .as_bytes(),
     );
-    let head = match target.handshake(&mut server, &request).await {
-        Ok(head) => head,
-        Err(failure) => {
-            target.fail(failure.clone());
-            let _ = ready.send(Err(failure));
-            return;
+    let mut server = loop {
+        let mut server = match target.connect().await {
+            Ok(server) => server,
+            Err(failure) => return fail(failure),
+        };
+        let head = match target.handshake(&mut server, &request).await {
+            Ok(head) => head,
+            Err(failure) => return fail(failure),
+        };
+        if head.status() == Some(200) {
+            break server;
         }
-    };
-    if head.status() != Some(200) {
-        // Not kiln's front (a plain Burn server): no heartbeat to watch.
+        // Not kiln's front, or one refusing its heartbeat: no sign of life.
         tracing::debug!(
-            "{} has no kiln heartbeat ({}): only the connect and handshake deadlines apply",
+            "{} answered the heartbeat with '{}'",
             target.authority,
-            head.first_line()
+            kiln_core::one_line(&head.first_line())
         );
-        let _ = ready.send(Ok(()));
-        return;
-    }
+        if began.elapsed() + Duration::from_secs(1) > silence {
+            return fail(Failure::Timeout {
+                what: "sign of life (heartbeat)",
+                after: silence,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     let _ = ready.send(Ok(()));
-    let silence = target.deadlines.silence;
     let mut beat = [0u8; 64];
     let mut stopped = target.stop.subscribe();
     loop {
@@ -354,17 +393,38 @@ async fn heartbeat(target: Arc<Target>, ready: std::sync::mpsc::Sender<Result<()
     });
 }
 
-/// Relays each connection Burn's client opens, until the relay gives up.
+/// Relays each connection Burn's client opens, until the relay gives up; a connection from
+/// another process is closed at once.
 async fn accept(listener: TcpListener, target: Arc<Target>) {
     let mut stopped = target.stop.subscribe();
+    let Ok(address) = listener.local_addr() else {
+        return;
+    };
+    let mut unchecked = false;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stopped.wait_for(|stop| *stop) => return,
         };
-        if let Ok((local, _)) = accepted {
-            tokio::spawn(relay_one(local, target.clone()));
+        let Ok((local, peer)) = accepted else {
+            continue;
+        };
+        match from_this_process(peer, address) {
+            Some(true) => {}
+            Some(false) => {
+                tracing::warn!("closed a connection to the relay from another process ({peer})");
+                continue;
+            }
+            None if !unchecked => {
+                unchecked = true;
+                tracing::warn!(
+                    "this system cannot tell which process opened a loopback connection: the \
+                     relay serves any local process (docs/scaling.md)"
+                );
+            }
+            None => {}
         }
+        tokio::spawn(relay_one(local, target.clone()));
     }
 }
 
@@ -387,21 +447,45 @@ async fn relay_one(mut local: TcpStream, target: Arc<Target>) {
     if answer.status() != Some(101) {
         return target.fail(Failure::Answer(answer.first_line()));
     }
-    if local.write_all(&answer.raw).await.is_err() || local.write_all(&answer.rest).await.is_err() {
+    if local.write_all(&answer.raw).await.is_err() {
         return;
     }
     // Burn's client speaks first (its session handshake) and the server answers at once: a
-    // server that upgrades and then says nothing is caught here.
+    // server that upgrades and then says nothing (or sends part of a frame) is caught here.
+    let deadlines = target.deadlines;
     let limits = PipeLimits {
-        idle: None,
-        first_reply: answer.rest.is_empty().then_some(target.deadlines.handshake),
+        idle: Some(deadlines.idle),
+        first_reply: Some(deadlines.handshake),
+        stall: Some(deadlines.silence),
+        max_message: Some(MAX_MESSAGE_BYTES),
     };
-    if pipe(local, server, limits, target.stop.subscribe()).await == PipeEnd::NoReply {
-        target.fail(Failure::Timeout {
-            what: "first message after the WebSocket upgrade",
-            after: target.deadlines.handshake,
-        });
-    }
+    let cancel = target.stop.subscribe();
+    pipe(local, server, limits, &answer.rest, cancel, |end| {
+        let failure = match end {
+            PipeEnd::Closed | PipeEnd::Cancelled => return,
+            PipeEnd::NoReply => Failure::Timeout {
+                what: "first message after the WebSocket upgrade",
+                after: deadlines.handshake,
+            },
+            PipeEnd::Stalled => Failure::Timeout {
+                what: "end of a message it had begun",
+                after: deadlines.silence,
+            },
+            PipeEnd::Idle => Failure::Timeout {
+                what: "traffic on an idle session",
+                after: deadlines.idle,
+            },
+            PipeEnd::TooLarge(len) => Failure::TooLarge(len),
+        };
+        // Recorded before Burn's client sees its connection close, so its error is typed.
+        target.fail(failure.clone());
+        tracing::error!(
+            "the Burn server at ws://{}: {}",
+            target.authority,
+            failure.into_error(&target.authority, false)
+        );
+    })
+    .await;
 }
 
 #[cfg(test)]

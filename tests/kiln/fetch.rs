@@ -31,6 +31,9 @@ enum Reply {
     /// 200 and `bytes` bytes of a repeating pattern, announced (Content-Length) or not (the
     /// body ends when the connection closes): a mirror that sends far too much.
     Flood { bytes: usize, announce: bool },
+    /// 200 with this body's length announced, then one byte every `every` (each within any
+    /// read timeout), for 20 s at most: a mirror that never quite stalls.
+    Trickle { body: Vec<u8>, every: Duration },
 }
 
 /// A one-thread HTTP/1.1 server on 127.0.0.1 with fixed replies, one request per
@@ -152,6 +155,18 @@ fn serve(
             while result.is_ok() && sent < *bytes {
                 result = stream.write_all(&block);
                 sent += block.len();
+            }
+            result
+        }
+        Some(Reply::Trickle { body, every }) => {
+            let until = std::time::Instant::now() + Duration::from_secs(20);
+            let mut result = stream.write_all(ok(body.len()).as_bytes());
+            for byte in body {
+                if result.is_err() || std::time::Instant::now() > until {
+                    break;
+                }
+                std::thread::sleep(*every);
+                result = stream.write_all(std::slice::from_ref(byte));
             }
             result
         }
@@ -348,6 +363,48 @@ fn a_mirror_sending_far_more_than_the_file_is_cut_off_at_the_gzip_limit() {
     // The unannounced flood was read no further than the limit plus one chunk.
     assert!(most < 60_000 + (1 << 20), "{most} bytes were read");
     assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        names_in(dir.path()).is_empty(),
+        "{:?}",
+        names_in(dir.path())
+    );
+}
+
+#[test]
+fn a_mirror_trickling_bytes_is_given_up_at_the_deadline() {
+    let (gz, file) = payload(9);
+    let server = Server::start(vec![(
+        "/slow.gz",
+        Reply::Trickle {
+            body: gz,
+            every: Duration::from_millis(200),
+        },
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let began = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = server.url("/slow.gz");
+    let dest = dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        let result = fetcher()
+            .with_retries(1, Duration::from_millis(10))
+            .with_deadline(Duration::from_secs(2))
+            .fetch_file(&[url], &file, &dest, (1, 1), &mut |_| {
+                ControlFlow::Continue(())
+            });
+        let _ = tx.send(result);
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the download went on past its deadline");
+    let took = began.elapsed();
+    let attempts = download_attempts(result.unwrap_err());
+    println!("a trickling mirror: {} after {took:?}", attempts[0]);
+    assert!(
+        matches!(attempts[0].failure, FetchFailure::Deadline { received, .. } if received > 0),
+        "{attempts:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(
         names_in(dir.path()).is_empty(),
         "{:?}",

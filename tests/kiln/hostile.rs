@@ -276,6 +276,104 @@ fn a_finished_model_is_never_overwritten_and_resume_needs_a_folder() {
     assert!(!missing.exists(), "--resume created the folder");
 }
 
+/// A run folder trusts only what its run wrote: an edited `dataset.json` is refused by
+/// `--eval` and `--resume` (it used to evaluate the model on the other dataset), and so is a
+/// whole checkpoint copied in from another run.
+#[test]
+fn an_edited_dataset_file_or_a_foreign_checkpoint_is_refused() {
+    let Some((mlp, dir, run)) = mlp_setup("run files") else {
+        return;
+    };
+    let other = dir.path().join("other");
+    let data = fixtures();
+    let data = data.to_str().unwrap();
+    train_one_epoch(&mlp, run.to_str().unwrap(), data);
+    train_one_epoch(&mlp, other.to_str().unwrap(), data);
+    let dataset = run.join("dataset.json");
+    let original = std::fs::read(&dataset).unwrap();
+    std::fs::write(&dataset, b"\"fashion-mnist\"").unwrap();
+    let eval = [
+        "--backend",
+        "flex",
+        "--data-dir",
+        data,
+        "--eval",
+        run.to_str().unwrap(),
+    ];
+    let line = error_line(&run_within(&mlp, &eval, Duration::from_secs(120)));
+    assert!(
+        line.contains("checksum") && line.contains("dataset.json"),
+        "{line}"
+    );
+    let resume = [mlp_args(run.to_str().unwrap(), data, "2"), vec!["--resume"]].concat();
+    let line = error_line(&run_within(&mlp, &resume, Duration::from_secs(120)));
+    assert!(
+        line.contains("checksum") && line.contains("dataset.json"),
+        "{line}"
+    );
+    std::fs::write(&dataset, &original).unwrap();
+    // The other run's whole checkpoint, manifest and all, in place of this one's.
+    let checkpoint = run.join(kiln::train::CHECKPOINT_DIR);
+    std::fs::remove_dir_all(&checkpoint).unwrap();
+    std::fs::create_dir(&checkpoint).unwrap();
+    for entry in std::fs::read_dir(other.join(kiln::train::CHECKPOINT_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), checkpoint.join(entry.file_name())).unwrap();
+    }
+    let line = error_line(&run_within(&mlp, &resume, Duration::from_secs(120)));
+    assert!(line.contains("belongs to another run"), "{line}");
+    // Restored, the run evaluates and resumes again.
+    assert!(
+        run_within(&mlp, &eval, Duration::from_secs(120))
+            .status
+            .success()
+    );
+}
+
+/// kiln's download cache is verified on every use: a raw file planted beside the verified
+/// `.gz` (every label zeroed, which made `--eval pretrained` report 9.81%) is not read.
+#[test]
+fn a_poisoned_file_in_the_download_cache_is_never_read() {
+    use std::io::Read;
+    let Some(full) = super::common::full_dir(kiln::data::DatasetKind::Mnist, "poisoned cache")
+    else {
+        return;
+    };
+    let Some(mlp) = example("mlp") else {
+        return skip("mlp");
+    };
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("kiln/data/mnist");
+    std::fs::create_dir_all(&cache).unwrap();
+    for file in kiln::data::DatasetKind::Mnist.files() {
+        let name = format!("{}.gz", file.name);
+        let from = [full.join(&name), full.join(file.name)]
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap();
+        std::fs::copy(&from, cache.join(&name)).unwrap();
+    }
+    let mut labels = Vec::new();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(cache.join("t10k-labels-idx1-ubyte.gz")).unwrap(),
+    )
+    .read_to_end(&mut labels)
+    .unwrap();
+    labels[8..].fill(0);
+    std::fs::write(cache.join("t10k-labels-idx1-ubyte"), &labels).unwrap();
+    let out = Command::new(&mlp)
+        .args(["--backend", "flex", "--eval", "pretrained"])
+        .env_remove("KILN_DATA_DIR")
+        .env("XDG_CACHE_HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}{stderr}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("test accuracy: 98.64%"), "{stdout}");
+}
+
 /// A DQN checkpoint whose buffer was edited by someone who also rewrote the manifest: the
 /// buffer's own checks still refuse it.
 #[test]
@@ -439,6 +537,7 @@ mod remote {
             connect: Duration::from_secs(5),
             handshake: Duration::from_secs(5),
             silence: Duration::from_secs(5),
+            ..Deadlines::default()
         }
     }
 
@@ -667,11 +766,8 @@ mod remote {
             |mut client, upstream| {
                 let request = head(&mut client);
                 if request.starts_with(b"GET /kiln/heartbeat") {
-                    // No heartbeat here (a plain Burn server's answer): only the session's
-                    // silence can give it away.
-                    let _ =
-                        client.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-                    return;
+                    // The real server's heartbeat: only the session's silence gives it away.
+                    return super::super::strangers::forward(client, &request, upstream);
                 }
                 let mut server = TcpStream::connect(upstream).unwrap();
                 server.write_all(&request).unwrap();

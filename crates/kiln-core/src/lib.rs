@@ -345,10 +345,15 @@ macro_rules! named_enum {
     };
 }
 
-/// Writes `bytes` to `path` atomically: into a temporary file beside it (`.NAME.tmp-PID`),
-/// flushed to disk, then renamed over `path`; on failure the temporary file is removed and
-/// `path` is left as it was. Creates the parent folder if needed. The one atomic write of
-/// every kiln crate (kiln-train, kiln-cluster, kiln-plot and kiln-data call it).
+/// Writes `bytes` to `path` atomically: into a new temporary file beside it
+/// (`.NAME.tmp-PID-RANDOM`), flushed to disk, then renamed over `path`; on failure the
+/// temporary file is removed and `path` is left as it was. Creates the parent folder if
+/// needed. The one atomic write of every kiln crate (kiln-train, kiln-cluster, kiln-plot and
+/// kiln-data call it).
+///
+/// The temporary file is created exclusively (`O_CREAT | O_EXCL`): a file or symbolic link
+/// planted under its name is never opened or followed (another name is drawn instead), so
+/// nothing outside the folder can be written through it.
 ///
 /// # Errors
 /// The first I/O error.
@@ -361,11 +366,11 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let (tmp, mut f) = create_new_beside(path, &name)?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -374,12 +379,69 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     result
 }
 
+/// A new file `.NAME.tmp-PID-RANDOM` beside `path`, created exclusively; a name already
+/// taken (by a planted file or link) is passed over for another.
+fn create_new_beside(
+    path: &std::path::Path,
+    name: &str,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    let mut last = None;
+    for attempt in 0u64..16 {
+        let tmp = path.with_file_name(format!(
+            ".{name}.tmp-{}-{:016x}",
+            std::process::id(),
+            random_u64(attempt)
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// A random 128-bit identifier in hex (from std's per-process random seed and the clock):
+/// unique enough to tell one run from another, not a secret.
+pub fn random_id() -> String {
+    format!("{:016x}{:016x}", random_u64(1), random_u64(2))
+}
+
+/// 64 unpredictable bits: std's `RandomState` (keys drawn from the system's randomness once
+/// per process, then stepped for each new state) hashing `salt` and the clock.
+fn random_u64(salt: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(salt);
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
 /// A message on one line: every run of whitespace, newlines included, becomes one space
-/// (Burn's device errors span several lines; kiln's errors are one line each).
+/// (Burn's device errors span several lines; kiln's errors are one line each), and every
+/// other control character (a terminal's escape sequences among them: text from a server
+/// or a file can hold them) becomes `?`.
+///
+/// ```
+/// assert_eq!(kiln_core::one_line(&"a\n  b\x1b[2Jc"), "a b?[2Jc");
+/// ```
 pub fn one_line(message: &dyn std::fmt::Display) -> String {
     message
         .to_string()
         .split_whitespace()
+        .map(|word| {
+            word.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -411,6 +473,24 @@ pub fn silent(_: &Progress) -> ControlFlow<()> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_never_follows_a_planted_temporary_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let target = dir.path().join("config.json");
+        // A link under the temporary name kiln used to write through (.NAME.tmp-PID).
+        let planted = dir
+            .path()
+            .join(format!(".config.json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        super::write_atomic(&target, b"{}").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&target).unwrap(), b"{}");
+        assert_ne!(super::random_id(), super::random_id());
+    }
+
     use super::*;
 
     #[test]

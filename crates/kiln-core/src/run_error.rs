@@ -38,14 +38,17 @@ pub enum RunError {
         /// What differs.
         reason: String,
     },
-    /// A folder that should hold a manifest (a checkpoint, a finished run) holds none.
+    /// A folder that should hold a manifest (`manifest.json` of a checkpoint or a finished
+    /// run, `run.json` of a run) holds none.
     #[error(
-        "{} has no manifest.json: it is not a complete checkpoint or finished run written by this version of kiln",
+        "{} has no {file}: it is not a complete checkpoint or run written by this version of kiln",
         dir.display()
     )]
     NoManifest {
         /// The folder.
         dir: PathBuf,
+        /// The manifest looked for.
+        file: String,
     },
     /// A weights file is corrupt or does not fit the model.
     #[error("{path} does not hold weights for this model: {reason}")]
@@ -86,6 +89,14 @@ pub enum RunError {
         .0.display()
     )]
     Locked(PathBuf),
+    /// The checkpoint was written by another run (its run id differs from the folder's
+    /// `run.json`, or it has none): a checkpoint copied in from elsewhere.
+    #[error(
+        "{} belongs to another run (its run id is not this folder's run.json's): resume the run \
+         it came from, or copy a whole run folder, never a checkpoint alone",
+        .0.display()
+    )]
+    ForeignCheckpoint(PathBuf),
     /// Resuming was asked for but the folder holds no complete checkpoint.
     #[error("{} holds no complete checkpoint to resume from", .0.display())]
     NoCheckpoint(PathBuf),

@@ -83,8 +83,19 @@ impl ImageDataset {
         labels: &Path,
         num_classes: usize,
     ) -> Result<Self, DataError> {
-        let img = idx::read_images(images)?;
-        let lab = idx::read_labels(labels)?;
+        Self::from_idx(
+            idx::read_images(images)?,
+            idx::read_labels(labels)?,
+            num_classes,
+        )
+    }
+
+    /// Images and labels read from IDX files, checked to agree.
+    pub(crate) fn from_idx(
+        img: idx::IdxImages,
+        lab: Vec<u8>,
+        num_classes: usize,
+    ) -> Result<Self, DataError> {
         if img.count != lab.len() {
             return Err(DataError::CountMismatch {
                 images: img.count,

@@ -167,6 +167,14 @@ pub enum FetchFailure {
         /// What the server announced, or what had arrived when it was cut off.
         received: u64,
     },
+    /// The whole file did not arrive within the download's deadline
+    /// ([`Fetcher::with_deadline`]), however steadily its bytes came.
+    Deadline {
+        /// The deadline.
+        after: Duration,
+        /// Bytes received by then.
+        received: u64,
+    },
     /// The decompressed file is not the one recorded here.
     Checksum {
         /// The SHA-256 recorded in kiln.
@@ -186,7 +194,8 @@ impl FetchFailure {
             FetchFailure::Status(code) => *code >= 500 || *code == 429 || *code == 408,
             FetchFailure::NotGzip(_)
             | FetchFailure::Checksum { .. }
-            | FetchFailure::TooLarge { .. } => false,
+            | FetchFailure::TooLarge { .. }
+            | FetchFailure::Deadline { .. } => false,
         }
     }
 }
@@ -208,6 +217,12 @@ impl fmt::Display for FetchFailure {
                 received, reason, ..
             } => write!(f, "connection dropped after {received} bytes ({reason})"),
             FetchFailure::NotGzip(reason) => write!(f, "not a whole gzip file ({reason})"),
+            FetchFailure::Deadline { after, received } => write!(
+                f,
+                "too slow: {received} bytes in {:.0} s, and the whole file must arrive within \
+                 that",
+                after.as_secs_f64()
+            ),
             FetchFailure::TooLarge { limit, received } => write!(
                 f,
                 "the mirror sent {received} bytes or more; a gzip of this file is at most \
@@ -256,6 +271,7 @@ pub struct Fetcher {
     retry_delay: Duration,
     connect_timeout: Duration,
     read_timeout: Duration,
+    deadline: Duration,
 }
 
 impl Default for Fetcher {
@@ -266,7 +282,8 @@ impl Default for Fetcher {
 
 impl Fetcher {
     /// A fetcher with the built-in mirrors, `KILN_DATA_MIRROR` before them when set, three
-    /// tries per mirror 0.5 s then 1 s apart, a 15 s connect and a 30 s read timeout.
+    /// tries per mirror 0.5 s then 1 s apart, a 15 s connect and a 30 s read timeout, and
+    /// 10 minutes for each try at a whole file (26 MB at 45 kB/s).
     pub fn new() -> Self {
         let extra_mirrors = std::env::var(MIRROR_ENV)
             .ok()
@@ -280,6 +297,7 @@ impl Fetcher {
             retry_delay: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(600),
         }
     }
 
@@ -311,6 +329,14 @@ impl Fetcher {
         self
     }
 
+    /// The longest one try at a whole file may take, from the request to the last byte: a
+    /// mirror that sends a byte now and then, each within the read timeout, is given up at
+    /// this deadline and the next mirror tried.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     /// The URLs `file` of `kind` is tried at, in order.
     pub fn urls(&self, kind: DatasetKind, file: &RemoteFile) -> Vec<String> {
         let extra = self
@@ -326,8 +352,10 @@ impl Fetcher {
         extra.chain(builtin).collect()
     }
 
-    /// Makes sure `dir/<kind>/` holds the dataset's four files, downloading those it lacks
-    /// (a file already there, raw or gzipped, is kept as it is). Returns `dir/<kind>`.
+    /// Makes sure `dir/<kind>/` holds the dataset's four files, downloading those it lacks.
+    /// A file already there (`NAME.gz`, or a raw `NAME` where there is no `.gz`) is kept when
+    /// it is exactly the recorded file, and downloaded again when it is not. Returns
+    /// `dir/<kind>`.
     ///
     /// `on_progress` gets [`Unit::Byte`] reports; breaking stops the download with
     /// [`DataError::Cancelled`] (files already verified stay).
@@ -345,7 +373,7 @@ impl Fetcher {
         let dest = dir.join(kind.name());
         let files = kind.files();
         for (index, file) in files.iter().enumerate() {
-            if dest.join(file.name).is_file() || dest.join(format!("{}.gz", file.name)).is_file() {
+            if is_recorded(&dest, file) {
                 continue;
             }
             let urls = self.urls(kind, file);
@@ -401,10 +429,22 @@ impl Fetcher {
             let mut tries = 0;
             let failure = loop {
                 tries += 1;
-                let got =
-                    runtime.block_on(get(&client, url, gzip_limit(file), &mut |done, total| {
+                let received = std::cell::Cell::new(0u64);
+                let got = runtime.block_on(async {
+                    let limit = gzip_limit(file);
+                    let mut on_bytes = |done, total| {
+                        received.set(done as u64);
                         on_progress(&progress(done, total, at, false))
-                    }));
+                    };
+                    let get = get(&client, url, limit, &mut on_bytes);
+                    match tokio::time::timeout(self.deadline, get).await {
+                        Ok(got) => got,
+                        Err(_) => Err(Get::Failed(FetchFailure::Deadline {
+                            after: self.deadline,
+                            received: received.get(),
+                        })),
+                    }
+                });
                 let failure = match got {
                     Ok(body) => match verify(&body, file) {
                         Ok(()) => {
@@ -518,6 +558,28 @@ async fn get(
     }
 }
 
+/// Whether `dest` holds `file` as the cache reads it (`NAME.gz`, else a raw `NAME`), exactly
+/// as recorded.
+fn is_recorded(dest: &Path, file: &RemoteFile) -> bool {
+    let gz = dest.join(format!("{}.gz", file.name));
+    let raw = dest.join(file.name);
+    let path = if gz.is_file() { gz } else { raw };
+    let Ok(on_disk) = std::fs::metadata(&path) else {
+        return false;
+    };
+    if on_disk.len() > gzip_limit(file) {
+        return false;
+    }
+    let Ok(bytes) = std::fs::read(&path) else {
+        return false;
+    };
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        verify(&bytes, file).is_ok()
+    } else {
+        bytes.len() as u64 == file.size && hex(&Sha256::digest(&bytes)) == file.sha256
+    }
+}
+
 /// Decompresses `gz` and checks its length and SHA-256 against `file`.
 fn verify(gz: &[u8], file: &RemoteFile) -> Result<(), FetchFailure> {
     let mut decoder = flate2::read::GzDecoder::new(gz);
@@ -549,7 +611,7 @@ fn verify(gz: &[u8], file: &RemoteFile) -> Result<(), FetchFailure> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

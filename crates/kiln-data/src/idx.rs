@@ -7,6 +7,8 @@
 //! recognises gzip by its own magic bytes, not by the file name.
 
 use std::io::Read;
+
+use sha2::Digest;
 use std::path::Path;
 
 use flate2::read::GzDecoder;
@@ -33,59 +35,166 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-/// Reads an IDX image file (raw or gzipped) and validates its header and length.
+/// What a reader accepts of one file: at most `max_bytes` (header included, after
+/// decompression) and, when `sha256` is given, exactly the file with that SHA-256.
+///
+/// The size is checked against the file's own header before anything is inflated, so a
+/// small gzip that declares gigabytes is refused after its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileCheck<'a> {
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// The SHA-256 (lower-case hex) of the whole decompressed file, when it is known.
+    pub sha256: Option<&'a str>,
+}
+
+impl FileCheck<'static> {
+    /// Any well-formed file up to 1 GiB: what [`read_images`] and [`read_labels`] accept.
+    pub const ANY: Self = Self {
+        max_bytes: 1 << 30,
+        sha256: None,
+    };
+
+    /// No larger than the recorded `file` (a folder the user gave: the fixture's subsets
+    /// pass).
+    pub fn bounded(file: &crate::RemoteFile) -> Self {
+        Self {
+            max_bytes: file.size,
+            sha256: None,
+        }
+    }
+
+    /// Exactly the recorded `file` (kiln's download cache).
+    pub fn verified(file: &crate::RemoteFile) -> Self {
+        Self {
+            max_bytes: file.size,
+            sha256: Some(file.sha256),
+        }
+    }
+}
+
+/// Reads an IDX image file (raw or gzipped) of up to 1 GiB and validates its header and
+/// length.
 pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
-    let bytes = read_maybe_gzipped(path, 3)?;
-    let (dims, data) = parse(path, &bytes, IMAGES_MAGIC, "images: u8, 3 dimensions")?;
+    read_images_checked(path, FileCheck::ANY)
+}
+
+/// [`read_images`] accepting what `check` says.
+pub fn read_images_checked(path: &Path, check: FileCheck<'_>) -> Result<IdxImages, DataError> {
+    let (dims, pixels) = read_checked(path, IMAGES_MAGIC, "images: u8, 3 dimensions", check)?;
     Ok(IdxImages {
         count: dims[0],
         rows: dims[1],
         cols: dims[2],
-        pixels: data.to_vec(),
+        pixels,
     })
 }
 
-/// Reads an IDX label file (raw or gzipped) and validates its header and length.
+/// Reads an IDX label file (raw or gzipped) of up to 1 GiB and validates its header and
+/// length.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
-    let bytes = read_maybe_gzipped(path, 1)?;
-    let (_, data) = parse(path, &bytes, LABELS_MAGIC, "labels: u8, 1 dimension")?;
-    Ok(data.to_vec())
+    read_labels_checked(path, FileCheck::ANY)
 }
 
-fn read_maybe_gzipped(path: &Path, ndim: usize) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
+/// [`read_labels`] accepting what `check` says.
+pub fn read_labels_checked(path: &Path, check: FileCheck<'_>) -> Result<Vec<u8>, DataError> {
+    read_checked(path, LABELS_MAGIC, "labels: u8, 1 dimension", check).map(|(_, data)| data)
+}
+
+/// The validated dimensions and data of the IDX file at `path`.
+fn read_checked(
+    path: &Path,
+    expected: u32,
+    what: &'static str,
+    check: FileCheck<'_>,
+) -> Result<(Vec<usize>, Vec<u8>), DataError> {
+    let ndim = (expected & 0xff) as usize;
+    let mut bytes = read_bounded(path, ndim, check.max_bytes)?;
+    if let Some(sha256) = check.sha256 {
+        let actual = crate::fetch::hex(&sha2::Sha256::digest(&bytes));
+        if actual != sha256 {
+            return Err(DataError::Checksum {
+                path: path.to_path_buf(),
+                expected: sha256.to_string(),
+                actual,
+            });
+        }
     }
-    let gzip_error = |source| DataError::Gzip {
+    let (dims, _) = parse(path, &bytes, expected, what)?;
+    // The data without a copy: the header's bytes are dropped in place.
+    bytes.drain(..4 + 4 * ndim);
+    Ok((dims, bytes))
+}
+
+/// The length an IDX header of `ndim` dimensions declares, header included (`None` when the
+/// product overflows).
+fn declared_len(header: &[u8]) -> Option<u64> {
+    header[4..]
+        .chunks_exact(4)
+        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+        .try_fold(1u64, u64::checked_mul)?
+        .checked_add(header.len() as u64)
+}
+
+/// The file's bytes, decompressed when it is gzip (recognised by its magic bytes), read no
+/// further than one byte past what its header declares, and refused without reading on when
+/// that is more than `max_bytes`.
+fn read_bounded(path: &Path, ndim: usize, max_bytes: u64) -> Result<Vec<u8>, DataError> {
+    let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
     };
-    // Inflated no further than the header says the file is (one byte more shows it is
-    // longer): a small gzip that inflates to gigabytes stops there.
-    let mut decoder = GzDecoder::new(raw.as_slice());
+    let oversized = || DataError::Oversized {
+        path: path.to_path_buf(),
+        limit: max_bytes,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let on_disk = file.metadata().map_err(io)?.len();
+    let mut reader = std::io::BufReader::new(file);
+    let gzip = {
+        use std::io::BufRead;
+        reader.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC)
+    };
+    // A gzip is at most a little larger than what it holds (stored blocks).
+    if on_disk > max_bytes.saturating_add(max_bytes / 8192 + 4096) {
+        return Err(oversized());
+    }
+    let mut source: Box<dyn Read> = if gzip {
+        Box::new(GzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    let read_error = |source| {
+        if gzip {
+            DataError::Gzip {
+                path: path.to_path_buf(),
+                source,
+            }
+        } else {
+            io(source)
+        }
+    };
     let header = 4 + 4 * ndim;
-    let mut out = Vec::new();
-    (&mut decoder)
+    let mut out = Vec::with_capacity(header);
+    (&mut source)
         .take(header as u64)
         .read_to_end(&mut out)
-        .map_err(gzip_error)?;
+        .map_err(read_error)?;
     if out.len() < header {
         return Ok(out); // parse reports the short header
     }
-    let data_len = out[4..header]
-        .chunks_exact(4)
-        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
-        .try_fold(1u64, u64::checked_mul);
-    if let Some(len) = data_len.filter(|&len| usize::try_from(len).is_ok()) {
-        decoder
-            .take(len.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(gzip_error)?;
+    // Dimensions that overflow: parse says so. Past the limit: refused before inflating.
+    let Some(len) = declared_len(&out) else {
+        return Ok(out);
+    };
+    if len > max_bytes {
+        return Err(oversized());
     }
+    out.reserve_exact((len as usize + 1).saturating_sub(header));
+    source
+        .take(len + 1 - header as u64)
+        .read_to_end(&mut out)
+        .map_err(read_error)?;
     Ok(out)
 }
 
@@ -300,13 +409,60 @@ mod tests {
         let gz = enc.finish().unwrap();
         assert!(gz.len() < 1 << 20, "{}", gz.len());
         let path = write(&dir, "bomb.gz", &gz);
-        let out = read_maybe_gzipped(&path, 1).unwrap();
+        let out = read_bounded(&path, 1, 1 << 30).unwrap();
         assert_eq!(out.len(), 8 + 10 + 1, "inflated past the declared length");
         let err = read_labels(&path).unwrap_err();
         assert!(
             matches!(err, DataError::TooLong { expected: 10, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_header_declaring_more_than_the_limit_is_refused_before_inflating() {
+        // 4 GiB of zeros declared (and 64 MiB present), against a 1 MiB limit.
+        let dir = tempfile::tempdir().unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&idx(IMAGES_MAGIC, &[1 << 16, 256, 256], &[]))
+            .unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let path = write(&dir, "bomb.gz", &enc.finish().unwrap());
+        let check = FileCheck {
+            max_bytes: 1 << 20,
+            sha256: None,
+        };
+        let err = read_images_checked(&path, check).unwrap_err();
+        assert!(
+            matches!(err, DataError::Oversized { limit, .. } if limit == 1 << 20),
+            "{err}"
+        );
+        // A raw file past the limit is refused by its size on disk.
+        let raw = write(&dir, "raw", &vec![0u8; (1 << 20) + 8192]);
+        let err = read_labels_checked(&raw, check).unwrap_err();
+        assert!(matches!(err, DataError::Oversized { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_verified_read_refuses_any_other_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = idx(LABELS_MAGIC, &[3], &[7, 2, 1]);
+        let sha = crate::fetch::hex(&sha2::Sha256::digest(&good));
+        let check = FileCheck {
+            max_bytes: good.len() as u64,
+            sha256: Some(&sha),
+        };
+        for bytes in [good.clone(), gzip(&good)] {
+            let p = write(&dir, "l", &bytes);
+            assert_eq!(read_labels_checked(&p, check).unwrap(), vec![7, 2, 1]);
+        }
+        // Every label zeroed: as well formed as the original, and refused.
+        let poisoned = idx(LABELS_MAGIC, &[3], &[0, 0, 0]);
+        let err = read_labels_checked(&write(&dir, "p", &poisoned), check).unwrap_err();
+        assert!(matches!(err, DataError::Checksum { .. }), "{err}");
+        assert!(err.to_string().contains("SHA-256"), "{err}");
     }
 
     #[test]

@@ -107,6 +107,29 @@ pub enum DataError {
         /// Data bytes present.
         found: usize,
     },
+    /// The file is larger than any file of its kind (its size on disk, or the length its
+    /// header declares): refused before it is read or inflated.
+    #[error("{path} is larger than the {limit} bytes a file of its kind has: not read")]
+    Oversized {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes accepted.
+        limit: u64,
+    },
+    /// A file of kiln's download cache is not the file recorded in kiln (changed since it was
+    /// downloaded and verified).
+    #[error(
+        "{path} has SHA-256 {actual}, not the recorded {expected}: it was changed after it was \
+         downloaded; delete it and kiln downloads it again"
+    )]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The SHA-256 recorded in kiln.
+        expected: String,
+        /// The SHA-256 of the file found.
+        actual: String,
+    },
     // Datasets: pairing files, finding and downloading them.
     /// The image and label counts disagree.
     #[error("the image file holds {images} images but the label file {labels} labels")]

@@ -10,11 +10,20 @@
 //!    progress line on standard error.
 //!
 //! When none of these works, the error says what to do in one line.
+//!
+//! What is read is checked as it is read. A file of the cache is read in the form the
+//! download wrote (`NAME.gz`; a raw `NAME` only where there is no `.gz`) and must be exactly
+//! the recorded file, length and SHA-256, every time it is used: a file changed after its
+//! download is a [`DataError::Checksum`], never a silently different dataset. A folder the
+//! user gives is the user's data (kiln's own test fixtures are subsets): its files are read
+//! raw first, and checked to be well formed and no larger than the recorded file of their
+//! kind, which is checked against each file's header before anything is inflated.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::fetch::{Fetcher, cache_dir, stderr_progress};
+use crate::idx::{self, FileCheck};
 use crate::{DataError, ImageDataset, Normalization};
 
 /// The environment variable naming a folder with the IDX files.
@@ -136,15 +145,29 @@ pub fn load(
     split: Split,
     data_dir: Option<&Path>,
 ) -> Result<ImageDataset, DataError> {
-    match find(kind, split, data_dir) {
-        Ok(found) => read_pair(kind, found),
-        Err(DataError::NotFound { .. }) if explicit_dir(data_dir).is_none() => {
-            let cache = cache_dir().ok_or(DataError::NoCacheDir)?;
-            let dir = Fetcher::new().fetch(kind, &cache, stderr_progress(kind))?;
-            load_from_dir(kind, split, &dir)
-        }
-        Err(e) => Err(e),
+    if let Some(dir) = explicit_dir(data_dir) {
+        return load_from_dir(kind, split, &dir);
     }
+    let cache = cache_dir().ok_or(DataError::NoCacheDir)?;
+    let dir = cache.join(kind.name());
+    if let Some(found) = find_pair(&dir, split, Origin::Cache) {
+        match read_pair(kind, split, found, Origin::Cache) {
+            // Changed since its download: downloaded again below.
+            Err(DataError::Checksum { path, .. }) => {
+                eprintln!(
+                    "{}: not the file kiln downloaded; downloading it again",
+                    path.display()
+                );
+            }
+            read => return read,
+        }
+    }
+    Fetcher::new().fetch(kind, &cache, stderr_progress(kind))?;
+    let found = find_pair(&dir, split, Origin::Cache).ok_or_else(|| DataError::NotFound {
+        kind,
+        searched: vec![dir.clone()],
+    })?;
+    read_pair(kind, split, found, Origin::Cache)
 }
 
 /// Where [`load`] would read `split` of `kind` from, without downloading: the image and
@@ -158,16 +181,19 @@ pub fn find(
     split: Split,
     data_dir: Option<&Path>,
 ) -> Result<(PathBuf, PathBuf), DataError> {
-    let candidates = match explicit_dir(data_dir) {
-        Some(dir) => vec![dir.join(kind.name()), dir],
-        None => cache_dir()
-            .map(|c| c.join(kind.name()))
-            .into_iter()
-            .collect(),
+    let (candidates, origin) = match explicit_dir(data_dir) {
+        Some(dir) => (vec![dir.join(kind.name()), dir], Origin::Given),
+        None => (
+            cache_dir()
+                .map(|c| c.join(kind.name()))
+                .into_iter()
+                .collect(),
+            Origin::Cache,
+        ),
     };
     candidates
         .iter()
-        .find_map(|dir| find_pair(dir, split))
+        .find_map(|dir| find_pair(dir, split, origin))
         .ok_or(DataError::NotFound {
             kind,
             searched: candidates,
@@ -191,8 +217,8 @@ pub fn load_from_dir(
 ) -> Result<ImageDataset, DataError> {
     let candidates = [dir.join(kind.name()), dir.to_path_buf()];
     for candidate in &candidates {
-        if let Some(found) = find_pair(candidate, split) {
-            return read_pair(kind, found);
+        if let Some(found) = find_pair(candidate, split, Origin::Given) {
+            return read_pair(kind, split, found, Origin::Given);
         }
     }
     Err(DataError::NotFound {
@@ -201,20 +227,46 @@ pub fn load_from_dir(
     })
 }
 
-fn read_pair(
-    kind: DatasetKind,
-    (images, labels): (PathBuf, PathBuf),
-) -> Result<ImageDataset, DataError> {
-    ImageDataset::from_idx_files(&images, &labels, kind.num_classes())
+/// Where files come from, which says how they are checked (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A folder the user gave: well formed, no larger than the recorded file.
+    Given,
+    /// kiln's download cache: exactly the recorded file.
+    Cache,
 }
 
-/// Both files of `split` in `dir`, each raw or gzipped (raw preferred).
-fn find_pair(dir: &Path, split: Split) -> Option<(PathBuf, PathBuf)> {
+fn read_pair(
+    kind: DatasetKind,
+    split: Split,
+    (images, labels): (PathBuf, PathBuf),
+    origin: Origin,
+) -> Result<ImageDataset, DataError> {
+    let files = kind.files();
+    let (image_file, label_file) = match split {
+        Split::Train => (&files[0], &files[1]),
+        Split::Test => (&files[2], &files[3]),
+    };
+    let check = |file| match origin {
+        Origin::Given => FileCheck::bounded(file),
+        Origin::Cache => FileCheck::verified(file),
+    };
+    let img = idx::read_images_checked(&images, check(image_file))?;
+    let lab = idx::read_labels_checked(&labels, check(label_file))?;
+    ImageDataset::from_idx(img, lab, kind.num_classes())
+}
+
+/// Both files of `split` in `dir`, each raw or gzipped: raw first in a folder the user gave,
+/// `.gz` first in the cache (the download writes `.gz`; a raw file beside it is not used).
+fn find_pair(dir: &Path, split: Split, origin: Origin) -> Option<(PathBuf, PathBuf)> {
     let (images, labels) = split.file_names();
     let find = |name: &str| {
-        [dir.join(name), dir.join(format!("{name}.gz"))]
-            .into_iter()
-            .find(|p| p.is_file())
+        let (raw, gz) = (dir.join(name), dir.join(format!("{name}.gz")));
+        let order = match origin {
+            Origin::Given => [raw, gz],
+            Origin::Cache => [gz, raw],
+        };
+        order.into_iter().find(|p| p.is_file())
     };
     Some((find(&images)?, find(&labels)?))
 }

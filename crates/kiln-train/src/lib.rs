@@ -44,7 +44,7 @@ pub use checkpoint::{Checkpoint, Parts};
 pub use kiln_core::RunError;
 
 pub use manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
-pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RunDir, RunMode};
+pub use run_dir::{CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE, RUN_FILE, RunDir, RunMode};
 
 use std::path::Path;
 
@@ -219,14 +219,19 @@ mod tests {
     }
 
     #[test]
-    fn failed_write_keeps_the_old_file() {
+    fn failed_write_keeps_what_was_there_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
+        // A folder (not empty) under the name: the final rename fails.
         let p = dir.path().join("a");
-        write_atomic(&p, b"old").unwrap();
-        // A folder where the temporary file should go makes the write fail.
-        std::fs::create_dir(dir.path().join(format!(".a.tmp-{}", std::process::id()))).unwrap();
+        std::fs::create_dir(&p).unwrap();
+        std::fs::write(p.join("inside"), b"old").unwrap();
         assert!(write_atomic(&p, b"new").is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read(p.join("inside")).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a")]);
     }
 
     #[test]

@@ -17,13 +17,18 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// The largest manifest read (a few hundred bytes per file): a bigger one is damaged.
 const MANIFEST_MAX_BYTES: u64 = 1 << 20;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Manifest {
-    files: BTreeMap<String, FileDigest>,
+/// A listing of files with their digests: `manifest.json`, and `run.json` (which also
+/// names its run).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    /// The run's identifier (`run.json` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) run: Option<String>,
+    pub(crate) files: BTreeMap<String, FileDigest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct FileDigest {
+pub(crate) struct FileDigest {
     len: u64,
     sha256: String,
 }
@@ -56,11 +61,21 @@ fn digest(path: &Path) -> Result<FileDigest, RunError> {
 /// # Errors
 /// [`RunError::Io`] if a file cannot be read or the manifest written.
 pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), RunError> {
+    write_listing(dir, MANIFEST_FILE, names, None)
+}
+
+/// Writes the listing `dir/file` of `names` (files in `dir`), naming `run` when given.
+pub(crate) fn write_listing(
+    dir: &Path,
+    file: &str,
+    names: &[&str],
+    run: Option<String>,
+) -> Result<(), RunError> {
     let mut files = BTreeMap::new();
     for name in names {
         files.insert((*name).to_string(), digest(&dir.join(name))?);
     }
-    save_json(&dir.join(MANIFEST_FILE), &Manifest { files })
+    save_json(&dir.join(file), &Manifest { run, files })
 }
 
 /// Checks every file `dir/manifest.json` lists (length, then SHA-256) and that each of
@@ -71,28 +86,49 @@ pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), RunError> {
 /// first file that is missing, unlisted or differs; [`RunError::Json`] for a manifest
 /// that does not parse.
 pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, RunError> {
-    let path = dir.join(MANIFEST_FILE);
-    let manifest = match std::fs::metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(RunError::NoManifest {
-                dir: dir.to_path_buf(),
-            });
-        }
-        Err(e) => return Err(io_err("read", &path)(e)),
-        Ok(meta) if meta.len() > MANIFEST_MAX_BYTES => {
-            return Err(checksum(
-                path,
-                format!("{} bytes, more than any manifest kiln writes", meta.len()),
-            ));
-        }
-        Ok(_) => crate::load_json::<Manifest>(&path, "manifest")?,
-    };
+    verify_listing(dir, MANIFEST_FILE, required).map(|m| m.files.into_keys().collect())
+}
+
+/// Reads the listing `dir/file` (a symbolic link, or one larger than any kiln writes, is
+/// refused).
+///
+/// # Errors
+/// As [`verify_manifest`].
+pub(crate) fn read_listing(dir: &Path, file: &str) -> Result<Manifest, RunError> {
+    let path = dir.join(file);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(RunError::NoManifest {
+            dir: dir.to_path_buf(),
+            file: file.to_string(),
+        }),
+        Err(e) => Err(io_err("read", &path)(e)),
+        Ok(meta) if !meta.is_file() => Err(checksum(
+            path,
+            "not a plain file (a symbolic link?): kiln never writes one".into(),
+        )),
+        Ok(meta) if meta.len() > MANIFEST_MAX_BYTES => Err(checksum(
+            path,
+            format!("{} bytes, more than any manifest kiln writes", meta.len()),
+        )),
+        Ok(_) => crate::load_json::<Manifest>(&path, "manifest"),
+    }
+}
+
+/// Checks every file the listing `dir/file` lists (length, then SHA-256; a symbolic link is
+/// refused) and that each of `required` is listed; returns the listing.
+///
+/// # Errors
+/// As [`verify_manifest`].
+pub(crate) fn verify_listing(
+    dir: &Path,
+    listing: &str,
+    required: &[&str],
+) -> Result<Manifest, RunError> {
+    let path = dir.join(listing);
+    let manifest = read_listing(dir, listing)?;
     for name in required {
         if !manifest.files.contains_key(*name) {
-            return Err(checksum(
-                dir.join(name),
-                "not listed in manifest.json".into(),
-            ));
+            return Err(checksum(dir.join(name), format!("not listed in {listing}")));
         }
     }
     for (name, expected) in &manifest.files {
@@ -104,25 +140,31 @@ pub fn verify_manifest(dir: &Path, required: &[&str]) -> Result<Vec<String>, Run
             ));
         }
         let file = dir.join(name);
-        let len = match std::fs::metadata(&file) {
+        let len = match std::fs::symlink_metadata(&file) {
             Ok(meta) if meta.is_file() => meta.len(),
-            _ => return Err(checksum(file, "listed in manifest.json but missing".into())),
+            Ok(_) => {
+                return Err(checksum(
+                    file,
+                    "not a plain file (a symbolic link?): kiln never writes one".into(),
+                ));
+            }
+            Err(_) => return Err(checksum(file, format!("listed in {listing} but missing"))),
         };
         if len != expected.len {
             return Err(checksum(
                 file,
-                format!("{len} bytes, the manifest says {}", expected.len),
+                format!("{len} bytes, {listing} says {}", expected.len),
             ));
         }
         let found = digest(&file)?;
         if found.sha256 != expected.sha256 {
             return Err(checksum(
                 file,
-                "its SHA-256 differs from the manifest's".into(),
+                format!("its SHA-256 differs from the one in {listing}"),
             ));
         }
     }
-    Ok(manifest.files.into_keys().collect())
+    Ok(manifest)
 }
 
 fn checksum(path: PathBuf, reason: String) -> RunError {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{MANIFEST_FILE, verify_manifest, write_manifest};
+use crate::manifest::{
+    MANIFEST_FILE, read_listing, verify_listing, verify_manifest, write_listing, write_manifest,
+};
 use crate::{Checkpoint, Parts, RunError, io_err, load_json, replace_dir, save_json};
 
 /// The run's config inside its folder.
@@ -17,7 +19,10 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// The file a run holds an exclusive lock on for as long as it runs. The operating system
 /// holds the lock, so a killed run leaves the file but not the lock.
 pub const LOCK_FILE: &str = "run.lock";
-/// Inside the checkpoint: how far the run had got.
+/// The run's identity and the files it reads back while it runs (`config.json`, and what
+/// [`RunDir::save_file`] wrote), each with its length and SHA-256.
+pub const RUN_FILE: &str = "run.json";
+/// Inside the checkpoint: how far the run had got, and whose run it is.
 const PROGRESS_FILE: &str = "progress.json";
 /// At most this many of a folder's names in a [`RunError::NotEmpty`] message.
 const NAMES_SHOWN: usize = 4;
@@ -34,12 +39,22 @@ pub enum RunMode {
 #[derive(Debug, Serialize, Deserialize)]
 struct CheckpointProgress {
     done: usize,
+    /// The [`RUN_FILE`] id of the run that wrote it (absent before kiln recorded it).
+    #[serde(default)]
+    run: Option<String>,
 }
 
 /// A training run's folder: `config.json`, `checkpoint/` (replaced whole at every
 /// checkpoint, so it is always one complete checkpoint, with a `manifest.json` of its files'
 /// SHA-256), and whatever the model writes beside them (weights, metrics, plots), sealed by a
 /// `manifest.json` of its own when the run finishes ([`RunDir::finish`]).
+///
+/// Nothing is read back unverified. [`RUN_FILE`] gives the run a random id when it starts
+/// and lists the digests of the files the run reads back (`config.json`, and those written
+/// with [`RunDir::save_file`]); resuming checks them, and a checkpoint carries the id of the
+/// run that wrote it, so a checkpoint copied in from another run is refused. Symbolic links
+/// are never followed: the lock file is opened with `O_NOFOLLOW`, and a listed file that is
+/// a link fails its check.
 ///
 /// While any clone of a `RunDir` lives, the process holds an exclusive lock on the folder's
 /// [`LOCK_FILE`]: a second run (another process, or this one) is refused with
@@ -48,6 +63,9 @@ struct CheckpointProgress {
 pub struct RunDir {
     path: PathBuf,
     resume_from: Option<usize>,
+    /// The run's id: drawn for a new run (written to [`RUN_FILE`] with its first file), read
+    /// from [`RUN_FILE`] when resuming.
+    id: String,
     _lock: Arc<File>,
 }
 
@@ -66,6 +84,8 @@ impl RunDir {
     /// [`RunError::NoCheckpoint`] where there is no checkpoint, and
     /// [`RunError::Checksum`] / [`RunError::NoManifest`] for one whose files do not
     /// match its manifest; [`RunError::Io`] if the folder cannot be made or read.
+    /// [`RunError::Checksum`] also when `config.json` or another run file differs from
+    /// [`RUN_FILE`], and [`RunError::ForeignCheckpoint`] for a checkpoint of another run.
     pub fn open(path: impl Into<PathBuf>, mode: RunMode) -> Result<Self, RunError> {
         let path = path.into();
         match mode {
@@ -82,6 +102,7 @@ impl RunDir {
             std::fs::rename(&old, &checkpoint).map_err(io_err("restore", &old))?;
         }
         let progress = checkpoint.join(PROGRESS_FILE);
+        let mut id = kiln_core::random_id();
         let resume_from = match mode {
             RunMode::New if checkpoint.exists() => {
                 let done = load_json::<CheckpointProgress>(&progress, "checkpoint progress")
@@ -97,6 +118,8 @@ impl RunDir {
             }
             RunMode::Resume if !progress.is_file() => return Err(RunError::NoCheckpoint(path)),
             RunMode::Resume => {
+                let run = verify_listing(&path, RUN_FILE, &[])?.run;
+                id = run.clone().unwrap_or_default();
                 let listed = verify_manifest(&checkpoint, &[PROGRESS_FILE])?;
                 // Every file of the checkpoint is vouched for, none slipped in beside them.
                 for name in other_names_in(&checkpoint, usize::MAX)? {
@@ -107,12 +130,17 @@ impl RunDir {
                         });
                     }
                 }
-                Some(load_json::<CheckpointProgress>(&progress, "checkpoint progress")?.done)
+                let saved = load_json::<CheckpointProgress>(&progress, "checkpoint progress")?;
+                if saved.run.is_none() || saved.run != run {
+                    return Err(RunError::ForeignCheckpoint(checkpoint));
+                }
+                Some(saved.done)
             }
         };
         Ok(Self {
             path,
             resume_from,
+            id,
             _lock: Arc::new(lock),
         })
     }
@@ -137,20 +165,65 @@ impl RunDir {
         self.resume_from
     }
 
-    /// Writes the run's config as `config.json`, atomically.
+    /// Writes the run's config as `config.json`, atomically, and records it in [`RUN_FILE`].
     ///
     /// # Errors
     /// As [`save_json`].
     pub fn save_config<C: Serialize>(&self, config: &C) -> Result<(), RunError> {
-        save_json(&self.file(CONFIG_FILE), config)
+        self.save_file(CONFIG_FILE, config)
     }
 
-    /// Reads the `config.json` of the run folder `dir`; `what` names it in errors.
+    /// Writes `value` as the JSON file `name` of the run (a file the run reads back, such as
+    /// the dataset it trains on), atomically, and records its digest in [`RUN_FILE`], which
+    /// [`RunDir::load_file`] and resuming check.
     ///
     /// # Errors
-    /// As [`load_json`].
+    /// As [`save_json`], or [`RUN_FILE`] that cannot be read or written.
+    pub fn save_file<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RunError> {
+        save_json(&self.file(name), value)?;
+        let listing = self.listing()?;
+        let mut names: Vec<&str> = listing.files.keys().map(String::as_str).collect();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+        write_listing(&self.path, RUN_FILE, &names, Some(self.id.clone()))
+    }
+
+    /// [`RUN_FILE`] as it stands (empty before the run's first file).
+    fn listing(&self) -> Result<crate::manifest::Manifest, RunError> {
+        match read_listing(&self.path, RUN_FILE) {
+            Err(RunError::NoManifest { .. }) => Ok(crate::manifest::Manifest::default()),
+            listing => listing,
+        }
+    }
+
+    /// Reads the `config.json` of the run folder `dir`, verified as [`RunDir::load_file`]
+    /// does; `what` names it in errors.
+    ///
+    /// # Errors
+    /// As [`RunDir::load_file`].
     pub fn load_config<C: DeserializeOwned>(dir: &Path, what: &'static str) -> Result<C, RunError> {
-        load_json(&dir.join(CONFIG_FILE), what)
+        Self::load_file(dir, CONFIG_FILE, what)
+    }
+
+    /// Reads the JSON file `name` of the run folder `dir` after checking it, and every file
+    /// listed with it, against [`RUN_FILE`] (or, for a run finished before kiln wrote
+    /// [`RUN_FILE`], its `manifest.json`); `what` names it in errors.
+    ///
+    /// # Errors
+    /// [`RunError::Checksum`] for a file that is unlisted or differs, [`RunError::NoManifest`]
+    /// where neither listing exists, or as [`load_json`].
+    pub fn load_file<T: DeserializeOwned>(
+        dir: &Path,
+        name: &str,
+        what: &'static str,
+    ) -> Result<T, RunError> {
+        if dir.join(RUN_FILE).exists() || !dir.join(MANIFEST_FILE).exists() {
+            verify_listing(dir, RUN_FILE, &[name])?;
+        } else {
+            verify_manifest(dir, &[name])?;
+        }
+        load_json(&dir.join(name), what)
     }
 
     /// Replaces the checkpoint with a new one after `done` units: `fill` writes its files
@@ -164,9 +237,14 @@ impl RunDir {
         done: usize,
         fill: impl FnOnce(&Path) -> Result<(), E>,
     ) -> Result<(), E> {
+        // The run's id first: resuming reads it from RUN_FILE.
+        if !self.file(RUN_FILE).exists() {
+            write_listing(&self.path, RUN_FILE, &[], Some(self.id.clone()))?;
+        }
         replace_dir(&self.checkpoint_dir(), |dir| {
             fill(dir)?;
-            save_json(&dir.join(PROGRESS_FILE), &CheckpointProgress { done })?;
+            let run = Some(self.id.clone());
+            save_json(&dir.join(PROGRESS_FILE), &CheckpointProgress { done, run })?;
             let names = other_names_in(dir, usize::MAX)?;
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             write_manifest(dir, &names)?;
@@ -206,8 +284,15 @@ impl RunDir {
     /// # Errors
     /// [`RunError::Io`] if a file cannot be read or the manifest written.
     pub fn finish(&self, files: &[&str]) -> Result<(), RunError> {
-        let mut names = vec![CONFIG_FILE];
-        names.extend_from_slice(files);
+        let listing = self.listing()?;
+        let recorded: Vec<&str> = listing.files.keys().map(String::as_str).collect();
+        write_listing(&self.path, RUN_FILE, &recorded, Some(self.id.clone()))?;
+        let mut names = vec![RUN_FILE, CONFIG_FILE];
+        for name in recorded.iter().chain(files) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
         write_manifest(&self.path, &names)
     }
 
@@ -225,15 +310,24 @@ impl RunDir {
 }
 
 /// An exclusive lock on `dir`'s [`LOCK_FILE`], held until the returned file is dropped or
-/// the process ends.
+/// the process ends. A lock file that is a symbolic link is refused, never followed.
 fn lock(dir: &Path) -> Result<File, RunError> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err("create", &path))?;
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return Err(RunError::Checksum {
+            path,
+            reason: "not a plain file (a symbolic link?): kiln never writes one".into(),
+        });
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A link planted between the check above and this open is not followed either.
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(&path).map_err(io_err("create", &path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(RunError::Locked(dir.to_path_buf())),
@@ -390,5 +484,84 @@ mod tests {
             load_json::<i32>(&resumed.checkpoint_dir().join("a.json"), "a").unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn a_checkpoint_from_another_run_is_refused() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for dir in [&a, &b] {
+            let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+            run.save_config(&vec![1]).unwrap();
+            run.save_checkpoint(1, |d| save_json(&d.join("w.json"), &1))
+                .unwrap();
+        }
+        // b's whole checkpoint, manifest and all, copied over a's.
+        let (ours, theirs) = (a.path().join(CHECKPOINT_DIR), b.path().join(CHECKPOINT_DIR));
+        std::fs::remove_dir_all(&ours).unwrap();
+        std::fs::create_dir(&ours).unwrap();
+        for entry in std::fs::read_dir(&theirs).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), ours.join(entry.file_name())).unwrap();
+        }
+        let err = RunDir::open(a.path(), RunMode::Resume).unwrap_err();
+        assert!(matches!(err, RunError::ForeignCheckpoint(_)), "{err}");
+        // The run it came from resumes; a whole folder copied elsewhere resumes too.
+        assert_eq!(
+            RunDir::open(b.path(), RunMode::Resume)
+                .unwrap()
+                .resume_from(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn an_edited_run_file_is_refused_on_resume_and_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+        run.save_config(&vec![32]).unwrap();
+        run.save_file("dataset.json", &"mnist").unwrap();
+        run.save_checkpoint(1, |_| Ok::<(), RunError>(())).unwrap();
+        drop(run);
+        let name: String = RunDir::load_file(dir.path(), "dataset.json", "dataset").unwrap();
+        assert_eq!(name, "mnist");
+        std::fs::write(dir.path().join("dataset.json"), b"\"fashion-mnist\"").unwrap();
+        let err = RunDir::load_file::<String>(dir.path(), "dataset.json", "dataset").unwrap_err();
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
+        let err = RunDir::open(dir.path(), RunMode::Resume).unwrap_err();
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
+        // A file the run never wrote is not read as one of its files.
+        std::fs::write(dir.path().join("dataset.json"), b"\"mnist\"").unwrap();
+        std::fs::write(dir.path().join("other.json"), b"1").unwrap();
+        let err = RunDir::load_file::<i32>(dir.path(), "other.json", "other").unwrap_err();
+        assert!(err.to_string().contains("not listed"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_in_a_run_folder_are_refused_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let run_dir = dir.path().join("run");
+        std::fs::create_dir(&run_dir).unwrap();
+        std::os::unix::fs::symlink(&victim, run_dir.join(LOCK_FILE)).unwrap();
+        let err = RunDir::open(&run_dir, RunMode::New).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        // A dangling link is not created through either.
+        std::fs::remove_file(run_dir.join(LOCK_FILE)).unwrap();
+        let elsewhere = dir.path().join("created-elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, run_dir.join(LOCK_FILE)).unwrap();
+        assert!(RunDir::open(&run_dir, RunMode::New).is_err());
+        assert!(!elsewhere.exists());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // A run file swapped for a link fails its check.
+        std::fs::remove_file(run_dir.join(LOCK_FILE)).unwrap();
+        let run = RunDir::open(&run_dir, RunMode::New).unwrap();
+        run.save_config(&vec![1]).unwrap();
+        std::fs::copy(run_dir.join(CONFIG_FILE), &victim).unwrap();
+        std::fs::remove_file(run_dir.join(CONFIG_FILE)).unwrap();
+        std::os::unix::fs::symlink(&victim, run_dir.join(CONFIG_FILE)).unwrap();
+        let err = RunDir::load_config::<Vec<i32>>(&run_dir, "config").unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 }
