@@ -347,6 +347,8 @@ fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
     };
     let name = if let Some(v6) = host.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
+    } else if host.parse::<IpAddr>().is_ok() {
+        host // a bare IPv6 address, colons and all
     } else {
         host.rsplit_once(':').map_or(host, |(name, _)| name)
     };
@@ -506,6 +508,7 @@ mod tests {
             "127.0.0.1:3000",
             "127.0.0.1",
             "[::1]:3000",
+            "::1",
             "localhost:3000",
             "LOCALHOST",
             "10.0.0.2:80",

@@ -9,26 +9,38 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Whether the connection `peer` → `local` was opened by a socket this process holds:
-/// `Some(true)` or `Some(false)` on Linux, `None` where `/proc` cannot tell.
+/// `Some(true)` or `Some(false)` on Linux, `None` where `/proc` has no socket table.
+///
+/// The kernel writes its tables in pieces, so a socket opened or closed meanwhile can be
+/// missed: a connection not found is looked for again (three times in all) before it is
+/// taken for a stranger's. Where the tables exist but this process's descriptors cannot be
+/// listed, the answer is `Some(false)`: it fails closed.
 pub(crate) fn from_this_process(peer: SocketAddr, local: SocketAddr) -> Option<bool> {
-    let inode = ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
-        .iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
-        .collect::<Vec<_>>();
-    if inode.is_empty() {
-        return None;
+    let mut tables_seen = false;
+    for _ in 0..3 {
+        let tables: Vec<String> = ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
+            .iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .collect();
+        if tables.is_empty() {
+            break;
+        }
+        tables_seen = true;
+        if let Some(inode) = tables.iter().find_map(|t| socket_inode(t, peer, local)) {
+            return Some(holds_socket(inode));
+        }
     }
-    let Some(inode) = inode
-        .iter()
-        .find_map(|table| socket_inode(table, peer, local))
-    else {
-        return Some(false);
-    };
+    tables_seen.then_some(false)
+}
+
+/// Whether one of this process's descriptors is the socket `inode`.
+fn holds_socket(inode: u64) -> bool {
     let wanted = format!("socket:[{inode}]");
-    let fds = std::fs::read_dir("/proc/self/fd").ok()?;
-    Some(fds.flatten().any(|fd| {
-        std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == wanted.as_str())
-    }))
+    std::fs::read_dir("/proc/self/fd").is_ok_and(|fds| {
+        fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == wanted.as_str())
+        })
+    })
 }
 
 /// The inode of the socket in a `/proc/net/tcp` table whose local address is `from` and

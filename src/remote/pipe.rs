@@ -14,10 +14,10 @@ use tokio::sync::watch;
 pub(crate) struct PipeLimits {
     /// Both directions silent this long ends it.
     pub(crate) idle: Option<Duration>,
-    /// The server side must send its first whole WebSocket frame within this.
+    /// The server side must send its first whole WebSocket message within this.
     pub(crate) first_reply: Option<Duration>,
     /// The server side, once it has begun a frame, must not fall silent for this long
-    /// before the frame is whole.
+    /// (between two of its bytes) before the frame is whole.
     pub(crate) stall: Option<Duration>,
     /// The largest WebSocket message (the payloads of its frames) the server side may send.
     pub(crate) max_message: Option<u64>,
@@ -30,7 +30,7 @@ pub(crate) enum PipeEnd {
     Closed,
     /// Nothing moved for [`PipeLimits::idle`].
     Idle,
-    /// The server side sent no whole frame within [`PipeLimits::first_reply`].
+    /// The server side sent no whole message within [`PipeLimits::first_reply`].
     NoReply,
     /// The server side fell silent inside a frame for [`PipeLimits::stall`].
     Stalled,
@@ -51,7 +51,7 @@ pub(crate) struct Frames {
     fin: bool,
     control: bool,
     message: u64,
-    /// Whole frames seen.
+    /// Whole data messages seen (control frames and fragments before the last do not count).
     pub(crate) complete: u64,
 }
 
@@ -72,6 +72,11 @@ impl Frames {
             bytes = &bytes[1..];
             if let Some((len, fin, control)) = frame_header(&self.header) {
                 self.header.clear();
+                // A control frame is whole and at most 125 bytes (RFC 6455 5.5); any other
+                // length is refused like a message past the limit.
+                if control && (len > 125 || !fin) {
+                    return Err(len.max(max.saturating_add(1)));
+                }
                 if !control {
                     self.message = self.message.saturating_add(len);
                     if self.message > max {
@@ -90,9 +95,9 @@ impl Frames {
 
     fn end_frame(&mut self) {
         self.in_payload = false;
-        self.complete += 1;
         if self.fin && !self.control {
             self.message = 0;
+            self.complete += 1;
         }
     }
 
@@ -255,6 +260,9 @@ async fn copy_from_server(
         if to.write_all(&buf[..n]).await.is_err() {
             return PipeEnd::Closed;
         }
+        // A slow reader on this side is not the server's silence.
+        side.last
+            .store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 }
 
@@ -272,12 +280,13 @@ mod tests {
         for byte in &stream[..8] {
             frames.feed(std::slice::from_ref(byte), 1000).unwrap();
         }
-        assert_eq!(frames.complete, 2);
+        // The ping is no message.
+        assert_eq!(frames.complete, 1);
         assert!(frames.mid_frame());
         frames.feed(&stream[8..100], 1000).unwrap();
         assert!(frames.mid_frame());
         frames.feed(&stream[100..], 1000).unwrap();
-        assert_eq!(frames.complete, 3);
+        assert_eq!(frames.complete, 2);
         assert!(!frames.mid_frame());
         // A frame announcing 2^40 bytes is refused at its header, before any payload.
         let mut huge = vec![0x82, 127];
@@ -293,5 +302,11 @@ mod tests {
         fragments.feed(&fragment(0x02), 1000).unwrap();
         fragments.feed(&fragment(0x00), 1000).unwrap();
         assert_eq!(fragments.feed(&fragment(0x80), 1000), Err(1200));
+        // A "ping" of 1 GiB, or a fragmented one, is refused at its header.
+        let mut big_ping = vec![0x89, 127];
+        big_ping.extend_from_slice(&(1u64 << 30).to_be_bytes());
+        assert!(Frames::default().feed(&big_ping, 1 << 29).is_err());
+        assert!(Frames::default().feed(&[0x09, 0], 1 << 29).is_err());
+        assert_eq!(Frames::default().feed(&[0x89, 0], 1 << 29), Ok(()));
     }
 }

@@ -217,14 +217,22 @@ struct Target {
 }
 
 impl Target {
-    /// Records the first failure and closes every relayed connection.
+    /// Records the first failure and closes every relayed connection: the server is gone
+    /// (the heartbeat says so).
     fn fail(&self, failure: Failure) {
+        self.record(failure);
+        let _ = self.stop.send(true);
+    }
+
+    /// Records the first failure, which types the error of the connection it ended (and
+    /// keeps the relay from being handed to new connects), leaving the other connections as
+    /// they are.
+    fn record(&self, failure: Failure) {
         if let Ok(mut slot) = self.failure.lock()
             && slot.is_none()
         {
             *slot = Some(failure);
         }
-        let _ = self.stop.send(true);
     }
 
     async fn connect(&self) -> Result<TcpStream, Failure> {
@@ -393,6 +401,11 @@ async fn heartbeat(target: Arc<Target>, ready: std::sync::mpsc::Sender<Result<()
     });
 }
 
+/// At most this many connections are checked (`peer.rs`) at once: the check reads the
+/// kernel's socket tables off the relay's thread, and strangers flooding the relay wait
+/// for their turn instead of holding up the owner's sessions.
+const CHECKS_AT_ONCE: usize = 4;
+
 /// Relays each connection Burn's client opens, until the relay gives up; a connection from
 /// another process is closed at once.
 async fn accept(listener: TcpListener, target: Arc<Target>) {
@@ -400,31 +413,49 @@ async fn accept(listener: TcpListener, target: Arc<Target>) {
     let Ok(address) = listener.local_addr() else {
         return;
     };
-    let mut unchecked = false;
+    let checks = Arc::new(tokio::sync::Semaphore::new(CHECKS_AT_ONCE));
+    let warned = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stopped.wait_for(|stop| *stop) => return,
         };
-        let Ok((local, peer)) = accepted else {
-            continue;
-        };
-        match from_this_process(peer, address) {
-            Some(true) => {}
-            Some(false) => {
-                tracing::warn!("closed a connection to the relay from another process ({peer})");
+        let (local, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, most likely: let closing connections free some.
+                tracing::warn!("the relay cannot accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
-            None if !unchecked => {
-                unchecked = true;
-                tracing::warn!(
-                    "this system cannot tell which process opened a loopback connection: the \
-                     relay serves any local process (docs/scaling.md)"
-                );
+        };
+        let Ok(turn) = checks.clone().acquire_owned().await else {
+            return;
+        };
+        let (target, warned) = (target.clone(), warned.clone());
+        tokio::spawn(async move {
+            let check = tokio::task::spawn_blocking(move || from_this_process(peer, address));
+            let own = check.await.ok().flatten();
+            drop(turn);
+            match own {
+                Some(true) => {}
+                Some(false) => {
+                    tracing::warn!(
+                        "closed a connection to the relay from another process ({peer})"
+                    );
+                    return;
+                }
+                None => {
+                    if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::warn!(
+                            "this system cannot tell which process opened a loopback \
+                             connection: the relay serves any local process (docs/scaling.md)"
+                        );
+                    }
+                }
             }
-            None => {}
-        }
-        tokio::spawn(relay_one(local, target.clone()));
+            relay_one(local, target).await;
+        });
     }
 }
 
@@ -436,16 +467,16 @@ async fn relay_one(mut local: TcpStream, target: Arc<Target>) {
     };
     let mut server = match target.connect().await {
         Ok(server) => server,
-        Err(failure) => return target.fail(failure),
+        Err(failure) => return target.record(failure),
     };
     let mut outgoing = target.authorize(&request.raw);
     outgoing.extend_from_slice(&request.rest);
     let answer = match target.handshake(&mut server, &outgoing).await {
         Ok(answer) => answer,
-        Err(failure) => return target.fail(failure),
+        Err(failure) => return target.record(failure),
     };
     if answer.status() != Some(101) {
-        return target.fail(Failure::Answer(answer.first_line()));
+        return target.record(Failure::Answer(answer.first_line()));
     }
     if local.write_all(&answer.raw).await.is_err() {
         return;
@@ -477,8 +508,9 @@ async fn relay_one(mut local: TcpStream, target: Arc<Target>) {
             },
             PipeEnd::TooLarge(len) => Failure::TooLarge(len),
         };
-        // Recorded before Burn's client sees its connection close, so its error is typed.
-        target.fail(failure.clone());
+        // Recorded before Burn's client sees its connection close, so its error is typed;
+        // this connection's end is not the others'.
+        target.record(failure.clone());
         tracing::error!(
             "the Burn server at ws://{}: {}",
             target.authority,

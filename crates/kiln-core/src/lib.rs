@@ -428,18 +428,30 @@ fn random_u64(salt: u64) -> u64 {
 /// A message on one line: every run of whitespace, newlines included, becomes one space
 /// (Burn's device errors span several lines; kiln's errors are one line each), and every
 /// other control character (a terminal's escape sequences among them: text from a server
-/// or a file can hold them) becomes `?`.
+/// or a file can hold them) and every invisible formatting character (bidirectional
+/// overrides, zero-width characters, which can make text display other than it reads)
+/// becomes `?`.
 ///
 /// ```
-/// assert_eq!(kiln_core::one_line(&"a\n  b\x1b[2Jc"), "a b?[2Jc");
+/// assert_eq!(kiln_core::one_line(&"a\n  b\x1b[2Jc\u{202e}d"), "a b?[2Jc?d");
 /// ```
 pub fn one_line(message: &dyn std::fmt::Display) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{feff}'
+            )
+    };
     message
         .to_string()
         .split_whitespace()
         .map(|word| {
             word.chars()
-                .map(|c| if c.is_control() { '?' } else { c })
+                .map(|c| if hidden(c) { '?' } else { c })
                 .collect::<String>()
         })
         .collect::<Vec<_>>()

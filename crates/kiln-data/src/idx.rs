@@ -190,9 +190,17 @@ fn read_bounded(path: &Path, ndim: usize, max_bytes: u64) -> Result<Vec<u8>, Dat
     if len > max_bytes {
         return Err(oversized());
     }
-    out.reserve_exact((len as usize + 1).saturating_sub(header));
+    // Room for what the file can hold: a raw file no more than its size on disk, a gzip no
+    // more than deflate's largest ratio (1032:1) of it.
+    let possible = if gzip {
+        on_disk.saturating_mul(1032)
+    } else {
+        on_disk
+    };
+    let room = usize::try_from(len.min(possible).saturating_add(1)).unwrap_or(usize::MAX);
+    out.reserve_exact(room.saturating_sub(header));
     source
-        .take(len + 1 - header as u64)
+        .take(len.saturating_add(1).saturating_sub(header as u64))
         .read_to_end(&mut out)
         .map_err(read_error)?;
     Ok(out)

@@ -152,13 +152,11 @@ pub fn load(
     let dir = cache.join(kind.name());
     if let Some(found) = find_pair(&dir, split, Origin::Cache) {
         match read_pair(kind, split, found, Origin::Cache) {
-            // Changed since its download: downloaded again below.
-            Err(DataError::Checksum { path, .. }) => {
-                eprintln!(
-                    "{}: not the file kiln downloaded; downloading it again",
-                    path.display()
-                );
-            }
+            // Unreadable as a file: no download mends that.
+            Err(e @ DataError::Io { .. }) => return Err(e),
+            // Changed since its download (damaged, replaced, or another file): downloaded
+            // again below, where the fetcher keeps only what is exactly the recorded file.
+            Err(e) => eprintln!("{e}; downloading it again"),
             read => return read,
         }
     }

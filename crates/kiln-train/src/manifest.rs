@@ -33,9 +33,17 @@ pub(crate) struct FileDigest {
     sha256: String,
 }
 
-/// The length and SHA-256 (lower-case hex) of the file at `path`, read in blocks.
+/// The length and SHA-256 (lower-case hex) of the file at `path`, read in blocks (a
+/// symbolic link is not followed).
 fn digest(path: &Path) -> Result<FileDigest, RunError> {
-    let mut file = std::fs::File::open(path).map_err(io_err("read", path))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut file = options.open(path).map_err(io_err("read", path))?;
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; 1 << 16];
     let mut len = 0u64;
@@ -62,6 +70,20 @@ fn digest(path: &Path) -> Result<FileDigest, RunError> {
 /// [`RunError::Io`] if a file cannot be read or the manifest written.
 pub fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), RunError> {
     write_listing(dir, MANIFEST_FILE, names, None)
+}
+
+/// Adds `name` (a file in `dir`) to the listing `dir/file`, or renews its digest, keeping
+/// every other entry as it was recorded (a file changed since is not vouched for anew).
+pub(crate) fn record_in_listing(
+    dir: &Path,
+    file: &str,
+    name: &str,
+    mut listing: Manifest,
+) -> Result<(), RunError> {
+    listing
+        .files
+        .insert(name.to_string(), digest(&dir.join(name))?);
+    save_json(&dir.join(file), &listing)
 }
 
 /// Writes the listing `dir/file` of `names` (files in `dir`), naming `run` when given.

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{
-    MANIFEST_FILE, read_listing, verify_listing, verify_manifest, write_listing, write_manifest,
+    MANIFEST_FILE, read_listing, record_in_listing, verify_listing, verify_manifest, write_listing,
+    write_manifest,
 };
 use crate::{Checkpoint, Parts, RunError, io_err, load_json, replace_dir, save_json};
 
@@ -98,6 +99,14 @@ impl RunDir {
         let lock = lock(&path)?;
         let checkpoint = path.join(CHECKPOINT_DIR);
         let old = path.join(format!("{CHECKPOINT_DIR}.old"));
+        for folder in [&checkpoint, &old] {
+            if std::fs::symlink_metadata(folder).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(RunError::Checksum {
+                    path: folder.clone(),
+                    reason: "a symbolic link: kiln never writes one".into(),
+                });
+            }
+        }
         if !checkpoint.exists() && old.is_dir() {
             std::fs::rename(&old, &checkpoint).map_err(io_err("restore", &old))?;
         }
@@ -181,12 +190,9 @@ impl RunDir {
     /// As [`save_json`], or [`RUN_FILE`] that cannot be read or written.
     pub fn save_file<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RunError> {
         save_json(&self.file(name), value)?;
-        let listing = self.listing()?;
-        let mut names: Vec<&str> = listing.files.keys().map(String::as_str).collect();
-        if !names.contains(&name) {
-            names.push(name);
-        }
-        write_listing(&self.path, RUN_FILE, &names, Some(self.id.clone()))
+        let mut listing = self.listing()?;
+        listing.run = Some(self.id.clone());
+        record_in_listing(&self.path, RUN_FILE, name, listing)
     }
 
     /// [`RUN_FILE`] as it stands (empty before the run's first file).
@@ -282,11 +288,18 @@ impl RunDir {
     /// [`RunDir::verify_finished`] checks before anything is loaded.
     ///
     /// # Errors
-    /// [`RunError::Io`] if a file cannot be read or the manifest written.
+    /// [`RunError::Checksum`] when a file listed in [`RUN_FILE`] changed since the run wrote
+    /// it; [`RunError::Io`] if a file cannot be read or the manifest written.
     pub fn finish(&self, files: &[&str]) -> Result<(), RunError> {
-        let listing = self.listing()?;
+        // What the run wrote is sealed only as it wrote it.
+        let listing = match verify_listing(&self.path, RUN_FILE, &[]) {
+            Err(RunError::NoManifest { .. }) => crate::manifest::Manifest::default(),
+            listing => listing?,
+        };
         let recorded: Vec<&str> = listing.files.keys().map(String::as_str).collect();
-        write_listing(&self.path, RUN_FILE, &recorded, Some(self.id.clone()))?;
+        if !self.file(RUN_FILE).exists() {
+            write_listing(&self.path, RUN_FILE, &recorded, Some(self.id.clone()))?;
+        }
         let mut names = vec![RUN_FILE, CONFIG_FILE];
         for name in recorded.iter().chain(files) {
             if !names.contains(name) {
@@ -534,6 +547,30 @@ mod tests {
         std::fs::write(dir.path().join("other.json"), b"1").unwrap();
         let err = RunDir::load_file::<i32>(dir.path(), "other.json", "other").unwrap_err();
         assert!(err.to_string().contains("not listed"), "{err}");
+    }
+
+    #[test]
+    fn a_run_file_edited_while_the_run_goes_on_is_never_vouched_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path(), RunMode::New).unwrap();
+        run.save_config(&vec![32]).unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), b"[48]").unwrap();
+        // Recording another file keeps config.json's digest as the run wrote it.
+        run.save_file("dataset.json", &"mnist").unwrap();
+        let err = RunDir::load_config::<Vec<i32>>(dir.path(), "config").unwrap_err();
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
+        let err = run.finish(&[]).unwrap_err();
+        assert!(matches!(err, RunError::Checksum { .. }), "{err}");
+        // A symbolic link in place of the checkpoint folder is refused.
+        #[cfg(unix)]
+        {
+            let elsewhere = tempfile::tempdir().unwrap();
+            let other = dir.path().join("other");
+            std::fs::create_dir(&other).unwrap();
+            std::os::unix::fs::symlink(elsewhere.path(), other.join(CHECKPOINT_DIR)).unwrap();
+            let err = RunDir::open(&other, RunMode::Resume).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
     }
 
     #[cfg(unix)]
