@@ -519,7 +519,7 @@ mod remote {
     //! Strangers at a token-protected server's door, and servers that go silent.
 
     use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
     use burn::tensor::Tensor;
@@ -529,17 +529,7 @@ mod remote {
     use super::super::common::{cpu, loud};
     use super::{error_line, example, run_within, skip};
 
-    const TOKEN: &str = "a-token-of-32-bytes-for-the-test";
-
-    /// Short deadlines, with room for a machine busy with the other tests.
-    fn quick() -> Deadlines {
-        Deadlines {
-            connect: Duration::from_secs(5),
-            handshake: Duration::from_secs(5),
-            silence: Duration::from_secs(5),
-            ..Deadlines::default()
-        }
-    }
+    use super::super::strangers::{TOKEN, quick};
 
     /// Open descriptors of process `pid` (Linux), or None elsewhere.
     fn open_fds(pid: u32) -> Option<usize> {
@@ -556,12 +546,7 @@ mod remote {
     }
 
     fn works(url: &str) -> Result<f32, String> {
-        let device =
-            connect_with_deadlines(url, 0, Some(TOKEN), quick()).map_err(|e| e.to_string())?;
-        Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device)
-            .sum()
-            .try_into_scalar::<f32>()
-            .map_err(|e| e.to_string())
+        super::super::strangers::works(url, Some(TOKEN))
     }
 
     fn address(url: &str) -> String {
@@ -720,35 +705,7 @@ mod remote {
         assert_eq!(works(&url), Ok(6.0));
     }
 
-    /// A TCP server on 127.0.0.1 that accepts and then, per connection, runs `each`.
-    fn fake_server(each: fn(TcpStream, &str), upstream: String) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            listener.set_nonblocking(true).unwrap();
-            while Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let upstream = upstream.clone();
-                        std::thread::spawn(move || each(stream, &upstream));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        url
-    }
-
-    /// Reads a head (up to the blank line) from `stream`.
-    fn head(stream: &mut TcpStream) -> Vec<u8> {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
-            head.push(byte[0]);
-        }
-        head
-    }
+    use super::super::strangers::{fake_server, head};
 
     #[test]
     fn silent_upgraded_and_frozen_servers_are_typed_timeouts() {

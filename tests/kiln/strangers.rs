@@ -17,9 +17,10 @@ use super::common::{cpu, loud};
 use super::faults::{example, fixtures, skip};
 use super::remote::bounded;
 
-const TOKEN: &str = "a-token-of-32-bytes-for-the-test";
+pub(super) const TOKEN: &str = "a-token-of-32-bytes-for-the-test";
 
-fn quick() -> Deadlines {
+/// Short deadlines, with room for a machine busy with the other tests.
+pub(super) fn quick() -> Deadlines {
     Deadlines {
         connect: Duration::from_secs(5),
         handshake: Duration::from_secs(10),
@@ -28,7 +29,7 @@ fn quick() -> Deadlines {
     }
 }
 
-fn works(url: &str, token: Option<&str>) -> Result<f32, String> {
+pub(super) fn works(url: &str, token: Option<&str>) -> Result<f32, String> {
     let device = connect_with_deadlines(url, 0, token, quick()).map_err(|e| e.to_string())?;
     Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device)
         .sum()
@@ -392,7 +393,7 @@ fn a_request_pipelined_behind_the_upgrade_is_never_relayed() {
 }
 
 /// A server on 127.0.0.1 that answers each connection with `each`, for 60 s at most.
-fn fake_server(each: fn(TcpStream, &str), upstream: String) -> String {
+pub(super) fn fake_server(each: fn(TcpStream, &str), upstream: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -413,7 +414,7 @@ fn fake_server(each: fn(TcpStream, &str), upstream: String) -> String {
 }
 
 /// Reads a head (up to the blank line).
-fn head(stream: &mut TcpStream) -> Vec<u8> {
+pub(super) fn head(stream: &mut TcpStream) -> Vec<u8> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
@@ -434,6 +435,21 @@ pub(super) fn forward(mut client: TcpStream, request: &[u8], upstream: &str) {
     });
     let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = std::io::copy(&mut client, &mut server);
+}
+
+/// A fake server's session: the real heartbeat, the real server's answer to the upgrade
+/// followed by `then`, and silence.
+fn upgraded_then(mut client: TcpStream, upstream: &str, then: &[u8]) {
+    let request = head(&mut client);
+    if request.starts_with(b"GET /kiln/heartbeat") {
+        return forward(client, &request, upstream);
+    }
+    let mut server = TcpStream::connect(upstream).unwrap();
+    server.write_all(&request).unwrap();
+    let mut answer = head(&mut server);
+    answer.extend_from_slice(then);
+    client.write_all(&answer).unwrap();
+    std::thread::sleep(Duration::from_secs(40));
 }
 
 /// Finding 6: deadlines a server cannot switch off, and nothing of a server's reaching a
@@ -457,34 +473,15 @@ fn a_server_cannot_switch_off_the_clients_deadlines() {
     );
     // A real heartbeat; the session upgraded with one byte of a frame, then silence.
     let one_byte = fake_server(
-        |mut client, upstream| {
-            let request = head(&mut client);
-            if request.starts_with(b"GET /kiln/heartbeat") {
-                return forward(client, &request, upstream);
-            }
-            let mut server = TcpStream::connect(upstream).unwrap();
-            server.write_all(&request).unwrap();
-            let mut answer = head(&mut server);
-            answer.push(0x82);
-            client.write_all(&answer).unwrap();
-            std::thread::sleep(Duration::from_secs(40));
-        },
+        |client, upstream| upgraded_then(client, upstream, &[0x82]),
         upstream.clone(),
     );
     // A real heartbeat; the session upgraded, then a frame announcing 1 TiB.
     let huge = fake_server(
-        |mut client, upstream| {
-            let request = head(&mut client);
-            if request.starts_with(b"GET /kiln/heartbeat") {
-                return forward(client, &request, upstream);
-            }
-            let mut server = TcpStream::connect(upstream).unwrap();
-            server.write_all(&request).unwrap();
-            let mut answer = head(&mut server);
-            answer.extend_from_slice(&[0x82, 127]);
-            answer.extend_from_slice(&(1u64 << 40).to_be_bytes());
-            client.write_all(&answer).unwrap();
-            std::thread::sleep(Duration::from_secs(40));
+        |client, upstream| {
+            let mut header = vec![0x82, 127];
+            header.extend_from_slice(&(1u64 << 40).to_be_bytes());
+            upgraded_then(client, upstream, &header);
         },
         upstream.clone(),
     );
