@@ -135,7 +135,7 @@ fn a_clients_relay_serves_no_other_process_and_outlives_strangers() {
         return skip("strangers: serve/mlp");
     };
     let dir = tempfile::tempdir().unwrap();
-    let owner = Command::new(&mlp)
+    let mut owner = Command::new(&mlp)
         .args(["--backend", &format!("remote={url}"), "--dataset", "mnist"])
         .args(["--data-dir", fixtures().to_str().unwrap()])
         .args([
@@ -157,7 +157,11 @@ fn a_clients_relay_serves_no_other_process_and_outlives_strangers() {
     // The owner ends by itself (its server goes when this test ends): not killed here.
     let ports = loop {
         match listening_ports(pid) {
-            None => return loud("SKIPPED strangers::relay: no /proc here"),
+            None => {
+                let _ = owner.kill();
+                let _ = owner.wait();
+                return loud("SKIPPED strangers::relay: no /proc here");
+            }
             Some(ports) if !ports.is_empty() => break ports,
             Some(_) => {}
         }
@@ -496,7 +500,9 @@ fn a_server_cannot_switch_off_the_clients_deadlines() {
         },
         upstream,
     );
-    let cases: [(&str, String, fn(&BackendError) -> bool); 4] = [
+    /// What the case is, its server, and the error it must give.
+    type Case = (&'static str, String, fn(&BackendError) -> bool);
+    let cases: [Case; 4] = [
         (
             "heartbeat answered 500",
             refuses_heartbeat,
